@@ -1,0 +1,36 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { BadRequestError } from './errors';
+
+/**
+ * Pagination cursors: opaque to callers and tamper-evident. A cursor carries S3's continuation
+ * token and is bound by an HMAC to the user, bucket, prefix and delimiter it was issued for, so a
+ * changed cursor, or one replayed by another user or for another listing, is refused with 400.
+ */
+export interface CursorScope {
+  userId: string;
+  bucket: string;
+  prefix: string;
+  delimiter: string;
+}
+
+function mac(secret: string, scope: CursorScope, token: string): Buffer {
+  return createHmac('sha256', secret)
+    .update(JSON.stringify([scope.userId, scope.bucket, scope.prefix, scope.delimiter, token]))
+    .digest();
+}
+
+export function encodeCursor(secret: string, scope: CursorScope, continuationToken: string): string {
+  const token = Buffer.from(continuationToken, 'utf8').toString('base64url');
+  return `${token}.${mac(secret, scope, continuationToken).toString('base64url')}`;
+}
+
+export function decodeCursor(secret: string, scope: CursorScope, cursor: string): string {
+  const invalid = () => new BadRequestError('InvalidCursor', 'The cursor is malformed, was changed, or belongs to another listing');
+  const dot = cursor.indexOf('.');
+  if (dot <= 0 || cursor.length > 4096) throw invalid();
+  const token = Buffer.from(cursor.slice(0, dot), 'base64url').toString('utf8');
+  const given = Buffer.from(cursor.slice(dot + 1), 'base64url');
+  const expected = mac(secret, scope, token);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
+  return token;
+}

@@ -1,0 +1,66 @@
+/**
+ * Errors that reach a caller. Each carries its HTTP status and a stable, machine-readable code;
+ * `toErrorResponse` (http.ts) is the one place they become HTTP responses.
+ */
+export abstract class HttpError extends Error {
+  abstract readonly statusCode: number;
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** 400: the request is malformed or names something invalid. */
+export class BadRequestError extends HttpError {
+  readonly statusCode = 400;
+}
+/** 401: no credentials, or credentials that do not verify. */
+export class UnauthorizedError extends HttpError {
+  readonly statusCode = 401;
+  constructor(message = 'Missing or invalid bearer token') {
+    super('Unauthorized', message);
+  }
+}
+/** 403: the caller is known but may not do this (for example write to a read-only bucket). */
+export class ForbiddenError extends HttpError {
+  readonly statusCode = 403;
+}
+/** 404: no such object, upload or route. */
+export class NotFoundError extends HttpError {
+  readonly statusCode = 404;
+}
+/** 405: the route exists, the method does not. */
+export class MethodNotAllowedError extends HttpError {
+  readonly statusCode = 405;
+}
+/** 409: the request conflicts with the current state (for example parts that do not add up). */
+export class ConflictError extends HttpError {
+  readonly statusCode = 409;
+}
+/** 412: a precondition (If-Match and friends) failed. */
+export class PreconditionFailedError extends HttpError {
+  readonly statusCode = 412;
+}
+/** 413: a declared or sent size is over the configured limit. */
+export class PayloadTooLargeError extends HttpError {
+  readonly statusCode = 413;
+}
+/** 416: a Range header that cannot be satisfied for this object. */
+export class RangeNotSatisfiableError extends HttpError {
+  readonly statusCode = 416;
+}
+
+/** The SDK's error name for a missing object or upload, as S3 and S3-compatible servers spell it. */
+const NOT_FOUND_NAMES = new Set(['NoSuchKey', 'NotFound', 'NoSuchUpload', 'NoSuchBucket']);
+
+export function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  return !!e && (NOT_FOUND_NAMES.has(e.name ?? '') || e.$metadata?.httpStatusCode === 404);
+}
+
+export function errorName(err: unknown): string | undefined {
+  return (err as { name?: string } | undefined)?.name;
+}

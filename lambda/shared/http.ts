@@ -1,0 +1,133 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, UnauthorizedError } from './errors';
+import { routesOf, type ApiFunctionName } from './routes';
+import { validateUserId } from './keys';
+
+export type ApiEvent = APIGatewayProxyEvent;
+export type ApiResult = APIGatewayProxyResult;
+export type Headers = Record<string, string>;
+
+/** Largest JSON request body the API accepts (requests carry metadata, never file contents). */
+export const MAX_JSON_BODY_BYTES = 256 * 1024;
+
+export function json(statusCode: number, body: unknown, headers: Headers = {}): ApiResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+export function noContent(headers: Headers = {}): ApiResult {
+  return { statusCode: 204, headers, body: '' };
+}
+
+export function redirect(location: string, headers: Headers = {}): ApiResult {
+  return { statusCode: 307, headers: { location, 'cache-control': 'no-store', ...headers }, body: '' };
+}
+
+/** Header lookup that ignores case, as HTTP does (API Gateway keeps the caller's spelling). */
+export function getHeader(event: Pick<ApiEvent, 'headers'>, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === wanted && value !== undefined) return value;
+  }
+  return undefined;
+}
+
+export function queryParam(event: Pick<ApiEvent, 'queryStringParameters'>, name: string): string | undefined {
+  return event.queryStringParameters?.[name] ?? undefined;
+}
+
+/**
+ * A path parameter, decoded. REST APIs deliver path parameters still percent-encoded; a value
+ * that does not decode to valid UTF-8 is the caller's error.
+ */
+export function pathParam(event: Pick<ApiEvent, 'pathParameters'>, name: string, code = 'InvalidKey'): string {
+  const raw = event.pathParameters?.[name];
+  if (raw === undefined || raw === null) throw new BadRequestError(code, `Missing path parameter ${name}`);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new BadRequestError(code, `Path parameter ${name} is not valid percent-encoded UTF-8`);
+  }
+}
+
+/** The request body as JSON; 400 when absent or malformed, 413 when oversized. */
+export function parseJsonBody(event: Pick<ApiEvent, 'body' | 'isBase64Encoded'>): unknown {
+  if (event.body === null || event.body === undefined || event.body === '') {
+    throw new BadRequestError('InvalidBody', 'A JSON request body is required');
+  }
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (Buffer.byteLength(text, 'utf8') > MAX_JSON_BODY_BYTES) {
+    throw new PayloadTooLargeError('BodyTooLarge', `The request body is over ${MAX_JSON_BODY_BYTES} bytes`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new BadRequestError('InvalidJson', 'The request body is not valid JSON');
+  }
+}
+
+/** The caller's id: the `sub` claim that the Cognito authorizer (or the local gateway) passed. */
+export function callerId(event: Pick<ApiEvent, 'requestContext'>): string {
+  const authorizer = event.requestContext?.authorizer as { claims?: { sub?: unknown } } | null | undefined;
+  const sub = authorizer?.claims?.sub;
+  if (typeof sub !== 'string' || sub === '') throw new UnauthorizedError();
+  return validateUserId(sub);
+}
+
+/** CORS response headers for an allowed Origin (the preflight itself is answered by API Gateway). */
+export function corsHeaders(event: Pick<ApiEvent, 'headers'>, allowedOrigins: readonly string[]): Headers {
+  const origin = getHeader(event, 'origin');
+  if (!origin || !allowedOrigins.includes(origin)) return {};
+  return {
+    'access-control-allow-origin': origin,
+    'access-control-expose-headers': 'etag, content-range, content-length, content-disposition, location, x-object-size',
+    vary: 'Origin',
+  };
+}
+
+/** The one place errors become HTTP. Anything that is not an HttpError is a bug or an outage: 500, logged. */
+export function toErrorResponse(err: unknown): ApiResult {
+  if (err instanceof HttpError) {
+    return json(err.statusCode, { error: { code: err.code, message: err.message } });
+  }
+  console.error(JSON.stringify({ level: 'error', message: 'Unhandled error', error: describe(err) }));
+  return json(500, { error: { code: 'InternalError', message: 'Internal error' } });
+}
+
+function describe(err: unknown): Record<string, unknown> {
+  if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack };
+  return { value: String(err) };
+}
+
+export type Operation = (event: ApiEvent) => Promise<ApiResult>;
+
+/**
+ * Builds a function's API handler from its operations: finds the route the event came in on
+ * (by `resource` and method, as API Gateway sets them), runs it, maps errors and adds CORS headers.
+ */
+export function createApiHandler(
+  fn: ApiFunctionName,
+  operations: Record<string, Operation>,
+  allowedOrigins: readonly string[],
+): (event: ApiEvent) => Promise<ApiResult> {
+  const routes = routesOf(fn);
+  for (const route of routes) {
+    if (!operations[route.operation]) throw new Error(`Function ${fn} has no operation ${route.operation}`);
+  }
+  return async (event) => {
+    let result: ApiResult;
+    try {
+      const onResource = routes.filter((r) => r.resource === event.resource);
+      if (onResource.length === 0) throw new NotFoundError('NoSuchRoute', `No route ${event.httpMethod} ${event.path}`);
+      const route = onResource.find((r) => r.method === event.httpMethod);
+      if (!route) throw new MethodNotAllowedError('MethodNotAllowed', `${event.httpMethod} is not allowed on ${event.resource}`);
+      result = await operations[route.operation]!(event);
+    } catch (err) {
+      result = toErrorResponse(err);
+    }
+    return { ...result, headers: { ...result.headers, ...corsHeaders(event, allowedOrigins) } };
+  };
+}

@@ -1,0 +1,117 @@
+import { BadRequestError, NotFoundError } from './errors';
+import type { Config } from './config';
+
+/**
+ * Key rules. Every object a caller touches lives under `users/<sub>/` in the uploads and results
+ * buckets; API keys are relative to that area and the server adds the prefix, so a caller can
+ * never name a key outside their own area. This module is the only place that builds or strips it.
+ */
+export const MAX_KEY_BYTES = 1024;
+export const USER_ROOT = 'users/';
+export const PROFILE_SUFFIX = '.profile.json';
+
+// Control characters (C0, DEL, C1). Kept out of keys: they break logs, headers and listings.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const SUB_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+
+function invalid(message: string): never {
+  throw new BadRequestError('InvalidKey', message);
+}
+
+function checkCharacters(value: string, what: string): void {
+  if (!value.isWellFormed()) invalid(`${what} is not valid UTF-8`);
+  if (CONTROL.test(value)) invalid(`${what} contains a control character`);
+  if (value.includes('\\')) invalid(`${what} contains a backslash`);
+  if (value.startsWith('/')) invalid(`${what} must not start with "/"`);
+}
+
+function checkSegments(segments: string[], what: string): void {
+  for (const segment of segments) {
+    if (segment === '') invalid(`${what} has an empty path segment ("//" or a trailing "/")`);
+    if (segment === '.' || segment === '..') invalid(`${what} has a "${segment}" segment`);
+  }
+}
+
+function checkLength(value: string, what: string): void {
+  if (Buffer.byteLength(value, 'utf8') > MAX_KEY_BYTES) {
+    invalid(`${what} is longer than ${MAX_KEY_BYTES} bytes of UTF-8`);
+  }
+}
+
+/** A full object key relative to the caller's area: `reports/q1.csv`. */
+export function validateKey(key: unknown): string {
+  if (typeof key !== 'string' || key === '') invalid('key is required');
+  checkCharacters(key, 'key');
+  checkLength(key, 'key');
+  checkSegments(key.split('/'), 'key');
+  return key;
+}
+
+/** A listing prefix: empty, a folder (`reports/`) or the start of a name (`reports/q`). */
+export function validatePrefix(prefix: unknown): string {
+  if (prefix === undefined || prefix === null || prefix === '') return '';
+  if (typeof prefix !== 'string') invalid('prefix must be a string');
+  checkCharacters(prefix, 'prefix');
+  checkLength(prefix, 'prefix');
+  const segments = prefix.split('/');
+  // The last segment may be empty (a folder) or partial; the ones before it are whole segments.
+  segments.pop();
+  checkSegments(segments, 'prefix');
+  const last = prefix.slice(prefix.lastIndexOf('/') + 1);
+  if (last === '.' || last === '..') invalid(`prefix has a "${last}" segment`);
+  return prefix;
+}
+
+/** The caller's id as the authorizer passed it (Cognito `sub`). */
+export function validateUserId(sub: string): string {
+  if (!SUB_PATTERN.test(sub)) {
+    throw new BadRequestError('InvalidUser', 'The caller id from the token is not a valid user id');
+  }
+  return sub;
+}
+
+export function userRoot(userId: string): string {
+  return `${USER_ROOT}${userId}/`;
+}
+
+/** API key -> S3 key. `key` must already be validated. */
+export function toS3Key(userId: string, key: string): string {
+  return userRoot(userId) + key;
+}
+
+/** S3 key -> API key, or undefined when the S3 key is not in that user's area. */
+export function fromS3Key(userId: string, s3Key: string): string | undefined {
+  const root = userRoot(userId);
+  return s3Key.startsWith(root) ? s3Key.slice(root.length) : undefined;
+}
+
+/** Where the processor writes the profile of an uploaded object (same key in the results bucket). */
+export function profileKeyFor(uploadS3Key: string): string {
+  return uploadS3Key + PROFILE_SUFFIX;
+}
+
+/** `users/<sub>/<rest>` -> sub, or undefined for keys outside any user area. */
+export function userIdOfS3Key(s3Key: string): string | undefined {
+  if (!s3Key.startsWith(USER_ROOT)) return undefined;
+  const end = s3Key.indexOf('/', USER_ROOT.length);
+  if (end <= USER_ROOT.length) return undefined;
+  const sub = s3Key.slice(USER_ROOT.length, end);
+  return SUB_PATTERN.test(sub) ? sub : undefined;
+}
+
+export type LogicalBucket = 'uploads' | 'results';
+export const LOGICAL_BUCKETS: readonly { name: LogicalBucket; writable: boolean }[] = [
+  { name: 'uploads', writable: true },
+  { name: 'results', writable: false },
+];
+
+export function resolveBucket(config: Pick<Config, 'uploadsBucket' | 'resultsBucket'>, name: unknown): {
+  name: LogicalBucket;
+  physical: string;
+  writable: boolean;
+} {
+  if (name === 'uploads') return { name, physical: config.uploadsBucket, writable: true };
+  if (name === 'results') return { name, physical: config.resultsBucket, writable: false };
+  throw new NotFoundError('NoSuchBucket', `No bucket named "${String(name)}"; the buckets are "uploads" and "results"`);
+}
