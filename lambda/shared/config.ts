@@ -17,8 +17,8 @@ export interface Config {
   presignExpiresSeconds: number;
   /** Objects at most this big with a text-like type are returned inline by the read route. */
   inlineMaxBytes: number;
-  /** Secret for HMAC-signed pagination cursors. */
-  cursorSecret: string;
+  /** Secret for the HMAC that makes pagination cursors and upload ids tamper-evident. */
+  signingSecret: string;
   /** Origins allowed to call the API from a browser (exact matches). */
   allowedOrigins: string[];
 }
@@ -41,7 +41,7 @@ export const ENV = {
   multipartThresholdBytes: 'MULTIPART_THRESHOLD_BYTES',
   presignExpiresSeconds: 'PRESIGN_EXPIRES_SECONDS',
   inlineMaxBytes: 'INLINE_MAX_BYTES',
-  cursorSecret: 'CURSOR_SECRET',
+  signingSecret: 'SIGNING_SECRET',
   allowedOrigins: 'ALLOWED_ORIGINS',
 } as const;
 
@@ -83,7 +83,7 @@ export function loadConfig(env: Env = process.env): Config {
     multipartThresholdBytes: integer(env, ENV.multipartThresholdBytes, 64 * MiB, 5 * MiB, 5 * GiB),
     presignExpiresSeconds: integer(env, ENV.presignExpiresSeconds, MAX_PRESIGN_EXPIRES_SECONDS, 1, MAX_PRESIGN_EXPIRES_SECONDS),
     inlineMaxBytes: integer(env, ENV.inlineMaxBytes, MiB, 0, 5 * MiB),
-    cursorSecret: required(env, ENV.cursorSecret),
+    signingSecret: required(env, ENV.signingSecret),
     allowedOrigins: (env[ENV.allowedOrigins] ?? '')
       .split(',')
       .map((o) => o.trim())
