@@ -1,5 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { BadRequestError } from './errors';
+import { mac as signedMac, macMatches } from './signed-token';
 
 /**
  * Pagination cursors: opaque to callers and tamper-evident. A cursor carries S3's continuation
@@ -14,9 +14,7 @@ export interface CursorScope {
 }
 
 function mac(secret: string, scope: CursorScope, token: string): Buffer {
-  return createHmac('sha256', secret)
-    .update(JSON.stringify([scope.userId, scope.bucket, scope.prefix, scope.delimiter, token]))
-    .digest();
+  return signedMac(secret, 'cursor', [scope.userId, scope.bucket, scope.prefix, scope.delimiter, token]);
 }
 
 export function encodeCursor(secret: string, scope: CursorScope, continuationToken: string): string {
@@ -31,6 +29,6 @@ export function decodeCursor(secret: string, scope: CursorScope, cursor: string)
   const token = Buffer.from(cursor.slice(0, dot), 'base64url').toString('utf8');
   const given = Buffer.from(cursor.slice(dot + 1), 'base64url');
   const expected = mac(secret, scope, token);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
+  if (!macMatches(given, expected)) throw invalid();
   return token;
 }

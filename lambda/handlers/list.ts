@@ -1,0 +1,30 @@
+import { listBuckets, listObjects, type ListDeps } from '../core/list';
+import { callerId, createApiHandler, json, pathParam, queryParam, type ApiEvent } from '../shared/http';
+
+export type { ListDeps };
+
+/** GET /buckets and GET /buckets/{bucket}/objects. */
+export function createListHandler(deps: ListDeps) {
+  return createApiHandler(
+    'list',
+    {
+      listBuckets: async (event: ApiEvent) => {
+        callerId(event);
+        return json(200, listBuckets());
+      },
+      listObjects: async (event: ApiEvent) => {
+        const userId = callerId(event);
+        const result = await listObjects(deps, {
+          userId,
+          bucket: pathParam(event, 'bucket', 'NoSuchBucket'),
+          prefix: queryParam(event, 'prefix'),
+          delimiter: queryParam(event, 'delimiter'),
+          limit: queryParam(event, 'limit'),
+          cursor: queryParam(event, 'cursor'),
+        });
+        return json(200, result);
+      },
+    },
+    deps.config.allowedOrigins,
+  );
+}

@@ -1,0 +1,38 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * The one HMAC the service uses to make what it hands out tamper-evident (pagination cursors,
+ * upload ids). `purpose` separates the uses, so a cursor can never be replayed as an upload id.
+ */
+export function mac(secret: string, purpose: string, fields: readonly unknown[]): Buffer {
+  return createHmac('sha256', secret).update(JSON.stringify([purpose, ...fields])).digest();
+}
+
+export function macMatches(given: Buffer, expected: Buffer): boolean {
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+const MAX_TOKEN_CHARS = 8192;
+
+/**
+ * `base64url(JSON payload).base64url(HMAC)`: URL-safe, fits in a path segment. The payload is
+ * readable by whoever holds the token (it is signed, not encrypted): put no secrets in it.
+ */
+export function signToken(secret: string, purpose: string, payload: unknown): string {
+  const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
+  return `${body}.${mac(secret, purpose, [body]).toString('base64url')}`;
+}
+
+/** The payload of a token this service signed for `purpose`, or undefined when it was not. */
+export function verifyToken(secret: string, purpose: string, token: unknown): unknown {
+  if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS) return undefined;
+  const dot = token.indexOf('.');
+  if (dot <= 0) return undefined;
+  const body = token.slice(0, dot);
+  if (!macMatches(Buffer.from(token.slice(dot + 1), 'base64url'), mac(secret, purpose, [body]))) return undefined;
+  try {
+    return JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}

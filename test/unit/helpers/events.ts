@@ -1,0 +1,74 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { Config } from '../../../lambda/shared/config';
+
+export const USER = 'user-1';
+export const OTHER_USER = 'user-2';
+
+export const TEST_CONFIG: Config = {
+  uploadsBucket: 'phys-uploads',
+  resultsBucket: 'phys-results',
+  region: 'us-east-1',
+  maxUploadBytes: 5 * 1024 ** 4,
+  multipartThresholdBytes: 64 * 1024 * 1024,
+  presignExpiresSeconds: 900,
+  inlineMaxBytes: 1024 * 1024,
+  signingSecret: 'test-secret',
+  allowedOrigins: ['https://app.example.com'],
+};
+
+/** Dummy credentials: presigned URLs are signed for real and asserted on. */
+export const DUMMY_CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
+
+export interface EventInit {
+  resource: string;
+  httpMethod: string;
+  /** Decoded path parameters; the helper percent-encodes them as REST APIs deliver them. */
+  pathParameters?: Record<string, string>;
+  queryStringParameters?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** The caller's sub; null for an unauthenticated event. */
+  sub?: string | null;
+}
+
+function encodePathParameter(name: string, value: string): string {
+  // A greedy {key+} keeps its slashes; everything else is encoded like a URL path segment.
+  return name.endsWith('+') || name === 'key'
+    ? value.split('/').map(encodeURIComponent).join('/')
+    : encodeURIComponent(value);
+}
+
+export function apiEvent(init: EventInit): APIGatewayProxyEvent {
+  const pathParameters = init.pathParameters
+    ? Object.fromEntries(Object.entries(init.pathParameters).map(([k, v]) => [k, encodePathParameter(k, v)]))
+    : null;
+  let path = init.resource;
+  for (const [name, value] of Object.entries(pathParameters ?? {})) {
+    path = path.replace(`{${name}+}`, value).replace(`{${name}}`, value);
+  }
+  const sub = init.sub === undefined ? USER : init.sub;
+  return {
+    resource: init.resource,
+    httpMethod: init.httpMethod,
+    path,
+    pathParameters,
+    queryStringParameters: init.queryStringParameters ?? null,
+    multiValueQueryStringParameters: null,
+    headers: init.headers ?? {},
+    multiValueHeaders: {},
+    body: init.body === undefined ? null : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
+    isBase64Encoded: false,
+    stageVariables: null,
+    requestContext: {
+      authorizer: sub === null ? null : { claims: { sub } },
+    } as unknown as APIGatewayProxyEvent['requestContext'],
+  };
+}
+
+export function parseBody(result: { body: string }): unknown {
+  return result.body === '' ? undefined : (JSON.parse(result.body) as unknown);
+}
+
+export function errorCode(result: { body: string }): string | undefined {
+  return (parseBody(result) as { error?: { code?: string } } | undefined)?.error?.code;
+}
