@@ -1,0 +1,267 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { json } from '../lambda/shared/http';
+import { matchRoute, type ApiFunctionName } from '../lambda/shared/routes';
+import { bearerToken, TokenError, type Claims } from './auth';
+
+/**
+ * A local stand-in for the API Gateway REST API: routes with the shared route table, checks bearer
+ * tokens like the Cognito authorizer, answers CORS preflights like `defaultCorsPreflightOptions`,
+ * and turns each request into the proxy event a Lambda function would get.
+ */
+export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+/** A gateway-only route (health, local tools): gets the request, answers a proxy-style result. */
+export type LocalRoute = (request: { claims?: Claims; query: URLSearchParams }) => Promise<APIGatewayProxyResult>;
+
+export interface GatewayOptions {
+  handlers: Record<ApiFunctionName, ApiHandler>;
+  /** Throws TokenError when the token is refused. */
+  verifyToken: (token: string) => Claims;
+  isAllowedOrigin: (origin: string) => boolean;
+  /** Keyed `METHOD /path`; `auth: false` routes skip the token check. */
+  localRoutes?: Record<string, { auth: boolean; handle: LocalRoute }>;
+  /** API Gateway's payload limit. */
+  maxBodyBytes?: number;
+  log?: (line: string) => void;
+}
+
+export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+// API Gateway's defaults for `defaultCorsPreflightOptions` (Cors.DEFAULT_HEADERS), plus Range.
+const PREFLIGHT_ALLOW_HEADERS = 'Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token,X-Amz-User-Agent,Range,If-Match,If-None-Match';
+const EXPOSE_HEADERS = 'etag, content-range, content-length, content-disposition, location, x-object-size';
+
+const TEXT_TYPES = /^(text\/|application\/(json|xml|x-www-form-urlencoded|[\w.+-]*\+json|[\w.+-]*\+xml)\b)/i;
+
+/** `http://localhost:<any port>` and `http://127.0.0.1:<any port>`, the local default. */
+export function localhostOrigins(origin: string): boolean {
+  return /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/.test(origin);
+}
+
+/** An origin check from a comma-separated list; `*` as a port matches any port. */
+export function originMatcher(list: string | undefined): (origin: string) => boolean {
+  if (!list || list.trim() === '') return localhostOrigins;
+  const patterns = list
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+    .map((o) => new RegExp(`^${o.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:\*$/, '(:\\d{1,5})?').replace(/\*/g, '[^/]*')}$`));
+  return (origin) => patterns.some((p) => p.test(origin));
+}
+
+class BodyTooLargeError extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLargeError());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new BodyTooLargeError());
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function headersOf(req: IncomingMessage): { headers: Record<string, string>; multiValueHeaders: Record<string, string[]> } {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!;
+    const value = req.rawHeaders[i + 1]!;
+    headers[name] = value; // API Gateway keeps the last value in `headers`
+    (multiValueHeaders[name] ??= []).push(value);
+  }
+  return { headers, multiValueHeaders };
+}
+
+function queryOf(search: URLSearchParams): {
+  queryStringParameters: Record<string, string> | null;
+  multiValueQueryStringParameters: Record<string, string[]> | null;
+} {
+  const single: Record<string, string> = {};
+  const multi: Record<string, string[]> = {};
+  for (const [name, value] of search) {
+    single[name] = value;
+    (multi[name] ??= []).push(value);
+  }
+  return Object.keys(single).length
+    ? { queryStringParameters: single, multiValueQueryStringParameters: multi }
+    : { queryStringParameters: null, multiValueQueryStringParameters: null };
+}
+
+function errorResult(statusCode: number, code: string, message: string, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  return json(statusCode, { error: { code, message } }, headers);
+}
+
+function corsFor(origin: string | undefined, isAllowed: (o: string) => boolean): Record<string, string> {
+  if (!origin || !isAllowed(origin)) return {};
+  return { 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSE_HEADERS, vary: 'Origin' };
+}
+
+function send(req: IncomingMessage, res: ServerResponse, result: APIGatewayProxyResult, extraHeaders: Record<string, string>): void {
+  const out: Record<string, string | string[]> = {};
+  const put = (name: string, value: string | number | boolean) => {
+    const lower = name.toLowerCase();
+    const existing = out[lower];
+    if (existing === undefined) out[lower] = String(value);
+    else out[lower] = [...(Array.isArray(existing) ? existing : [existing]), String(value)];
+  };
+  for (const [name, value] of Object.entries(result.headers ?? {})) put(name, value);
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) {
+    // API Gateway merges the two maps; a name in both keeps the multi-value list.
+    delete out[name.toLowerCase()];
+    for (const value of values) put(name, value);
+  }
+  for (const [name, value] of Object.entries(extraHeaders)) if (out[name] === undefined) out[name] = value;
+  const body = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : Buffer.from(result.body ?? '', 'utf8');
+  if (req.method === 'HEAD') {
+    // No body on HEAD; keep a Content-Length the handler set (the object's size).
+    res.writeHead(result.statusCode, out);
+    res.end();
+    return;
+  }
+  out['content-length'] = String(body.length);
+  res.writeHead(result.statusCode, out);
+  res.end(body);
+}
+
+export function createGateway(options: GatewayOptions): Server {
+  const maxBody = options.maxBodyBytes ?? API_GATEWAY_MAX_BODY_BYTES;
+  const log = options.log ?? (() => undefined);
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<number> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const rawUrl = req.url ?? '/';
+    const queryStart = rawUrl.indexOf('?');
+    const rawPath = queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart);
+    const search = new URLSearchParams(queryStart < 0 ? '' : rawUrl.slice(queryStart + 1));
+    const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
+    const cors = corsFor(origin, options.isAllowedOrigin);
+    const reply = (result: APIGatewayProxyResult) => {
+      send(req, res, result, cors);
+      return result.statusCode;
+    };
+
+    const local = options.localRoutes?.[`${method} ${rawPath}`];
+    const match = local ? undefined : matchRoute(method === 'OPTIONS' ? 'GET' : method, rawPath);
+
+    if (method === 'OPTIONS') {
+      const known = local || match || options.localRoutes?.[`GET ${rawPath}`];
+      if (!known) return reply(errorResult(404, 'NoSuchRoute', `No route for ${rawPath}`));
+      const headers: Record<string, string> = { vary: 'Origin' };
+      if (origin && options.isAllowedOrigin(origin)) {
+        Object.assign(headers, {
+          'access-control-allow-origin': origin,
+          'access-control-allow-methods': 'OPTIONS,GET,PUT,POST,DELETE,PATCH,HEAD',
+          'access-control-allow-headers': PREFLIGHT_ALLOW_HEADERS,
+          'access-control-max-age': '600',
+        });
+      }
+      send(req, res, { statusCode: 204, headers, body: '' }, {});
+      return 204;
+    }
+
+    let claims: Claims | undefined;
+    const needsAuth = local ? local.auth : !!match && 'route' in match;
+    if (needsAuth) {
+      const token = bearerToken(req.headers.authorization);
+      if (!token) return reply(errorResult(401, 'Unauthorized', 'Missing bearer token'));
+      try {
+        claims = options.verifyToken(token);
+      } catch (err) {
+        if (err instanceof TokenError) return reply(errorResult(401, 'Unauthorized', err.message));
+        throw err;
+      }
+    }
+
+    if (local) return reply(await local.handle({ ...(claims ? { claims } : {}), query: search }));
+    if (!match) return reply(errorResult(404, 'NoSuchRoute', `No route for ${method} ${rawPath}`));
+    if (!('route' in match)) {
+      return reply(errorResult(405, 'MethodNotAllowed', `${method} is not allowed on ${rawPath}`, { allow: match.allowed.join(', ') }));
+    }
+
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxBody);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        res.setHeader('connection', 'close');
+        return reply(errorResult(413, 'RequestTooLong', `The request body is over ${maxBody} bytes`));
+      }
+      throw err;
+    }
+    const { headers, multiValueHeaders } = headersOf(req);
+    const contentType = req.headers['content-type'] ?? '';
+    const isText = body.length === 0 || TEXT_TYPES.test(contentType);
+    const requestId = randomUUID();
+    const sourceIp = (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+    const event: APIGatewayProxyEvent = {
+      resource: match.route.resource,
+      path: rawPath,
+      httpMethod: method,
+      headers,
+      multiValueHeaders,
+      ...queryOf(search),
+      pathParameters: Object.keys(match.pathParameters).length ? match.pathParameters : null,
+      stageVariables: null,
+      body: body.length === 0 ? null : isText ? body.toString('utf8') : body.toString('base64'),
+      isBase64Encoded: !isText,
+      requestContext: {
+        accountId: '000000000000',
+        apiId: 'local',
+        authorizer: { claims: { ...claims, sub: claims!.sub } },
+        httpMethod: method,
+        identity: {
+          accessKey: null,
+          accountId: null,
+          apiKey: null,
+          apiKeyId: null,
+          caller: null,
+          clientCert: null,
+          cognitoAuthenticationProvider: null,
+          cognitoAuthenticationType: null,
+          cognitoIdentityId: null,
+          cognitoIdentityPoolId: null,
+          principalOrgId: null,
+          sourceIp,
+          user: null,
+          userAgent: req.headers['user-agent'] ?? null,
+          userArn: null,
+        },
+        path: `/local${rawPath}`,
+        protocol: `HTTP/${req.httpVersion}`,
+        requestId,
+        requestTimeEpoch: Date.now(),
+        resourceId: 'local',
+        resourcePath: match.route.resource,
+        stage: 'local',
+      },
+    };
+    const result = await options.handlers[match.route.fn](event);
+    return reply(result);
+  }
+
+  return createServer((req, res) => {
+    const started = Date.now();
+    handle(req, res)
+      .then((status) => log(`${req.method} ${req.url} ${status} ${Date.now() - started}ms`))
+      .catch((err: unknown) => {
+        console.error(JSON.stringify({ level: 'error', message: 'Local gateway error', error: String((err as Error)?.stack ?? err) }));
+        if (!res.headersSent) {
+          res.writeHead(502, { 'content-type': 'application/json; charset=utf-8' });
+          res.end(JSON.stringify({ error: { code: 'BadGateway', message: 'The handler failed' } }));
+        } else res.destroy();
+      });
+  });
+}
