@@ -1,0 +1,221 @@
+/**
+ * A small client for the S3 File Service HTTP API (contract v1). Everything it needs is passed in
+ * (fetch, base URL, token), so tests can hand in a fake fetch and the CLI a real one.
+ */
+export type FetchFn = typeof fetch;
+
+export interface ApiClientOptions {
+  baseUrl: string;
+  token: string;
+  fetch?: FetchFn;
+}
+
+export interface BucketInfo {
+  name: string;
+  writable: boolean;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  lastModified: string;
+  etag: string;
+}
+
+export interface ObjectPage {
+  objects: ObjectInfo[];
+  prefixes: string[];
+  nextCursor: string | null;
+}
+
+export interface SinglePutSession {
+  uploadId: null;
+  key: string;
+  method: 'PUT';
+  url: string;
+  headers: Record<string, string>;
+  expiresAt: string;
+}
+
+export interface MultipartSession {
+  uploadId: string;
+  key: string;
+  partSize: number;
+  partCount: number;
+  expiresAt: string;
+}
+
+export type UploadSession = SinglePutSession | MultipartSession;
+
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+  size: number;
+}
+
+export interface RowsPage {
+  columns: string[];
+  rows: unknown[][];
+  nextOffset: number | null;
+}
+
+/** An error response from the API (or a response that is not the API's JSON at all). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Largest number of part numbers the API signs in one request. */
+export const MAX_PARTS_PER_SIGN_REQUEST = 100;
+
+/** Encodes an object key for the path: each segment with encodeURIComponent, `/` kept. */
+export function encodeKey(key: string): string {
+  return key.split('/').map(encodeURIComponent).join('/');
+}
+
+export async function errorFromResponse(res: Response): Promise<ApiError> {
+  const text = await res.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    if (body.error && typeof body.error.code === 'string') {
+      return new ApiError(res.status, body.error.code, String(body.error.message ?? ''));
+    }
+  } catch {
+    // not JSON: fall through
+  }
+  // S3 (behind a presigned URL) answers in XML: <Error><Code>…</Code><Message>…</Message></Error>
+  const s3Code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
+  if (s3Code) return new ApiError(res.status, s3Code, /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? s3Code);
+  const snippet = text.trim().slice(0, 200);
+  return new ApiError(res.status, `Http${res.status}`, snippet || res.statusText || `HTTP ${res.status}`);
+}
+
+export interface ApiClient {
+  readonly baseUrl: string;
+  listBuckets(): Promise<BucketInfo[]>;
+  listObjects(bucket: string, options?: { prefix?: string; delimiter?: string; limit?: number; cursor?: string }): Promise<ObjectPage>;
+  /** Every page of a listing, following `nextCursor`. */
+  listAllObjects(bucket: string, options?: { prefix?: string; delimiter?: string }): Promise<{ objects: ObjectInfo[]; prefixes: string[] }>;
+  /**
+   * Opens an object's body. Follows the API's 307 to the presigned URL itself (without the bearer
+   * token, which S3 would refuse next to a signature). `download` asks for a redirect always.
+   */
+  openObject(bucket: string, key: string, options?: { download?: boolean; signal?: AbortSignal }): Promise<Response>;
+  readJson<T>(bucket: string, key: string): Promise<T>;
+  deleteObject(key: string): Promise<void>;
+  readRows(bucket: string, key: string, options: { offset: number; limit: number; columns?: string[] }): Promise<RowsPage>;
+  createUpload(input: { key: string; contentType: string; size: number }): Promise<UploadSession>;
+  signParts(uploadId: string, key: string, partNumbers: number[]): Promise<{ partNumber: number; url: string }[]>;
+  listParts(uploadId: string, key: string): Promise<UploadedPart[]>;
+  completeUpload(uploadId: string, key: string, parts: { partNumber: number; etag: string }[]): Promise<{ key: string; etag: string; size: number }>;
+  abortUpload(uploadId: string, key: string): Promise<void>;
+}
+
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const doFetch = options.fetch ?? fetch;
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const auth = { authorization: `Bearer ${options.token}` };
+
+  async function call(method: string, path: string, body?: unknown, init: RequestInit = {}): Promise<Response> {
+    const headers: Record<string, string> = { ...auth, accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await doFetch(baseUrl + path, {
+      ...init,
+      method,
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return res;
+  }
+
+  async function callJson<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await call(method, path, body);
+    if (!res.ok) throw await errorFromResponse(res);
+    return (await res.json()) as T;
+  }
+
+  async function callEmpty(method: string, path: string): Promise<void> {
+    const res = await call(method, path);
+    if (!res.ok) throw await errorFromResponse(res);
+    await res.body?.cancel();
+  }
+
+  const objectPath = (bucket: string, key: string) => `/buckets/${encodeURIComponent(bucket)}/objects/${encodeKey(key)}`;
+  const uploadPath = (uploadId: string) => `/uploads/${encodeURIComponent(uploadId)}`;
+
+  const client: ApiClient = {
+    baseUrl,
+    async listBuckets() {
+      return (await callJson<{ buckets: BucketInfo[] }>('GET', '/buckets')).buckets;
+    },
+    async listObjects(bucket, opts = {}) {
+      const query = new URLSearchParams();
+      if (opts.prefix) query.set('prefix', opts.prefix);
+      if (opts.delimiter) query.set('delimiter', opts.delimiter);
+      if (opts.limit) query.set('limit', String(opts.limit));
+      if (opts.cursor) query.set('cursor', opts.cursor);
+      const qs = query.toString();
+      return callJson<ObjectPage>('GET', `/buckets/${encodeURIComponent(bucket)}/objects${qs ? `?${qs}` : ''}`);
+    },
+    async listAllObjects(bucket, opts = {}) {
+      const objects: ObjectInfo[] = [];
+      const prefixes: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listObjects(bucket, { ...opts, limit: 1000, ...(cursor ? { cursor } : {}) });
+        objects.push(...page.objects);
+        prefixes.push(...page.prefixes);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return { objects, prefixes };
+    },
+    async openObject(bucket, key, opts = {}) {
+      const path = objectPath(bucket, key) + (opts.download ? '?download=1' : '');
+      const res = await call('GET', path, undefined, { redirect: 'manual', ...(opts.signal ? { signal: opts.signal } : {}) });
+      if (res.status >= 300 && res.status < 400) {
+        const location = res.headers.get('location');
+        await res.body?.cancel();
+        if (!location) throw new ApiError(res.status, 'MissingLocation', 'The API redirected without a Location header');
+        const target = await doFetch(new URL(location, baseUrl + '/').toString(), opts.signal ? { signal: opts.signal } : {});
+        if (!target.ok) throw await errorFromResponse(target);
+        return target;
+      }
+      if (!res.ok) throw await errorFromResponse(res);
+      return res;
+    },
+    async readJson<T>(bucket: string, key: string) {
+      const res = await client.openObject(bucket, key);
+      return JSON.parse(await res.text()) as T;
+    },
+    async deleteObject(key) {
+      await callEmpty('DELETE', objectPath('uploads', key));
+    },
+    async readRows(bucket, key, opts) {
+      const query = new URLSearchParams({ rows: `${opts.offset}:${opts.limit}` });
+      if (opts.columns?.length) query.set('columns', opts.columns.join(','));
+      return callJson<RowsPage>('GET', `${objectPath(bucket, key)}?${query}`);
+    },
+    async createUpload(input) {
+      return callJson<UploadSession>('POST', '/uploads', input);
+    },
+    async signParts(uploadId, key, partNumbers) {
+      return (await callJson<{ parts: { partNumber: number; url: string }[] }>('POST', `${uploadPath(uploadId)}/parts`, { key, partNumbers })).parts;
+    },
+    async listParts(uploadId, key) {
+      return (await callJson<{ parts: UploadedPart[] }>('GET', `${uploadPath(uploadId)}?${new URLSearchParams({ key })}`)).parts;
+    },
+    async completeUpload(uploadId, key, parts) {
+      return callJson('POST', `${uploadPath(uploadId)}/complete`, { key, parts });
+    },
+    async abortUpload(uploadId, key) {
+      await callEmpty('DELETE', `${uploadPath(uploadId)}?${new URLSearchParams({ key })}`);
+    },
+  };
+  return client;
+}

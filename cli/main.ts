@@ -1,0 +1,413 @@
+import { createWriteStream, existsSync, statSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { Readable, Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ApiError, createApiClient, type ApiClient, type FetchFn } from './api-client';
+import { createProgressBar, formatBytes, silentProgress, type ProgressBar } from './progress';
+import { resolveServiceConfig, ServiceConfigError } from './service-config';
+import { uploadFile } from './uploader';
+
+/**
+ * The `s3files` command. Parsing and printing only: the work is done by the API client and the
+ * uploader. `main` returns the exit code: 0 ok, 1 an error from the API or the system, 2 usage.
+ */
+export interface CliIO {
+  stdout: Writable;
+  stderr: NodeJS.WriteStream | Writable;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  fetch?: FetchFn;
+}
+
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly help?: string,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values = Record<string, string | boolean | undefined>;
+
+interface Context {
+  io: CliIO;
+  values: Values;
+  positionals: string[];
+  json: boolean;
+  api: () => ApiClient;
+  print: (line: string) => void;
+  progress: (label: string) => ProgressBar;
+}
+
+interface Command {
+  summary: string;
+  usage: string;
+  details?: string;
+  options: Options;
+  optionHelp: [string, string][];
+  minArgs: number;
+  maxArgs: number;
+  run: (ctx: Context) => Promise<void>;
+}
+
+const COMMON: Options = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  quiet: { type: 'boolean', short: 'q' },
+};
+const COMMON_HELP: [string, string][] = [
+  ['--json', 'machine-readable output (JSON on stdout; errors as JSON on stderr)'],
+  ['-q, --quiet', 'no progress output'],
+  ['-h, --help', 'this help'],
+];
+const BUCKET_OPTION: Options = { bucket: { type: 'string', short: 'b' } };
+const BUCKET_HELP: [string, string] = ['-b, --bucket NAME', 'uploads (default) or results'];
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.csv': 'text/csv',
+  '.tsv': 'text/tab-separated-values',
+  '.txt': 'text/plain',
+  '.md': 'text/markdown',
+  '.json': 'application/json',
+  '.jsonl': 'application/x-ndjson',
+  '.ndjson': 'application/x-ndjson',
+  '.xml': 'application/xml',
+  '.html': 'text/html',
+  '.parquet': 'application/vnd.apache.parquet',
+  '.pdf': 'application/pdf',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.zip': 'application/zip',
+  '.gz': 'application/gzip',
+};
+
+export function guessContentType(path: string): string {
+  return CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
+}
+
+function bucketOf(values: Values): string {
+  const bucket = (values.bucket as string | undefined) ?? 'uploads';
+  if (bucket !== 'uploads' && bucket !== 'results') throw new UsageError(`--bucket must be "uploads" or "results", not "${bucket}"`);
+  return bucket;
+}
+
+function positiveInt(values: Values, name: string, fallback: number, min = 1): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${String(raw)}"`);
+  return n;
+}
+
+function stateDir(env: Record<string, string | undefined>): string {
+  if (env.S3FILES_STATE_DIR) return resolve(env.S3FILES_STATE_DIR);
+  const base = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(base, 's3files', 'uploads');
+}
+
+function writeJson(ctx: Context, value: unknown): void {
+  ctx.io.stdout.write(JSON.stringify(value) + '\n');
+}
+
+function pad(text: string, width: number): string {
+  return text.padStart(width);
+}
+
+const COMMANDS: Record<string, Command> = {
+  buckets: {
+    summary: 'list the buckets you can use',
+    usage: 's3files buckets',
+    options: {},
+    optionHelp: [],
+    minArgs: 0,
+    maxArgs: 0,
+    async run(ctx) {
+      const buckets = await ctx.api().listBuckets();
+      if (ctx.json) return writeJson(ctx, { buckets });
+      for (const b of buckets) ctx.print(`${b.name}${b.writable ? '' : ' (read-only)'}`);
+    },
+  },
+  ls: {
+    summary: 'list objects and folders under a prefix',
+    usage: 's3files ls [prefix] [--recursive] [--bucket results]',
+    options: { ...BUCKET_OPTION, recursive: { type: 'boolean', short: 'r' } },
+    optionHelp: [BUCKET_HELP, ['-r, --recursive', 'every object under the prefix, not just one level']],
+    minArgs: 0,
+    maxArgs: 1,
+    async run(ctx) {
+      const prefix = ctx.positionals[0] ?? '';
+      const listing = await ctx.api().listAllObjects(bucketOf(ctx.values), { prefix, ...(ctx.values.recursive ? {} : { delimiter: '/' }) });
+      if (ctx.json) return writeJson(ctx, listing);
+      for (const p of listing.prefixes) ctx.print(`${pad('PRE', 30)} ${p}`);
+      for (const o of listing.objects) {
+        const when = o.lastModified ? new Date(o.lastModified).toISOString().replace('T', ' ').slice(0, 19) : '';
+        ctx.print(`${when.padEnd(19)} ${pad(String(o.size), 10)} ${o.key}`);
+      }
+    },
+  },
+  put: {
+    summary: 'upload a file (multipart, parallel, resumable for big files)',
+    usage: 's3files put <file> [key] [--concurrency N] [--resume] [--content-type TYPE]',
+    details: 'The key defaults to the file name. Big files are sent in parts straight to S3; if the upload is interrupted, run the same command with --resume to send only the missing parts.',
+    options: { concurrency: { type: 'string', short: 'c' }, resume: { type: 'boolean' }, 'content-type': { type: 'string' } },
+    optionHelp: [
+      ['-c, --concurrency N', 'parts in flight at once (default 4)'],
+      ['--resume', 'continue an interrupted upload of this file to this key'],
+      ['--content-type TYPE', 'the object type (default: from the file extension)'],
+    ],
+    minArgs: 1,
+    maxArgs: 2,
+    async run(ctx) {
+      const file = resolve(ctx.io.cwd, ctx.positionals[0]!);
+      if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`${ctx.positionals[0]} is not a file`);
+      const key = ctx.positionals[1] ?? basename(file);
+      const concurrency = positiveInt(ctx.values, 'concurrency', 4);
+      const bar = ctx.progress(`put ${key}`);
+      const exitAfter = Number(ctx.io.env.S3FILES_TEST_EXIT_AFTER_PARTS ?? 0); // tests only: simulates a killed upload
+      let partsDone = 0;
+      const result = await uploadFile(
+        { api: ctx.api(), stateDir: stateDir(ctx.io.env), ...(ctx.io.fetch ? { fetch: ctx.io.fetch } : {}) },
+        {
+          path: file,
+          key,
+          contentType: (ctx.values['content-type'] as string | undefined) ?? guessContentType(file),
+          concurrency,
+          resume: ctx.values.resume === true,
+          onProgress: (done, total) => bar.update(done, total),
+          onWarning: (message) => ctx.io.stderr.write(`s3files: ${message}\n`),
+          onPartUploaded: () => {
+            if (exitAfter > 0 && ++partsDone >= exitAfter) process.exit(99);
+          },
+        },
+      );
+      bar.finish();
+      if (ctx.json) return writeJson(ctx, result);
+      const how = result.multipart
+        ? `${result.partsUploaded.length} part(s) sent${result.resumed ? `, ${result.partsSkipped.length} already there` : ''}`
+        : 'single PUT';
+      ctx.print(`uploaded ${file} to ${result.key} (${formatBytes(result.size)}, ${how})`);
+    },
+  },
+  get: {
+    summary: 'download an object to a file',
+    usage: 's3files get <key> [file] [--bucket results]',
+    details: 'The file defaults to the last segment of the key. The download goes to a temporary file that is renamed when complete.',
+    options: { ...BUCKET_OPTION },
+    optionHelp: [BUCKET_HELP],
+    minArgs: 1,
+    maxArgs: 2,
+    async run(ctx) {
+      const key = ctx.positionals[0]!;
+      let target = resolve(ctx.io.cwd, ctx.positionals[1] ?? basename(key));
+      if (existsSync(target) && statSync(target).isDirectory()) target = join(target, basename(key));
+      const res = await ctx.api().openObject(bucketOf(ctx.values), key, { download: true });
+      const total = Number(res.headers.get('content-length') ?? 0);
+      const bar = ctx.progress(`get ${key}`);
+      const tmp = join(dirname(target), `.${basename(target)}.s3files-${process.pid}.part`);
+      let done = 0;
+      const counter = new Transform({
+        transform(chunk: Buffer, _enc, callback) {
+          done += chunk.length;
+          bar.update(done, total || done);
+          callback(null, chunk);
+        },
+      });
+      try {
+        await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), counter, createWriteStream(tmp));
+        if (total && done !== total) throw new Error(`The download stopped at ${done} of ${total} bytes`);
+        await rename(tmp, target);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
+      bar.finish();
+      if (ctx.json) return writeJson(ctx, { key, file: target, size: done });
+      ctx.print(`downloaded ${key} to ${target} (${formatBytes(done)})`);
+    },
+  },
+  cat: {
+    summary: 'print an object to stdout',
+    usage: 's3files cat <key> [--bucket results]',
+    details: 'With --json, prints {"key","contentType","text"} instead of the raw bytes.',
+    options: { ...BUCKET_OPTION },
+    optionHelp: [BUCKET_HELP],
+    minArgs: 1,
+    maxArgs: 1,
+    async run(ctx) {
+      const key = ctx.positionals[0]!;
+      const res = await ctx.api().openObject(bucketOf(ctx.values), key);
+      if (ctx.json) return writeJson(ctx, { key, contentType: res.headers.get('content-type'), text: await res.text() });
+      await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), ctx.io.stdout, { end: false });
+    },
+  },
+  rm: {
+    summary: 'delete an object from the uploads bucket',
+    usage: 's3files rm <key>',
+    options: {},
+    optionHelp: [],
+    minArgs: 1,
+    maxArgs: 1,
+    async run(ctx) {
+      const key = ctx.positionals[0]!;
+      await ctx.api().deleteObject(key);
+      if (ctx.json) return writeJson(ctx, { key, deleted: true });
+      ctx.print(`deleted ${key}`);
+    },
+  },
+  profile: {
+    summary: "show a file's profile (columns, types, statistics)",
+    usage: 's3files profile <key | local-file>',
+    details: 'For a key, prints the profile the service computed after the upload. When the argument is a file on this machine, profiles it locally instead.',
+    options: {},
+    optionHelp: [],
+    minArgs: 1,
+    maxArgs: 1,
+    async run(ctx) {
+      const arg = ctx.positionals[0]!;
+      const local = resolve(ctx.io.cwd, arg);
+      let profile: unknown;
+      if (existsSync(local) && statSync(local).isFile()) {
+        // Loaded on demand: the profiling engine is only needed for local files.
+        const specifier = './profile-local';
+        const { profileLocalFile } = (await import(specifier)) as { profileLocalFile: (path: string) => Promise<unknown> };
+        profile = await profileLocalFile(local);
+      } else {
+        try {
+          profile = await ctx.api().readJson('results', `${arg}.profile.json`);
+        } catch (err) {
+          if (err instanceof ApiError && err.status === 404) {
+            throw new ApiError(404, 'NoProfile', `No profile for ${arg} yet (is the key right? profiles appear shortly after an upload)`);
+          }
+          throw err;
+        }
+      }
+      if (ctx.json) return writeJson(ctx, profile);
+      ctx.print(JSON.stringify(profile, null, 2));
+    },
+  },
+  rows: {
+    summary: 'print rows of a CSV/TSV/JSON-lines object as a table',
+    usage: 's3files rows <key> [--offset N] [--limit N] [--columns a,b] [--bucket results]',
+    options: { ...BUCKET_OPTION, offset: { type: 'string' }, limit: { type: 'string' }, columns: { type: 'string' } },
+    optionHelp: [BUCKET_HELP, ['--offset N', 'first row (default 0)'], ['--limit N', 'rows to print (default 20)'], ['--columns a,b', 'only these columns']],
+    minArgs: 1,
+    maxArgs: 1,
+    async run(ctx) {
+      const columns = (ctx.values.columns as string | undefined)?.split(',').map((c) => c.trim()).filter(Boolean);
+      const page = await ctx.api().readRows(bucketOf(ctx.values), ctx.positionals[0]!, {
+        offset: positiveInt(ctx.values, 'offset', 0, 0),
+        limit: positiveInt(ctx.values, 'limit', 20),
+        ...(columns ? { columns } : {}),
+      });
+      if (ctx.json) return writeJson(ctx, page);
+      const cell = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+      ctx.print(page.columns.join('\t'));
+      for (const row of page.rows) ctx.print(row.map(cell).join('\t'));
+      if (page.nextOffset !== null) ctx.io.stderr.write(`(more rows: --offset ${page.nextOffset})\n`);
+    },
+  },
+};
+
+function formatOptions(rows: [string, string][]): string {
+  const width = Math.max(...rows.map(([flag]) => flag.length));
+  return rows.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`).join('\n');
+}
+
+export function topHelp(): string {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((n) => n.length));
+  return [
+    'Usage: s3files <command> [options]',
+    '',
+    'Commands:',
+    ...names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n]!.summary}`),
+    '',
+    'Options for every command:',
+    formatOptions(COMMON_HELP),
+    '',
+    'The service is S3FILES_API_URL with the bearer token S3FILES_TOKEN, or else the local service',
+    'started by `npm start` in the project (its .local/endpoints.json, or LOCAL_DATA_DIR/endpoints.json).',
+    'Run `s3files <command> --help` for the options of a command.',
+  ].join('\n');
+}
+
+export function commandHelp(name: string): string {
+  const cmd = COMMANDS[name]!;
+  return [`Usage: ${cmd.usage}`, '', `${cmd.summary[0]!.toUpperCase()}${cmd.summary.slice(1)}.`, ...(cmd.details ? ['', cmd.details] : []), '', 'Options:', formatOptions([...cmd.optionHelp, ...COMMON_HELP])].join('\n');
+}
+
+function reportError(io: CliIO, json: boolean, code: string, message: string): void {
+  io.stderr.write(json ? JSON.stringify({ error: { code, message } }) + '\n' : `s3files: ${code}: ${message}\n`);
+}
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  const json = rest.includes('--json') || argv.includes('--json');
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(topHelp() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    reportError(io, json, 'Usage', `unknown command "${name}"; run s3files --help`);
+    return 2;
+  }
+  try {
+    let parsed: { values: Values; positionals: string[] };
+    try {
+      parsed = parseArgs({ args: rest, options: { ...COMMON, ...cmd.options }, allowPositionals: true, strict: true }) as typeof parsed;
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const { values, positionals } = parsed;
+    if (values.help) {
+      io.stdout.write(commandHelp(name) + '\n');
+      return 0;
+    }
+    if (positionals.length < cmd.minArgs || positionals.length > cmd.maxArgs) throw new UsageError(`wrong number of arguments\nUsage: ${cmd.usage}`);
+    let client: ApiClient | undefined;
+    const showProgress = !values.quiet && !json && (io.stderr as NodeJS.WriteStream).isTTY === true;
+    await cmd.run({
+      io,
+      values,
+      positionals,
+      json,
+      api: () => {
+        if (!client) {
+          const service = resolveServiceConfig(io.env, io.cwd);
+          client = createApiClient({ baseUrl: service.apiUrl, token: service.token, ...(io.fetch ? { fetch: io.fetch } : {}) });
+        }
+        return client;
+      },
+      print: (line) => io.stdout.write(line + '\n'),
+      progress: (label) => (showProgress ? createProgressBar(io.stderr as NodeJS.WriteStream, label) : silentProgress),
+    });
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      reportError(io, json, 'Usage', err.message);
+      return 2;
+    }
+    if (err instanceof ApiError) {
+      reportError(io, json, err.code, err.message);
+      return 1;
+    }
+    if (err instanceof ServiceConfigError) {
+      reportError(io, json, 'NoService', err.message);
+      return 1;
+    }
+    const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
+    const detail = e.cause?.message ? `${e.message} (${e.cause.message})` : (e.message ?? String(err));
+    reportError(io, json, e.code ?? e.cause?.code ?? 'Error', detail);
+    return 1;
+  }
+}
