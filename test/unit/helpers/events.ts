@@ -1,4 +1,6 @@
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { createS3Client } from '../../../lambda/shared/clients';
 import type { Config } from '../../../lambda/shared/config';
 
 export const USER = 'user-1';
@@ -71,4 +73,16 @@ export function parseBody(result: { body: string }): unknown {
 
 export function errorCode(result: { body: string }): string | undefined {
   return (parseBody(result) as { error?: { code?: string } } | undefined)?.error?.code;
+}
+
+/**
+ * The service's own S3 client (createS3Client), with dummy credentials from the environment so
+ * presigned URLs are signed for real, with the same checksum settings as in production.
+ */
+export function presigningS3Client(): S3Client {
+  process.env.AWS_ACCESS_KEY_ID = DUMMY_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = DUMMY_CREDENTIALS.secretAccessKey;
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+  return createS3Client(TEST_CONFIG);
 }

@@ -1,0 +1,27 @@
+import { GiB, MiB } from '../shared/config';
+
+/** S3 multipart limits, and our floor: 8 MiB parts keep the request count (and signing calls) low. */
+export const MIN_PART_BYTES = 8 * MiB;
+export const MAX_PART_BYTES = 5 * GiB;
+export const MAX_PARTS = 10_000;
+
+export interface PartPlan {
+  partSize: number;
+  partCount: number;
+}
+
+/**
+ * The part size for a declared object size: the smallest whole number of MiB, at least 8 MiB,
+ * that fits the object in at most 10,000 parts. Every part but the last has exactly this size.
+ */
+export function planParts(size: number): PartPlan {
+  if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`size must be a positive integer, got ${size}`);
+  const partSize = Math.max(MIN_PART_BYTES, Math.ceil(size / MAX_PARTS / MiB) * MiB);
+  if (partSize > MAX_PART_BYTES) throw new RangeError(`size ${size} needs parts over ${MAX_PART_BYTES} bytes`);
+  return { partSize, partCount: Math.ceil(size / partSize) };
+}
+
+/** The size S3 must receive for a part of an upload planned with `plan` for `size` bytes. */
+export function expectedPartSize(size: number, plan: PartPlan, partNumber: number): number {
+  return partNumber < plan.partCount ? plan.partSize : size - plan.partSize * (plan.partCount - 1);
+}

@@ -1,0 +1,399 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { MAX_PRESIGN_EXPIRES_SECONDS, type Config } from '../shared/config';
+import {
+  BadRequestError,
+  ConflictError,
+  ForbiddenError,
+  isNotFound,
+  NotFoundError,
+  PayloadTooLargeError,
+} from '../shared/errors';
+import { profileKeyFor, resolveBucket, toS3Key, validateKey } from '../shared/keys';
+import { signToken, verifyToken } from '../shared/signed-token';
+import { MAX_PARTS, planParts } from './multipart';
+
+export interface UploadDeps {
+  s3: S3Client;
+  config: Config;
+  now?: () => Date;
+}
+
+/** How long an upload id stays valid. Past it, S3's lifecycle rule has aborted the upload anyway. */
+export const UPLOAD_SESSION_SECONDS = 7 * 24 * 3600;
+export const MAX_PARTS_PER_SIGN_REQUEST = 100;
+export const MAX_CONTENT_TYPE_CHARS = 255;
+
+const TOKEN_PURPOSE = 'upload';
+// RFC 9110 media type: token "/" token *( OWS ";" OWS token "=" ( token / quoted-string ) )
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const QUOTED = '"(?:[^"\\\\\\u0000-\\u001f\\u007f]|\\\\[\\u0020-\\u007e])*"';
+const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|${QUOTED}))*$`);
+
+function presignSeconds(config: Config): number {
+  return Math.min(config.presignExpiresSeconds, MAX_PRESIGN_EXPIRES_SECONDS);
+}
+
+function nowOf(deps: UploadDeps): Date {
+  return deps.now ? deps.now() : new Date();
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function bodyObject(body: unknown): Record<string, unknown> {
+  if (!isObject(body)) throw new BadRequestError('InvalidBody', 'The request body must be a JSON object');
+  return body;
+}
+
+export function validateContentType(value: unknown): string {
+  if (typeof value !== 'string' || value.length > MAX_CONTENT_TYPE_CHARS || !MEDIA_TYPE.test(value)) {
+    throw new BadRequestError('InvalidContentType', 'contentType must be a media type such as "text/csv", at most 255 characters');
+  }
+  return value;
+}
+
+export function validateSize(value: unknown, config: Pick<Config, 'maxUploadBytes'>): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new BadRequestError('InvalidSize', 'size must be a non-negative integer number of bytes');
+  }
+  if (value > config.maxUploadBytes) {
+    throw new PayloadTooLargeError('EntityTooLarge', `size is over the ${config.maxUploadBytes}-byte limit`);
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upload ids: a signed token carrying S3's upload id and what completion must check against.
+
+export interface UploadSession {
+  /** S3's own upload id. */
+  uploadId: string;
+  userId: string;
+  key: string;
+  size: number;
+  partSize: number;
+  partCount: number;
+  /** Epoch seconds. */
+  expiresAt: number;
+}
+
+interface TokenPayload {
+  v: 1;
+  u: string;
+  s: string;
+  k: string;
+  z: number;
+  p: number;
+  e: number;
+}
+
+export function encodeUploadId(secret: string, session: Omit<UploadSession, 'partCount'>): string {
+  const payload: TokenPayload = {
+    v: 1,
+    u: session.uploadId,
+    s: session.userId,
+    k: session.key,
+    z: session.size,
+    p: session.partSize,
+    e: session.expiresAt,
+  };
+  return signToken(secret, TOKEN_PURPOSE, payload);
+}
+
+const noSuchUpload = () => new NotFoundError('NoSuchUpload', 'No such upload (it may have been completed, aborted or expired)');
+
+/**
+ * The session behind an upload id. Forged, expired and other users' ids all get the same 404 so
+ * a caller learns nothing about uploads that are not theirs. A matching id with another key is
+ * the caller's mistake, and says so.
+ */
+export function decodeUploadId(deps: UploadDeps, userId: string, uploadId: string, key: unknown): UploadSession {
+  const p = verifyToken(deps.config.signingSecret, TOKEN_PURPOSE, uploadId) as Partial<TokenPayload> | undefined;
+  if (
+    !p ||
+    p.v !== 1 ||
+    typeof p.u !== 'string' ||
+    typeof p.k !== 'string' ||
+    typeof p.z !== 'number' ||
+    typeof p.p !== 'number' ||
+    typeof p.e !== 'number' ||
+    p.s !== userId ||
+    p.e * 1000 <= nowOf(deps).getTime()
+  ) {
+    throw noSuchUpload();
+  }
+  const given = validateKey(key);
+  if (given !== p.k) throw new BadRequestError('KeyMismatch', 'key is not the key this upload was created for');
+  return {
+    uploadId: p.u,
+    userId,
+    key: p.k,
+    size: p.z,
+    partSize: p.p,
+    partCount: Math.ceil(p.z / p.p),
+    expiresAt: p.e,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /uploads
+
+export interface CreateUploadInput {
+  key: string;
+  contentType: string;
+  size: number;
+}
+
+export function parseCreateUpload(body: unknown, config: Pick<Config, 'maxUploadBytes'>): CreateUploadInput {
+  const b = bodyObject(body);
+  return {
+    key: validateKey(b.key),
+    contentType: validateContentType(b.contentType),
+    size: validateSize(b.size, config),
+  };
+}
+
+export type CreateUploadResult =
+  | {
+      uploadId: null;
+      key: string;
+      method: 'PUT';
+      url: string;
+      headers: Record<string, string>;
+      expiresAt: string;
+    }
+  | { uploadId: string; key: string; partSize: number; partCount: number; expiresAt: string };
+
+export async function createUpload(deps: UploadDeps, userId: string, input: CreateUploadInput): Promise<CreateUploadResult> {
+  const { config, s3 } = deps;
+  const s3Key = toS3Key(userId, input.key);
+  const now = nowOf(deps).getTime();
+
+  if (input.size <= config.multipartThresholdBytes) {
+    const expiresIn = presignSeconds(config);
+    // Content type and length are signed, so S3 refuses a body of another size or type.
+    const url = await getSignedUrl(
+      s3,
+      new PutObjectCommand({ Bucket: config.uploadsBucket, Key: s3Key, ContentType: input.contentType, ContentLength: input.size }),
+      { expiresIn, signableHeaders: new Set(['content-type', 'content-length']) },
+    );
+    return {
+      uploadId: null,
+      key: input.key,
+      method: 'PUT',
+      url,
+      headers: { 'content-type': input.contentType },
+      expiresAt: new Date(now + expiresIn * 1000).toISOString(),
+    };
+  }
+
+  const plan = planParts(input.size);
+  const out = await s3.send(
+    new CreateMultipartUploadCommand({ Bucket: config.uploadsBucket, Key: s3Key, ContentType: input.contentType }),
+  );
+  if (!out.UploadId) throw new Error('CreateMultipartUpload returned no UploadId');
+  const expiresAt = Math.floor(now / 1000) + UPLOAD_SESSION_SECONDS;
+  return {
+    uploadId: encodeUploadId(config.signingSecret, {
+      uploadId: out.UploadId,
+      userId,
+      key: input.key,
+      size: input.size,
+      partSize: plan.partSize,
+      expiresAt,
+    }),
+    key: input.key,
+    partSize: plan.partSize,
+    partCount: plan.partCount,
+    expiresAt: new Date(expiresAt * 1000).toISOString(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /uploads/{uploadId}/parts
+
+export async function signParts(
+  deps: UploadDeps,
+  userId: string,
+  uploadId: string,
+  body: unknown,
+): Promise<{ parts: { partNumber: number; url: string }[] }> {
+  const b = bodyObject(body);
+  const session = decodeUploadId(deps, userId, uploadId, b.key);
+  const numbers = b.partNumbers;
+  if (!Array.isArray(numbers) || numbers.length === 0 || numbers.length > MAX_PARTS_PER_SIGN_REQUEST) {
+    throw new BadRequestError('InvalidBody', `partNumbers must be an array of 1 to ${MAX_PARTS_PER_SIGN_REQUEST} part numbers`);
+  }
+  const seen = new Set<number>();
+  for (const n of numbers) {
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > Math.min(session.partCount, MAX_PARTS) || seen.has(n)) {
+      throw new BadRequestError(
+        'InvalidPartNumber',
+        `partNumbers must be distinct integers from 1 to ${session.partCount}; got ${JSON.stringify(n)}`,
+      );
+    }
+    seen.add(n);
+  }
+  const expiresIn = presignSeconds(deps.config);
+  const Key = toS3Key(userId, session.key);
+  const parts = await Promise.all(
+    (numbers as number[]).map(async (partNumber) => ({
+      partNumber,
+      url: await getSignedUrl(
+        deps.s3,
+        new UploadPartCommand({ Bucket: deps.config.uploadsBucket, Key, UploadId: session.uploadId, PartNumber: partNumber }),
+        { expiresIn },
+      ),
+    })),
+  );
+  return { parts };
+}
+
+// ---------------------------------------------------------------------------------------------
+// GET /uploads/{uploadId}
+
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+  size: number;
+}
+
+async function listAllParts(deps: UploadDeps, session: UploadSession): Promise<UploadedPart[]> {
+  const parts: UploadedPart[] = [];
+  let marker: string | undefined;
+  try {
+    for (;;) {
+      const out = await deps.s3.send(
+        new ListPartsCommand({
+          Bucket: deps.config.uploadsBucket,
+          Key: toS3Key(session.userId, session.key),
+          UploadId: session.uploadId,
+          ...(marker ? { PartNumberMarker: marker } : {}),
+        }),
+      );
+      for (const p of out.Parts ?? []) {
+        if (p.PartNumber !== undefined && p.ETag !== undefined) {
+          parts.push({ partNumber: p.PartNumber, etag: p.ETag, size: p.Size ?? 0 });
+        }
+      }
+      if (!out.IsTruncated || !out.NextPartNumberMarker || out.NextPartNumberMarker === marker) break;
+      marker = out.NextPartNumberMarker;
+    }
+  } catch (err) {
+    if (isNotFound(err)) throw noSuchUpload();
+    throw err;
+  }
+  return parts;
+}
+
+export async function listParts(deps: UploadDeps, userId: string, uploadId: string, key: unknown): Promise<{ parts: UploadedPart[] }> {
+  const session = decodeUploadId(deps, userId, uploadId, key);
+  return { parts: await listAllParts(deps, session) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /uploads/{uploadId}/complete
+
+const normaliseEtag = (etag: string) => etag.replace(/^W\//, '').replace(/^"|"$/g, '');
+
+export async function completeUpload(
+  deps: UploadDeps,
+  userId: string,
+  uploadId: string,
+  body: unknown,
+): Promise<{ key: string; etag: string | null; size: number }> {
+  const b = bodyObject(body);
+  const session = decodeUploadId(deps, userId, uploadId, b.key);
+  const given = b.parts;
+  if (!Array.isArray(given) || given.length === 0 || given.length > MAX_PARTS) {
+    throw new BadRequestError('InvalidBody', `parts must be an array of 1 to ${MAX_PARTS} parts`);
+  }
+  const parts: { partNumber: number; etag: string }[] = [];
+  for (const p of given) {
+    if (!isObject(p) || typeof p.partNumber !== 'number' || !Number.isInteger(p.partNumber) || p.partNumber < 1) {
+      throw new BadRequestError('InvalidPart', 'Each part needs an integer partNumber of at least 1');
+    }
+    if (typeof p.etag !== 'string' || p.etag === '') throw new BadRequestError('InvalidPart', `Part ${p.partNumber} needs an etag string`);
+    const previous = parts[parts.length - 1];
+    if (previous && p.partNumber <= previous.partNumber) {
+      throw new BadRequestError('InvalidPartOrder', 'Part numbers must be strictly ascending, without duplicates');
+    }
+    parts.push({ partNumber: p.partNumber, etag: p.etag });
+  }
+
+  const uploaded = new Map((await listAllParts(deps, session)).map((p) => [p.partNumber, p]));
+  let total = 0;
+  parts.forEach((part, i) => {
+    const found = uploaded.get(part.partNumber);
+    if (!found || normaliseEtag(found.etag) !== normaliseEtag(part.etag)) {
+      throw new BadRequestError('InvalidPart', `Part ${part.partNumber} was not uploaded with that ETag`);
+    }
+    if (i < parts.length - 1 && found.size !== session.partSize) {
+      throw new BadRequestError('InvalidPart', `Part ${part.partNumber} has ${found.size} bytes; every part but the last must have ${session.partSize}`);
+    }
+    total += found.size;
+  });
+  if (total !== session.size) {
+    throw new ConflictError('SizeMismatch', `The parts add up to ${total} bytes; the upload was declared as ${session.size}`);
+  }
+
+  try {
+    const out = await deps.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: deps.config.uploadsBucket,
+        Key: toS3Key(userId, session.key),
+        UploadId: session.uploadId,
+        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: uploaded.get(p.partNumber)!.etag })) },
+      }),
+    );
+    return { key: session.key, etag: out.ETag ?? null, size: total };
+  } catch (err) {
+    if (isNotFound(err)) throw noSuchUpload();
+    const name = (err as { name?: string }).name;
+    if (name === 'InvalidPart' || name === 'InvalidPartOrder' || name === 'EntityTooSmall') {
+      throw new BadRequestError(name, (err as Error).message);
+    }
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// DELETE /uploads/{uploadId}
+
+export async function abortUpload(deps: UploadDeps, userId: string, uploadId: string, key: unknown): Promise<void> {
+  const session = decodeUploadId(deps, userId, uploadId, key);
+  try {
+    await deps.s3.send(
+      new AbortMultipartUploadCommand({
+        Bucket: deps.config.uploadsBucket,
+        Key: toS3Key(userId, session.key),
+        UploadId: session.uploadId,
+      }),
+    );
+  } catch (err) {
+    if (!isNotFound(err)) throw err; // already aborted or completed: the goal is reached
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// DELETE /buckets/{bucket}/objects/{key+}
+
+/** Deletes an upload and its profile, so no stale profile outlives the object. Idempotent. */
+export async function deleteObject(deps: UploadDeps, userId: string, bucketName: string, key: string): Promise<void> {
+  const bucket = resolveBucket(deps.config, bucketName);
+  if (!bucket.writable) throw new ForbiddenError('ReadOnlyBucket', `The ${bucket.name} bucket is read-only`);
+  const s3Key = toS3Key(userId, validateKey(key));
+  await deps.s3.send(new DeleteObjectCommand({ Bucket: bucket.physical, Key: s3Key }));
+  await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.config.resultsBucket, Key: profileKeyFor(s3Key) }));
+}

@@ -1,0 +1,431 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  ListPartsCommand,
+  NoSuchUpload,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { encodeUploadId } from '../../../lambda/core/upload';
+import { createUploadHandler } from '../../../lambda/handlers/upload';
+import { MiB } from '../../../lambda/shared/config';
+import { signToken } from '../../../lambda/shared/signed-token';
+import { apiEvent, errorCode, OTHER_USER, parseBody, presigningS3Client, TEST_CONFIG, USER } from '../helpers/events';
+
+const s3Mock = mockClient(S3Client);
+const NOW = new Date('2025-01-01T00:00:00Z');
+const handler = createUploadHandler({ s3: presigningS3Client(), config: TEST_CONFIG, now: () => NOW });
+
+const SIZE = 20 * MiB + 5; // three parts of 8 MiB, 8 MiB, 4 MiB + 5
+const session = (over: Partial<Parameters<typeof encodeUploadId>[1]> = {}) =>
+  encodeUploadId(TEST_CONFIG.signingSecret, {
+    uploadId: 's3-upload-id',
+    userId: USER,
+    key: 'big/data.csv',
+    size: SIZE,
+    partSize: 8 * MiB,
+    expiresAt: NOW.getTime() / 1000 + 3600,
+    ...over,
+  });
+
+const createUpload = (body: unknown) => handler(apiEvent({ resource: '/uploads', httpMethod: 'POST', body }));
+const onUpload = (resource: string, httpMethod: string, uploadId: string, init: { body?: unknown; query?: Record<string, string>; sub?: string } = {}) =>
+  handler(
+    apiEvent({
+      resource: `/uploads/{uploadId}${resource}`,
+      httpMethod,
+      pathParameters: { uploadId },
+      ...(init.body !== undefined ? { body: init.body } : {}),
+      ...(init.query ? { queryStringParameters: init.query } : {}),
+      ...(init.sub ? { sub: init.sub } : {}),
+    }),
+  );
+
+const threeParts = [
+  { PartNumber: 1, ETag: '"e1"', Size: 8 * MiB },
+  { PartNumber: 2, ETag: '"e2"', Size: 8 * MiB },
+  { PartNumber: 3, ETag: '"e3"', Size: 4 * MiB + 5 },
+];
+const completeBody = (parts: unknown, key = 'big/data.csv') => ({ key, parts });
+const goodParts = [
+  { partNumber: 1, etag: '"e1"' },
+  { partNumber: 2, etag: 'e2' },
+  { partNumber: 3, etag: '"e3"' },
+];
+
+beforeEach(() => {
+  s3Mock.reset();
+});
+
+function assertPresigned(url: string, path: string): URL {
+  const u = new URL(url);
+  expect(u.host).toBe('phys-uploads.s3.us-east-1.amazonaws.com');
+  expect(decodeURIComponent(u.pathname)).toBe(path);
+  expect(Number(u.searchParams.get('X-Amz-Expires'))).toBeLessThanOrEqual(900);
+  expect(u.searchParams.get('X-Amz-Credential')).toMatch(/^AKIDEXAMPLE\//);
+  const lower = [...u.searchParams.keys()].map((k) => k.toLowerCase());
+  expect(lower).not.toContain('x-amz-checksum-crc32');
+  expect(lower).not.toContain('x-amz-sdk-checksum-algorithm');
+  expect(lower.some((k) => k.startsWith('x-amz-checksum'))).toBe(false);
+  return u;
+}
+
+describe('POST /uploads (single PUT)', () => {
+  it('returns 201 with a presigned PUT that signs content type and length', async () => {
+    const res = await createUpload({ key: 'reports/q1.csv', contentType: 'text/csv', size: 123 });
+
+    expect(res.statusCode).toBe(201);
+    const body = parseBody(res) as Record<string, unknown>;
+    expect(body).toMatchObject({
+      uploadId: null,
+      key: 'reports/q1.csv',
+      method: 'PUT',
+      headers: { 'content-type': 'text/csv' },
+      expiresAt: '2025-01-01T00:15:00.000Z',
+    });
+    const url = assertPresigned(body.url as string, `/users/${USER}/reports/q1.csv`);
+    expect(url.searchParams.get('X-Amz-SignedHeaders')?.split(';')).toEqual(
+      expect.arrayContaining(['content-type', 'content-length', 'host']),
+    );
+    expect(s3Mock).not.toHaveReceivedCommand(CreateMultipartUploadCommand);
+  });
+
+  it('accepts an empty file', async () => {
+    const res = await createUpload({ key: 'empty.txt', contentType: 'text/plain; charset=utf-8', size: 0 });
+
+    expect(res.statusCode).toBe(201);
+  });
+
+  it.each([
+    [{ contentType: 'text/csv', size: 1 }, 'InvalidKey'],
+    [{ key: '../x.csv', contentType: 'text/csv', size: 1 }, 'InvalidKey'],
+    [{ key: 'a.csv', size: 1 }, 'InvalidContentType'],
+    [{ key: 'a.csv', contentType: 'csv', size: 1 }, 'InvalidContentType'],
+    [{ key: 'a.csv', contentType: 'text/csv\r\nx-evil: 1', size: 1 }, 'InvalidContentType'],
+    [{ key: 'a.csv', contentType: `text/${'x'.repeat(300)}`, size: 1 }, 'InvalidContentType'],
+    [{ key: 'a.csv', contentType: 'text/csv', size: -1 }, 'InvalidSize'],
+    [{ key: 'a.csv', contentType: 'text/csv', size: 1.5 }, 'InvalidSize'],
+    [{ key: 'a.csv', contentType: 'text/csv', size: '12' }, 'InvalidSize'],
+    [{ key: 'a.csv', contentType: 'text/csv', size: 2 ** 60 }, 'InvalidSize'],
+    [[1, 2], 'InvalidBody'],
+  ])('returns 400 for %j', async (body, code) => {
+    const res = await createUpload(body);
+
+    expect(res.statusCode).toBe(400);
+    expect(errorCode(res)).toBe(code);
+  });
+
+  it('returns 400 InvalidJson for a body that is not JSON', async () => {
+    const res = await createUpload('{nope');
+
+    expect(res.statusCode).toBe(400);
+    expect(errorCode(res)).toBe('InvalidJson');
+  });
+
+  it('returns 413 EntityTooLarge above the configured maximum', async () => {
+    const res = await createUpload({ key: 'a.csv', contentType: 'text/csv', size: TEST_CONFIG.maxUploadBytes + 1 });
+
+    expect(res.statusCode).toBe(413);
+    expect(errorCode(res)).toBe('EntityTooLarge');
+  });
+});
+
+describe('POST /uploads (multipart)', () => {
+  it('starts a multipart upload above the threshold and returns a signed upload id', async () => {
+    s3Mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'raw/s3+id' });
+
+    const res = await createUpload({ key: 'big/data.csv', contentType: 'text/csv', size: 64 * MiB + 1 });
+
+    expect(res.statusCode).toBe(201);
+    const body = parseBody(res) as { uploadId: string; partSize: number; partCount: number; key: string };
+    expect(body).toMatchObject({ key: 'big/data.csv', partSize: 8 * MiB, partCount: 9 });
+    expect(body.uploadId).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+    expect(body.uploadId).not.toContain('raw/s3+id');
+    expect(s3Mock).toHaveReceivedCommandWith(CreateMultipartUploadCommand, {
+      Bucket: 'phys-uploads',
+      Key: `users/${USER}/big/data.csv`,
+      ContentType: 'text/csv',
+    });
+  });
+
+  it('hands out an upload id that the other multipart routes accept', async () => {
+    s3Mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'raw-id' });
+    s3Mock.on(ListPartsCommand).resolves({ Parts: [] });
+    const created = parseBody(await createUpload({ key: 'big/data.csv', contentType: 'text/csv', size: 100 * MiB })) as { uploadId: string };
+
+    const res = await onUpload('', 'GET', created.uploadId, { query: { key: 'big/data.csv' } });
+
+    expect(res.statusCode).toBe(200);
+    expect(s3Mock).toHaveReceivedCommandWith(ListPartsCommand, { UploadId: 'raw-id', Key: `users/${USER}/big/data.csv` });
+  });
+});
+
+describe('POST /uploads/{uploadId}/parts', () => {
+  it('signs an UploadPart URL for each requested part', async () => {
+    const res = await onUpload('/parts', 'POST', session(), { body: { key: 'big/data.csv', partNumbers: [1, 3] } });
+
+    expect(res.statusCode).toBe(200);
+    const { parts } = parseBody(res) as { parts: { partNumber: number; url: string }[] };
+    expect(parts.map((p) => p.partNumber)).toEqual([1, 3]);
+    const url = assertPresigned(parts[1]!.url, `/users/${USER}/big/data.csv`);
+    expect(url.searchParams.get('partNumber')).toBe('3');
+    expect(url.searchParams.get('uploadId')).toBe('s3-upload-id');
+  });
+
+  it.each([
+    [[0], 'InvalidPartNumber'],
+    [[4], 'InvalidPartNumber'],
+    [[1, 1], 'InvalidPartNumber'],
+    [[1.5], 'InvalidPartNumber'],
+    [['1'], 'InvalidPartNumber'],
+    [[], 'InvalidBody'],
+    [Array.from({ length: 101 }, (_, i) => i + 1), 'InvalidBody'],
+    ['1', 'InvalidBody'],
+  ])('returns 400 for partNumbers %j', async (partNumbers, code) => {
+    const res = await onUpload('/parts', 'POST', session(), { body: { key: 'big/data.csv', partNumbers } });
+
+    expect(res.statusCode).toBe(400);
+    expect(errorCode(res)).toBe(code);
+  });
+
+  it('returns 400 KeyMismatch when the key is not the upload key', async () => {
+    const res = await onUpload('/parts', 'POST', session(), { body: { key: 'other.csv', partNumbers: [1] } });
+
+    expect(res.statusCode).toBe(400);
+    expect(errorCode(res)).toBe('KeyMismatch');
+  });
+
+  it('returns 404 NoSuchUpload for another user upload id', async () => {
+    const res = await onUpload('/parts', 'POST', session(), { body: { key: 'big/data.csv', partNumbers: [1] }, sub: OTHER_USER });
+
+    expect(res.statusCode).toBe(404);
+    expect(errorCode(res)).toBe('NoSuchUpload');
+  });
+
+  it('returns 404 NoSuchUpload for a changed upload id', async () => {
+    const token = session();
+    const forged = signToken('guessed-secret', 'upload', { v: 1 }).split('.')[0] + token.slice(token.indexOf('.'));
+
+    const res = await onUpload('/parts', 'POST', forged, { body: { key: 'big/data.csv', partNumbers: [1] } });
+
+    expect(errorCode(res)).toBe('NoSuchUpload');
+  });
+
+  it('returns 404 NoSuchUpload for an expired upload id', async () => {
+    const res = await onUpload('/parts', 'POST', session({ expiresAt: NOW.getTime() / 1000 - 1 }), {
+      body: { key: 'big/data.csv', partNumbers: [1] },
+    });
+
+    expect(errorCode(res)).toBe('NoSuchUpload');
+  });
+});
+
+describe('GET /uploads/{uploadId}', () => {
+  it('pages through ListParts past 1,000 parts', async () => {
+    s3Mock
+      .on(ListPartsCommand)
+      .resolvesOnce({ Parts: [{ PartNumber: 1, ETag: '"a"', Size: 8 * MiB }], IsTruncated: true, NextPartNumberMarker: '1000' })
+      .resolvesOnce({ Parts: [{ PartNumber: 1001, ETag: '"b"', Size: 5 }], IsTruncated: false });
+
+    const res = await onUpload('', 'GET', session(), { query: { key: 'big/data.csv' } });
+
+    expect(res.statusCode).toBe(200);
+    expect(parseBody(res)).toEqual({
+      parts: [
+        { partNumber: 1, etag: '"a"', size: 8 * MiB },
+        { partNumber: 1001, etag: '"b"', size: 5 },
+      ],
+    });
+    expect(s3Mock).toHaveReceivedNthCommandWith(2, ListPartsCommand, { PartNumberMarker: '1000' });
+  });
+
+  it('returns 404 NoSuchUpload when S3 no longer knows the upload', async () => {
+    s3Mock.on(ListPartsCommand).rejects(new NoSuchUpload({ message: 'gone', $metadata: {} }));
+
+    const res = await onUpload('', 'GET', session(), { query: { key: 'big/data.csv' } });
+
+    expect(res.statusCode).toBe(404);
+    expect(errorCode(res)).toBe('NoSuchUpload');
+  });
+
+  it('returns 400 InvalidKey when the key query parameter is missing', async () => {
+    const res = await onUpload('', 'GET', session());
+
+    expect(errorCode(res)).toBe('InvalidKey');
+  });
+});
+
+describe('POST /uploads/{uploadId}/complete', () => {
+  beforeEach(() => {
+    s3Mock.on(ListPartsCommand).resolves({ Parts: threeParts, IsTruncated: false });
+    s3Mock.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-3"' });
+  });
+
+  it('completes when every part matches and the sizes add up', async () => {
+    const res = await onUpload('/complete', 'POST', session(), { body: completeBody(goodParts) });
+
+    expect(res.statusCode).toBe(200);
+    expect(parseBody(res)).toEqual({ key: 'big/data.csv', etag: '"final-3"', size: SIZE });
+    expect(s3Mock).toHaveReceivedCommandWith(CompleteMultipartUploadCommand, {
+      Bucket: 'phys-uploads',
+      Key: `users/${USER}/big/data.csv`,
+      UploadId: 's3-upload-id',
+      MultipartUpload: {
+        Parts: [
+          { PartNumber: 1, ETag: '"e1"' },
+          { PartNumber: 2, ETag: '"e2"' },
+          { PartNumber: 3, ETag: '"e3"' },
+        ],
+      },
+    });
+  });
+
+  it.each([
+    ['out of order', [goodParts[1], goodParts[0], goodParts[2]]],
+    ['duplicated', [goodParts[0], goodParts[0], goodParts[2]]],
+  ])('returns 400 InvalidPartOrder for parts %s', async (_name, parts) => {
+    const res = await onUpload('/complete', 'POST', session(), { body: completeBody(parts) });
+
+    expect(res.statusCode).toBe(400);
+    expect(errorCode(res)).toBe('InvalidPartOrder');
+    expect(s3Mock).not.toHaveReceivedCommand(CompleteMultipartUploadCommand);
+  });
+
+  it('returns 400 InvalidBody for an empty part list', async () => {
+    const res = await onUpload('/complete', 'POST', session(), { body: completeBody([]) });
+
+    expect(errorCode(res)).toBe('InvalidBody');
+  });
+
+  it('returns 400 InvalidPart for a part whose etag is not a string', async () => {
+    const res = await onUpload('/complete', 'POST', session(), { body: completeBody([{ partNumber: 1, etag: 5 }]) });
+
+    expect(errorCode(res)).toBe('InvalidPart');
+  });
+
+  it('returns 400 InvalidPart for an ETag S3 does not have', async () => {
+    const parts = [goodParts[0], { partNumber: 2, etag: '"wrong"' }, goodParts[2]];
+
+    const res = await onUpload('/complete', 'POST', session(), { body: completeBody(parts) });
+
+    expect(res.statusCode).toBe(400);
+    expect(errorCode(res)).toBe('InvalidPart');
+  });
+
+  it('returns 400 InvalidPart for a part that was never uploaded', async () => {
+    const res = await onUpload('/complete', 'POST', session(), {
+      body: completeBody([...goodParts, { partNumber: 4, etag: '"e4"' }]),
+    });
+
+    expect(errorCode(res)).toBe('InvalidPart');
+  });
+
+  it('returns 400 InvalidPart when a part before the last is not the planned size', async () => {
+    s3Mock.on(ListPartsCommand).resolves({
+      Parts: [
+        { PartNumber: 1, ETag: '"e1"', Size: 8 * MiB },
+        { PartNumber: 2, ETag: '"e2"', Size: 8 * MiB - 1 },
+        { PartNumber: 3, ETag: '"e3"', Size: 4 * MiB + 6 },
+      ],
+    });
+
+    const res = await onUpload('/complete', 'POST', session(), { body: completeBody(goodParts) });
+
+    expect(errorCode(res)).toBe('InvalidPart');
+  });
+
+  it('returns 409 SizeMismatch when the parts do not add up to the declared size', async () => {
+    const res = await onUpload('/complete', 'POST', session(), { body: completeBody(goodParts.slice(0, 2)) });
+
+    expect(res.statusCode).toBe(409);
+    expect(errorCode(res)).toBe('SizeMismatch');
+    expect(s3Mock).not.toHaveReceivedCommand(CompleteMultipartUploadCommand);
+  });
+
+  it('returns 404 NoSuchUpload when the upload is gone at completion', async () => {
+    s3Mock.on(CompleteMultipartUploadCommand).rejects(new NoSuchUpload({ message: 'gone', $metadata: {} }));
+
+    const res = await onUpload('/complete', 'POST', session(), { body: completeBody(goodParts) });
+
+    expect(res.statusCode).toBe(404);
+    expect(errorCode(res)).toBe('NoSuchUpload');
+  });
+
+  it('returns 400 KeyMismatch for another key', async () => {
+    const res = await onUpload('/complete', 'POST', session(), { body: completeBody(goodParts, 'other.csv') });
+
+    expect(errorCode(res)).toBe('KeyMismatch');
+  });
+});
+
+describe('DELETE /uploads/{uploadId}', () => {
+  it('aborts the multipart upload and returns 204', async () => {
+    s3Mock.on(AbortMultipartUploadCommand).resolves({});
+
+    const res = await onUpload('', 'DELETE', session(), { query: { key: 'big/data.csv' } });
+
+    expect(res.statusCode).toBe(204);
+    expect(s3Mock).toHaveReceivedCommandWith(AbortMultipartUploadCommand, {
+      Bucket: 'phys-uploads',
+      Key: `users/${USER}/big/data.csv`,
+      UploadId: 's3-upload-id',
+    });
+  });
+
+  it('returns 204 when the upload is already gone', async () => {
+    s3Mock.on(AbortMultipartUploadCommand).rejects(new NoSuchUpload({ message: 'gone', $metadata: {} }));
+
+    const res = await onUpload('', 'DELETE', session(), { query: { key: 'big/data.csv' } });
+
+    expect(res.statusCode).toBe(204);
+  });
+
+  it('returns 404 for another user upload id without calling S3', async () => {
+    const res = await onUpload('', 'DELETE', session(), { query: { key: 'big/data.csv' }, sub: OTHER_USER });
+
+    expect(res.statusCode).toBe(404);
+    expect(s3Mock).not.toHaveReceivedCommand(AbortMultipartUploadCommand);
+  });
+});
+
+describe('DELETE /buckets/{bucket}/objects/{key+}', () => {
+  const del = (bucket: string, key: string) =>
+    handler(apiEvent({ resource: '/buckets/{bucket}/objects/{key+}', httpMethod: 'DELETE', pathParameters: { bucket, key } }));
+
+  it('deletes the upload and its profile and returns 204', async () => {
+    s3Mock.on(DeleteObjectCommand).resolves({});
+
+    const res = await del('uploads', 'reports/my file é.csv');
+
+    expect(res.statusCode).toBe(204);
+    expect(s3Mock).toHaveReceivedCommandWith(DeleteObjectCommand, { Bucket: 'phys-uploads', Key: `users/${USER}/reports/my file é.csv` });
+    expect(s3Mock).toHaveReceivedCommandWith(DeleteObjectCommand, {
+      Bucket: 'phys-results',
+      Key: `users/${USER}/reports/my file é.csv.profile.json`,
+    });
+  });
+
+  it('returns 403 ReadOnlyBucket for the results bucket', async () => {
+    const res = await del('results', 'reports/q1.csv.profile.json');
+
+    expect(res.statusCode).toBe(403);
+    expect(errorCode(res)).toBe('ReadOnlyBucket');
+    expect(s3Mock).not.toHaveReceivedCommand(DeleteObjectCommand);
+  });
+
+  it('returns 404 NoSuchBucket for an unknown bucket', async () => {
+    const res = await del('nope', 'a.csv');
+
+    expect(res.statusCode).toBe(404);
+    expect(errorCode(res)).toBe('NoSuchBucket');
+  });
+
+  it('returns 400 InvalidKey for a key with a parent segment', async () => {
+    const res = await del('uploads', 'a/../../b.csv');
+
+    expect(errorCode(res)).toBe('InvalidKey');
+    expect(s3Mock).not.toHaveReceivedCommand(DeleteObjectCommand);
+  });
+});
