@@ -1,0 +1,163 @@
+import { Stack } from 'aws-cdk-lib';
+import {
+  AccessLogFormat,
+  AuthorizationType,
+  CognitoUserPoolsAuthorizer,
+  JsonSchemaType,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  Model,
+  RequestValidator,
+  ResponseType,
+  RestApi,
+  type CorsOptions,
+} from 'aws-cdk-lib/aws-apigateway';
+import type { IUserPool } from 'aws-cdk-lib/aws-cognito';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ROUTES, type ApiFunctionName } from '../../lambda/shared/routes';
+import { acknowledgeNag } from './nag';
+
+export interface ApiProps {
+  userPool: IUserPool;
+  /** The function serving each `fn` of the route table. */
+  functions: Record<ApiFunctionName, IFunction>;
+  /** Browser origins; empty: no CORS preflight and no CORS headers on errors. */
+  allowedOrigins: readonly string[];
+  throttling: { rateLimit: number; burstLimit: number };
+  /** @default 'v1' */
+  stageName?: string;
+}
+
+/** Request headers a browser client sends; the preflight must allow each of them. */
+export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Range', 'If-Match', 'If-None-Match', 'X-Amz-Date'];
+
+/**
+ * The REST API, built from the shared route table (lambda/shared/routes.ts): one resource per path
+ * and one method per row, each behind the Cognito authorizer. Errors produced by API Gateway
+ * itself (401 from the authorizer, 403 for an unknown route, 429, 5xx) get the service's JSON
+ * error body and, for allowed origins, CORS headers, so a browser can read them.
+ */
+export class Api extends Construct {
+  readonly restApi: RestApi;
+  readonly accessLogs: LogGroup;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+    this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
+
+    const preflight: CorsOptions | undefined = props.allowedOrigins.length
+      ? {
+          allowOrigins: [...props.allowedOrigins],
+          allowMethods: [...new Set(ROUTES.map((r) => r.method))],
+          allowHeaders: CORS_ALLOWED_HEADERS,
+        }
+      : undefined;
+
+    this.restApi = new RestApi(this, 'Rest', {
+      description: `${Stack.of(this).stackName}: S3 file service`,
+      // Execution logging needs the account-level CloudWatch role; creating it makes the stack
+      // deployable into a fresh account.
+      cloudWatchRole: true,
+      deployOptions: {
+        stageName: props.stageName ?? 'v1',
+        accessLogDestination: new LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: AccessLogFormat.jsonWithStandardFields({
+          caller: true,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: true,
+        }),
+        loggingLevel: MethodLoggingLevel.ERROR,
+        // Full request/response logging would write bearer tokens and presigned URLs to the logs.
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        tracingEnabled: true,
+        throttlingRateLimit: props.throttling.rateLimit,
+        throttlingBurstLimit: props.throttling.burstLimit,
+      },
+      ...(preflight ? { defaultCorsPreflightOptions: preflight } : {}),
+    });
+
+    acknowledgeNag(
+      this.restApi,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      'The account-level role API Gateway uses to write execution logs; AWS prescribes this managed policy for it.',
+    );
+    acknowledgeNag(
+      this.restApi,
+      'AwsSolutions-APIG3',
+      'No WAF web ACL (billed per ACL and request): every method requires a Cognito token and the stage is throttled. Associate a web ACL when the API is exposed to untrusted traffic at scale.',
+    );
+
+    this.addJsonGatewayResponses(props.allowedOrigins);
+
+    const authorizer = new CognitoUserPoolsAuthorizer(this, 'Authorizer', { cognitoUserPools: [props.userPool] });
+    const integrations = new Map<ApiFunctionName, LambdaIntegration>();
+    const integrationFor = (fn: ApiFunctionName) => {
+      let integration = integrations.get(fn);
+      if (!integration) {
+        // allowTestInvoke: false halves the Lambda permissions (no console test-invoke grant).
+        integration = new LambdaIntegration(props.functions[fn], { allowTestInvoke: false });
+        integrations.set(fn, integration);
+      }
+      return integration;
+    };
+
+    // Cheap structural check of JSON bodies; the handler validates the fields.
+    const bodyValidator = new RequestValidator(this, 'BodyValidator', {
+      restApi: this.restApi,
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    const jsonObject = new Model(this, 'JsonObject', {
+      restApi: this.restApi,
+      contentType: 'application/json',
+      schema: { type: JsonSchemaType.OBJECT },
+      description: 'Any JSON object',
+    });
+
+    for (const route of ROUTES) {
+      const resource = this.restApi.root.resourceForPath(route.resource);
+      const hasBody = route.method === 'POST' || route.method === 'PUT';
+      resource.addMethod(route.method, integrationFor(route.fn), {
+        authorizer,
+        authorizationType: AuthorizationType.COGNITO,
+        operationName: route.operation,
+        ...(hasBody ? { requestValidator: bodyValidator, requestModels: { 'application/json': jsonObject } } : {}),
+      });
+    }
+  }
+
+  /** `{"error":{"code","message"}}` for every error API Gateway answers by itself. */
+  private addJsonGatewayResponses(allowedOrigins: readonly string[]): void {
+    const cors: Record<string, string> = {};
+    if (allowedOrigins.length === 1) {
+      cors['Access-Control-Allow-Origin'] = `'${allowedOrigins[0]}'`;
+    } else if (allowedOrigins.length > 1) {
+      // A gateway response cannot choose among origins; it echoes the caller's. Only API Gateway's
+      // own error bodies (no user data) are exposed this way; the Lambda responses check the list.
+      cors['Access-Control-Allow-Origin'] = 'method.request.header.Origin';
+      cors['Vary'] = "'Origin'";
+    }
+    if (allowedOrigins.length) {
+      cors['Access-Control-Allow-Headers'] = `'${CORS_ALLOWED_HEADERS.join(',')}'`;
+    }
+    const template = {
+      'application/json': '{"error":{"code":"$context.error.responseType","message":$context.error.messageString}}',
+    };
+    for (const [name, type] of [
+      ['Default4xx', ResponseType.DEFAULT_4XX],
+      ['Default5xx', ResponseType.DEFAULT_5XX],
+    ] as const) {
+      this.restApi.addGatewayResponse(name, { type, responseHeaders: cors, templates: template });
+    }
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * The esbuild options every Lambda bundle is built with, in one place: the CDK construct
+ * (service-function.ts) and the bundle benchmark (bench/bundles/run.ts) both read them, so what is
+ * measured is what is deployed. Why each choice: bench/bundles/RESULTS.md.
+ */
+export const NODE_TARGET = 'node22';
+
+/**
+ * ESM, because the SDK v3 ships ES modules (`dist-es`) that esbuild can tree-shake far better than
+ * its CommonJS builds; `module` first in mainFields picks them.
+ */
+export const BUNDLE_FORMAT: 'esm' | 'cjs' = 'esm';
+export const MAIN_FIELDS = ['module', 'main'];
+
+/**
+ * A few bundled CommonJS dependencies `require()` Node built-ins at run time; in an ES module that
+ * needs a real `require`, which this banner provides (esbuild's `__require` shim uses it).
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __cjsRequire } from 'node:module'; const require = __cjsRequire(import.meta.url);";
+
+/** The options, as esbuild's own API spells them (the benchmark calls esbuild directly). */
+export const SERVICE_ESBUILD_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  target: NODE_TARGET,
+  format: BUNDLE_FORMAT,
+  mainFields: MAIN_FIELDS,
+  minify: true,
+  treeShaking: true,
+  sourcemap: true,
+  sourcesContent: false,
+  // Bundle the SDK too (nothing external): versions pinned by our lock file, and only the
+  // commands we import end up in the bundle, instead of the whole SDK the runtime provides.
+  external: [] as string[],
+  banner: BUNDLE_FORMAT === 'esm' ? { js: ESM_REQUIRE_BANNER } : undefined,
+  legalComments: 'none',
+} as const;

@@ -1,0 +1,77 @@
+import { Duration } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { EventType, type Bucket } from 'aws-cdk-lib/aws-s3';
+import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { USER_ROOT } from '../../lambda/shared/keys';
+import { acknowledgeNag } from './nag';
+import type { ServiceFunction } from './service-function';
+
+export interface ProcessingProps {
+  /** Where new objects appear; every ObjectCreated under `users/` is processed. */
+  source: Bucket;
+  /** The processor; it must write somewhere other than `source`, so it can never trigger itself. */
+  processor: ServiceFunction;
+  /** @default 10 */
+  batchSize?: number;
+  /** Upper bound on concurrent processor invocations (SQS event source maxConcurrency). @default 5 */
+  maxConcurrency?: number;
+}
+
+/**
+ * S3 ObjectCreated (any way: PUT, POST, copy, completed multipart upload) -> SQS -> processor.
+ * The queue decouples S3 from the function, retries failed records (the processor reports them
+ * with batchItemFailures) and parks poison messages in a dead-letter queue after 3 receives,
+ * where an alarm fires.
+ */
+export class Processing extends Construct {
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+  readonly deadLetterAlarm: Alarm;
+
+  constructor(scope: Construct, id: string, props: ProcessingProps) {
+    super(scope, id);
+    const functionTimeout = props.processor.timeout ?? Duration.seconds(3);
+
+    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledgeNag(this.deadLetterQueue, 'Serverless-SQSRedrivePolicy', 'This queue is the dead-letter queue; its messages are inspected and redriven by hand, and an alarm fires when one arrives.');
+    this.queue = new Queue(this, 'ObjectCreated', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // AWS's rule for Lambda consumers: at least six times the function timeout, so a message is
+      // not redelivered while a (retried) invocation still works on it.
+      visibilityTimeout: Duration.seconds(functionTimeout.toSeconds() * 6),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 3 },
+    });
+
+    props.source.addEventNotification(EventType.OBJECT_CREATED, new SqsDestination(this.queue), { prefix: USER_ROOT });
+
+    const eventSource = new SqsEventSource(this.queue, {
+      batchSize: props.batchSize ?? 10,
+      reportBatchItemFailures: true,
+      maxConcurrency: props.maxConcurrency ?? 5,
+    });
+    props.processor.addEventSource(eventSource);
+    acknowledgeNag(
+      props.processor,
+      'Serverless-LambdaEventSourceMappingDestination',
+      'SQS event source mappings do not support an on-failure destination; failed records return to the queue and move to its dead-letter queue after 3 receives.',
+    );
+
+    this.deadLetterAlarm = new Alarm(this, 'DeadLettersAlarm', {
+      alarmDescription: 'Uploaded objects could not be processed after 3 attempts; see the dead-letter queue.',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+  }
+}

@@ -1,0 +1,143 @@
+import { CfnResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import { SERVICE_ESBUILD_OPTIONS } from './bundling';
+import { acknowledgeNag, nagArnRef } from './nag';
+
+/**
+ * The runtime for every function: the newest Node.js Lambda runtime aws-cdk-lib knows (cdk-nag L1).
+ * The bundles still target node22 (bundling.ts), so the same code runs on the team's Node 22 too.
+ */
+export const SERVICE_RUNTIME = Runtime.NODEJS_24_X;
+
+/** CDK's spelling of the shared esbuild options (bundling.ts). */
+export const SERVICE_BUNDLING: BundlingOptions = {
+  minify: SERVICE_ESBUILD_OPTIONS.minify,
+  sourceMap: SERVICE_ESBUILD_OPTIONS.sourcemap,
+  sourcesContent: SERVICE_ESBUILD_OPTIONS.sourcesContent,
+  target: SERVICE_ESBUILD_OPTIONS.target,
+  format: SERVICE_ESBUILD_OPTIONS.format === 'esm' ? OutputFormat.ESM : OutputFormat.CJS,
+  mainFields: [...SERVICE_ESBUILD_OPTIONS.mainFields],
+  ...(SERVICE_ESBUILD_OPTIONS.banner ? { banner: SERVICE_ESBUILD_OPTIONS.banner.js } : {}),
+  externalModules: [...SERVICE_ESBUILD_OPTIONS.external],
+  bundleAwsSDK: true,
+  esbuildArgs: {
+    '--tree-shaking': String(SERVICE_ESBUILD_OPTIONS.treeShaking),
+    '--legal-comments': SERVICE_ESBUILD_OPTIONS.legalComments,
+  },
+};
+
+export interface ServiceFunctionProps {
+  /** Path of the entry module, which exports `handler`. */
+  entry: string;
+  description: string;
+  memorySize: number;
+  timeout: Duration;
+  environment?: Record<string, string>;
+  /** @default one month */
+  logRetention?: RetentionDays;
+  /** @default RETAIN: logs outlive a deleted stack unless the stack is a dev stack. */
+  logRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Every Lambda function of the service: Node 22 on arm64, one bundling configuration, its own log
+ * group with a retention, X-Ray tracing and source-mapped stack traces. The role starts empty
+ * except for writing to that log group (no AWSLambdaBasicExecutionRole, whose logs grant is `*`);
+ * every other permission is added by a narrow grant, see `bindBucket`.
+ *
+ * No reserved concurrency: new accounts have a concurrency quota of 10 and reserving any of it
+ * fails the deployment there; the API stage's throttling and the queue's maxConcurrency bound the
+ * load instead.
+ */
+export class ServiceFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs the ${id} function`,
+    });
+    super(scope, id, {
+      entry: props.entry,
+      handler: 'handler',
+      description: props.description,
+      runtime: SERVICE_RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      role,
+      bundling: SERVICE_BUNDLING,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+    });
+    logGroup.grantWrite(role);
+
+    acknowledgeNag(
+      role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Only the X-Ray statement (xray:PutTraceSegments, xray:PutTelemetryRecords) has Resource "*": those actions support no narrower resource. test/infra checks that no S3 action has Resource "*".',
+    );
+    acknowledgeNag(
+      this,
+      'Serverless-LambdaDLQ',
+      'No function is invoked asynchronously: the API functions are invoked synchronously by API Gateway, the processor by an SQS event source mapping whose queue has its own dead-letter queue (processing.ts).',
+    );
+  }
+}
+
+/**
+ * - list: s3:ListBucket, only for prefixes under `users/`
+ * - exists: s3:ListBucket unconditioned (GetObject/HeadObject on a missing key is then 404, not 403)
+ * - read / write / delete / writeMultipart: object actions on the keys under `users/`
+ */
+export type BucketAccess = 'list' | 'exists' | 'read' | 'write' | 'delete' | 'writeMultipart';
+
+/**
+ * Grants a function exactly the listed kinds of access to the user area (`users/*`) of a bucket and
+ * sets the environment variable that names the bucket, in one call so the two cannot drift apart.
+ */
+export function bindBucket(
+  fn: ServiceFunction,
+  options: { bucket: IBucket; envVar: string; access: readonly BucketAccess[]; keyPattern?: string },
+): void {
+  const pattern = options.keyPattern ?? 'users/*';
+  const objects = options.bucket.arnForObjects(pattern);
+  const actions: Record<Exclude<BucketAccess, 'list' | 'exists'>, string[]> = {
+    read: ['s3:GetObject'],
+    write: ['s3:PutObject'],
+    writeMultipart: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+    delete: ['s3:DeleteObject'],
+  };
+  for (const access of options.access) {
+    if (access === 'list') {
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [options.bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': ['users/*'] } },
+        }),
+      );
+    } else if (access === 'exists') {
+      fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [options.bucket.bucketArn] }));
+    } else {
+      fn.addToRolePolicy(new PolicyStatement({ actions: actions[access], resources: [objects] }));
+    }
+  }
+  fn.addEnvironment(options.envVar, options.bucket.bucketName);
+  const cfnBucket = options.bucket.node.defaultChild;
+  if (cfnBucket instanceof CfnResource && fn.role) {
+    acknowledgeNag(
+      fn.role,
+      `AwsSolutions-IAM5[Resource::${nagArnRef(cfnBucket)}/${pattern}]`,
+      `The wildcard is the user area (${pattern}): keys are chosen per user at run time (users/<sub>/...), and the handlers keep each caller inside users/<their sub>/.`,
+    );
+  }
+}

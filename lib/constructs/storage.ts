@@ -1,0 +1,97 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  HttpMethods,
+  ObjectOwnership,
+  type BucketProps,
+} from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export interface StorageProps {
+  /** Browser origins allowed to PUT/GET presigned URLs (CORS). Empty: no CORS rule at all. */
+  allowedOrigins: readonly string[];
+  /** Dev stacks: delete the buckets and their objects with the stack. Default: retain both. */
+  autoDeleteObjects: boolean;
+}
+
+/** Headers a browser upload (Uppy, fetch) needs to read from S3 responses: ETag completes multipart. */
+export const UPLOAD_EXPOSED_HEADERS = ['ETag', 'Content-Length', 'Content-Range', 'Content-Type', 'x-amz-request-id', 'x-amz-version-id'];
+
+/**
+ * The three buckets, with the secure defaults in one place: no public access, TLS only, S3-managed
+ * encryption, ACLs disabled (bucket owner enforced), server access logs to the log bucket.
+ */
+export class Storage extends Construct {
+  readonly uploads: Bucket;
+  readonly results: Bucket;
+  readonly accessLogs: Bucket;
+
+  constructor(scope: Construct, id: string, props: StorageProps) {
+    super(scope, id);
+    // With ACLs disabled, S3 can deliver access logs only through a bucket policy (which CDK then
+    // adds to the log bucket); the legacy LogDeliveryWrite ACL would fail to deploy. Set here, not
+    // only in cdk.json, so the buckets are right whatever the app's feature flags say.
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
+
+    const secure: BucketProps = {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    };
+    const dataRemoval = props.autoDeleteObjects
+      ? { removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: true }
+      : { removalPolicy: RemovalPolicy.RETAIN };
+
+    this.accessLogs = new Bucket(this, 'AccessLogs', {
+      ...secure,
+      ...dataRemoval,
+      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(365) }],
+    });
+
+    this.uploads = new Bucket(this, 'Uploads', {
+      ...secure,
+      ...dataRemoval,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'uploads/',
+      lifecycleRules: [
+        { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        // Versioning keeps overwritten and deleted uploads recoverable for a while, not forever.
+        { id: 'ExpireOldVersions', noncurrentVersionExpiration: Duration.days(30), expiredObjectDeleteMarker: true },
+      ],
+      cors: props.allowedOrigins.length
+        ? [
+            {
+              allowedOrigins: [...props.allowedOrigins],
+              allowedMethods: [HttpMethods.GET, HttpMethods.PUT, HttpMethods.HEAD, HttpMethods.POST],
+              allowedHeaders: ['*'],
+              exposedHeaders: UPLOAD_EXPOSED_HEADERS,
+              maxAge: 3000,
+            },
+          ]
+        : [],
+    });
+
+    // Profiles are derived data (they can be recomputed from the uploads): no versioning.
+    this.results = new Bucket(this, 'Results', {
+      ...secure,
+      ...dataRemoval,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'results/',
+      cors: props.allowedOrigins.length
+        ? [
+            {
+              allowedOrigins: [...props.allowedOrigins],
+              allowedMethods: [HttpMethods.GET, HttpMethods.HEAD],
+              allowedHeaders: ['*'],
+              exposedHeaders: UPLOAD_EXPOSED_HEADERS,
+              maxAge: 3000,
+            },
+          ]
+        : [],
+    });
+  }
+}

@@ -1,0 +1,43 @@
+import type { Node } from 'constructs';
+import type { FileServiceStackProps } from './file-service-stack';
+
+/**
+ * Stack settings from CDK context (`cdk synth -c allowedOrigins=https://app.example.com`):
+ * - allowedOrigins: comma-separated string or array of origins; default none (no CORS, never `*`)
+ * - autoDeleteObjects: `true` for dev stacks (buckets, users and logs go with the stack)
+ * - throttleRateLimit / throttleBurstLimit: API stage throttling (default 50 / 100)
+ */
+export function stackPropsFromContext(node: Node): FileServiceStackProps {
+  return {
+    allowedOrigins: origins(node.tryGetContext('allowedOrigins')),
+    autoDeleteObjects: flag(node.tryGetContext('autoDeleteObjects')),
+    throttling: {
+      rateLimit: positive(node.tryGetContext('throttleRateLimit'), 50, 'throttleRateLimit'),
+      burstLimit: positive(node.tryGetContext('throttleBurstLimit'), 100, 'throttleBurstLimit'),
+    },
+  };
+}
+
+export function origins(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  const list = Array.isArray(value) ? value.map(String) : String(value).split(',');
+  const result = list.map((o) => o.trim()).filter(Boolean);
+  for (const origin of result) {
+    // A wildcard would let any site drive a signed-in user's browser against the API.
+    if (origin === '*' || !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new Error(`allowedOrigins: "${origin}" is not an origin like https://app.example.com (no "*", no path)`);
+    }
+  }
+  return result;
+}
+
+function flag(value: unknown): boolean {
+  return value === true || value === 'true';
+}
+
+function positive(value: unknown, fallback: number, name: string): number {
+  if (value === undefined || value === null || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${String(value)}"`);
+  return n;
+}

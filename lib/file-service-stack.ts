@@ -1,0 +1,129 @@
+import * as path from 'node:path';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { ENV } from '../lambda/shared/config';
+import { Api } from './constructs/api';
+import { Auth } from './constructs/auth';
+import { Processing } from './constructs/processing';
+import { bindBucket, ServiceFunction } from './constructs/service-function';
+import { Storage } from './constructs/storage';
+import { acknowledgeNag } from './constructs/nag';
+
+export interface FileServiceStackProps extends StackProps {
+  /** Browser origins allowed to call the API and S3 (exact matches). Default: none. */
+  allowedOrigins?: readonly string[];
+  /** Dev stacks: buckets, users and logs are deleted with the stack. Default: retained. */
+  autoDeleteObjects?: boolean;
+  /** API stage throttling. Default: 50 requests/s, bursts of 100. */
+  throttling?: { rateLimit: number; burstLimit: number };
+  /** Optional overrides of the functions' limits (unset: the defaults in lambda/shared/config.ts). */
+  /** Where the entry modules live. Default: lambda/functions. */
+  functionsDir?: string;
+  limits?: Partial<Record<'maxUploadBytes' | 'multipartThresholdBytes' | 'presignExpiresSeconds' | 'inlineMaxBytes', number>>;
+}
+
+const FUNCTIONS_DIR = path.join(__dirname, '..', 'lambda', 'functions');
+
+/** Wiring only: which construct talks to which. */
+export class FileServiceStack extends Stack {
+  readonly storage: Storage;
+  readonly auth: Auth;
+  readonly api: Api;
+  readonly processing: Processing;
+  readonly functions: Record<'list' | 'read' | 'upload' | 'process', ServiceFunction>;
+
+  constructor(scope: Construct, id: string, props: FileServiceStackProps = {}) {
+    super(scope, id, props);
+    const allowedOrigins = props.allowedOrigins ?? [];
+    const dev = props.autoDeleteObjects ?? false;
+    const functionsDir = props.functionsDir ?? FUNCTIONS_DIR;
+    const removalPolicy = dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    this.storage = new Storage(this, 'Storage', { allowedOrigins, autoDeleteObjects: dev });
+    this.auth = new Auth(this, 'Auth', { removalPolicy });
+
+    // HMAC key for pagination cursors and upload ids. It reaches the functions as a CloudFormation
+    // dynamic reference, resolved at deploy time into the (KMS-encrypted) environment: no Secrets
+    // Manager call on cold start and no SDK client for it in the bundles, at the price that anyone
+    // allowed lambda:GetFunctionConfiguration can read it. It only protects cursors and upload ids
+    // (tamper-evidence, not data), so that is the better trade.
+    const signingSecret = new Secret(this, 'SigningSecret', {
+      description: 'HMAC key for pagination cursors and upload ids',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    acknowledgeNag(
+      signingSecret,
+      'AwsSolutions-SMG4',
+      'Not rotated automatically: rotating the HMAC key invalidates every outstanding pagination cursor and upload id, and the value reaches the functions at deploy time, so a rotation takes effect with the next deployment. Rotate by hand (new version + deploy) if it leaks.',
+    );
+    const common: Record<string, string> = {
+      [ENV.signingSecret]: signingSecret.secretValue.unsafeUnwrap(),
+    };
+    for (const [name, value] of Object.entries(props.limits ?? {})) {
+      if (value !== undefined) common[ENV[name as keyof typeof ENV]] = String(value);
+    }
+    const apiEnv = { ...common, [ENV.allowedOrigins]: allowedOrigins.join(',') };
+    const logRemovalPolicy = removalPolicy;
+    const apiFunction = (name: 'list' | 'read' | 'upload', description: string) =>
+      new ServiceFunction(this, `${name[0]!.toUpperCase()}${name.slice(1)}Function`, {
+        entry: path.join(functionsDir, `${name}.ts`),
+        description,
+        memorySize: 512,
+        // API Gateway gives up after 29 s; a request that takes 10 s is already broken.
+        timeout: Duration.seconds(10),
+        environment: apiEnv,
+        logRemovalPolicy,
+      });
+
+    const list = apiFunction('list', 'Lists buckets and the caller’s objects');
+    const read = apiFunction('read', 'Reads objects and their metadata (inline or presigned GET)');
+    const upload = apiFunction('upload', 'Upload sessions (presigned PUT, multipart) and deletes');
+    const processor = new ServiceFunction(this, 'ProcessFunction', {
+      entry: path.join(functionsDir, 'process.ts'),
+      description: 'Profiles each uploaded object into the results bucket',
+      memorySize: 1024,
+      timeout: Duration.minutes(5),
+      environment: common,
+      logRemovalPolicy,
+    });
+    this.functions = { list, read, upload, process: processor };
+
+    const { uploads, results } = this.storage;
+    // `exists`: an unconditioned s3:ListBucket, without which S3 answers 403 instead of 404 for a
+    // missing key; it reveals key names to the function, never bodies.
+    bindBucket(list, { bucket: uploads, envVar: ENV.uploadsBucket, access: ['list'] });
+    bindBucket(list, { bucket: results, envVar: ENV.resultsBucket, access: ['list'] });
+    bindBucket(read, { bucket: uploads, envVar: ENV.uploadsBucket, access: ['exists', 'read'] });
+    bindBucket(read, { bucket: results, envVar: ENV.resultsBucket, access: ['exists', 'read'] });
+    bindBucket(upload, { bucket: uploads, envVar: ENV.uploadsBucket, access: ['writeMultipart', 'delete'] });
+    bindBucket(upload, { bucket: results, envVar: ENV.resultsBucket, access: ['delete'] });
+    bindBucket(processor, { bucket: uploads, envVar: ENV.uploadsBucket, access: ['exists', 'read'] });
+    bindBucket(processor, { bucket: results, envVar: ENV.resultsBucket, access: ['read', 'write'] });
+
+    this.processing = new Processing(this, 'Processing', { source: uploads, processor });
+    // The singleton function CDK adds to configure S3 notifications (deploy time only).
+    const notificationsHandler = this.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
+    if (notificationsHandler) {
+      acknowledgeNag(
+        notificationsHandler,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        'CDK\'s own BucketNotificationsHandler (runs only during deployment to set the S3 notification configuration); its role is not configurable.',
+      );
+    }
+
+    this.api = new Api(this, 'Api', {
+      userPool: this.auth.userPool,
+      functions: { list, read, upload },
+      allowedOrigins,
+      throttling: props.throttling ?? { rateLimit: 50, burstLimit: 100 },
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url, description: 'Base URL of the API' });
+    new CfnOutput(this, 'UserPoolId', { value: this.auth.userPool.userPoolId });
+    new CfnOutput(this, 'UserPoolClientId', { value: this.auth.client.userPoolClientId });
+    new CfnOutput(this, 'UploadsBucketName', { value: uploads.bucketName });
+    new CfnOutput(this, 'ResultsBucketName', { value: results.bucketName });
+    new CfnOutput(this, 'Region', { value: this.region });
+  }
+}
