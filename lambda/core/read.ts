@@ -1,0 +1,285 @@
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { MAX_PRESIGN_EXPIRES_SECONDS, type Config } from '../shared/config';
+import {
+  BadRequestError,
+  ConflictError,
+  errorName,
+  isNotFound,
+  NotFoundError,
+  PayloadTooLargeError,
+  RangeNotSatisfiableError,
+} from '../shared/errors';
+import { resolveBucket, toS3Key, validateKey } from '../shared/keys';
+
+/** The engine's row reader (lambda/core/profile), injected so tests can use a fake. */
+export type ReadRowsFn = (
+  input: { body: AsyncIterable<Uint8Array>; key: string; contentType?: string; size?: number; etag?: string },
+  req: { offset: number; limit: number; columns?: string[] },
+) => Promise<{ columns: string[]; rows: unknown[][]; nextOffset: number | null }>;
+
+export interface ReadDeps {
+  s3: S3Client;
+  config: Config;
+  readRows: ReadRowsFn;
+}
+
+export const MAX_ROWS_PER_REQUEST = 1000;
+/** Lambda returns at most 6 MB; stay well under it, JSON escaping included. */
+export const MAX_ROWS_RESPONSE_BYTES = 5 * 1024 * 1024;
+
+export interface ObjectMeta {
+  size: number;
+  contentType: string;
+  etag: string;
+  lastModified: string;
+}
+
+export interface ReadInput {
+  userId: string;
+  bucket: string;
+  key: string;
+  download?: boolean;
+  range?: string;
+  ifNoneMatch?: string;
+  rows?: string;
+  columns?: string;
+}
+
+export type ReadResult =
+  | { kind: 'inline'; status: 200 | 206; body: string; headers: Record<string, string> }
+  | { kind: 'redirect'; url: string }
+  | { kind: 'notModified'; headers: Record<string, string> }
+  | { kind: 'rows'; rows: { columns: string[]; rows: unknown[][]; nextOffset: number | null } };
+
+/** 416 that remembers the size, so the response can carry `Content-Range: bytes *\/size`. */
+export class UnsatisfiableRangeError extends RangeNotSatisfiableError {
+  constructor(readonly size: number) {
+    super('InvalidRange', `The range is outside the object (${size} bytes)`);
+  }
+}
+
+const noSuchKey = () => new NotFoundError('NoSuchKey', 'No object with that key');
+
+function locate(deps: Pick<ReadDeps, 'config'>, input: Pick<ReadInput, 'userId' | 'bucket' | 'key'>) {
+  const bucket = resolveBucket(deps.config, input.bucket);
+  return { Bucket: bucket.physical, Key: toS3Key(input.userId, validateKey(input.key)) };
+}
+
+export async function headObject(deps: Pick<ReadDeps, 's3' | 'config'>, input: Pick<ReadInput, 'userId' | 'bucket' | 'key'>): Promise<ObjectMeta> {
+  try {
+    const out = await deps.s3.send(new HeadObjectCommand(locate(deps, input)));
+    return {
+      size: out.ContentLength ?? 0,
+      contentType: out.ContentType ?? 'application/octet-stream',
+      etag: out.ETag ?? '',
+      lastModified: (out.LastModified ?? new Date(0)).toUTCString(),
+    };
+  } catch (err) {
+    if (isNotFound(err)) throw noSuchKey();
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What may be returned inline
+
+const TEXT_APPLICATION_TYPES = new Set([
+  'application/json',
+  'application/x-ndjson',
+  'application/ndjson',
+  'application/jsonl',
+  'application/json-seq',
+  'application/csv',
+  'application/xml',
+  'application/yaml',
+  'application/x-yaml',
+  'application/toml',
+  'application/javascript',
+  'application/sql',
+]);
+const GENERIC_TYPES = new Set(['', 'application/octet-stream', 'binary/octet-stream', 'application/x-www-form-urlencoded']);
+const TYPE_BY_EXTENSION: Record<string, string> = {
+  csv: 'text/csv',
+  tsv: 'text/tab-separated-values',
+  json: 'application/json',
+  jsonl: 'application/x-ndjson',
+  ndjson: 'application/x-ndjson',
+  txt: 'text/plain',
+  md: 'text/markdown',
+};
+
+function mediaTypeOf(contentType: string): { essence: string; charset?: string } {
+  const [essence = '', ...params] = contentType.split(';');
+  const charset = params
+    .map((p) => p.trim().split('='))
+    .find(([name]) => name?.trim().toLowerCase() === 'charset')?.[1]
+    ?.trim()
+    .replace(/^"|"$/g, '')
+    .toLowerCase();
+  return { essence: essence.trim().toLowerCase(), ...(charset ? { charset } : {}) };
+}
+
+/** The content type to serve the object inline with, or undefined when it is not text. */
+export function inlineContentType(contentType: string, key: string): string | undefined {
+  const { essence, charset } = mediaTypeOf(contentType);
+  if (charset && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') return undefined;
+  let type: string | undefined;
+  if (essence.startsWith('text/') || TEXT_APPLICATION_TYPES.has(essence) || /^application\/[\w.+-]+\+(json|xml)$/.test(essence)) {
+    type = contentType;
+  } else if (GENERIC_TYPES.has(essence)) {
+    const ext = /\.([A-Za-z0-9]+)$/.exec(key)?.[1]?.toLowerCase();
+    type = ext ? TYPE_BY_EXTENSION[ext] : undefined;
+  }
+  if (!type) return undefined;
+  return charset ? type : `${type}; charset=utf-8`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Range, rows, conditionals
+
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** One `bytes=` range, resolved against the object size. Multiple ranges are not supported. */
+export function parseRange(header: string, size: number): ByteRange {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) {
+    throw new BadRequestError('InvalidRange', 'Range must be a single "bytes=start-end", "bytes=start-" or "bytes=-suffix"');
+  }
+  const [first, last] = [m[1]!, m[2]!];
+  if (first === '') {
+    const suffix = Number(last);
+    if (suffix === 0 || size === 0) throw new UnsatisfiableRangeError(size);
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(first);
+  const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
+  if (last !== '' && Number(last) < start) throw new BadRequestError('InvalidRange', 'The range ends before it starts');
+  if (start >= size) throw new UnsatisfiableRangeError(size);
+  return { start, end };
+}
+
+export function parseRows(raw: string): { offset: number; limit: number } {
+  const m = /^(\d{1,15}):(\d{1,4})$/.exec(raw);
+  const offset = m ? Number(m[1]) : NaN;
+  const limit = m ? Number(m[2]) : NaN;
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_ROWS_PER_REQUEST) {
+    throw new BadRequestError('InvalidRows', `rows must be OFFSET:LIMIT with OFFSET >= 0 and LIMIT from 1 to ${MAX_ROWS_PER_REQUEST}`);
+  }
+  return { offset, limit };
+}
+
+export function parseColumns(raw: string | undefined): string[] | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  return raw.split(',').map((c) => c.trim());
+}
+
+const bareEtag = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+
+function etagMatches(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  return header.split(',').some((candidate) => bareEtag(candidate) === bareEtag(etag));
+}
+
+export function contentDisposition(key: string): string {
+  const base = key.slice(key.lastIndexOf('/') + 1);
+  const encoded = encodeURIComponent(base).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename*=UTF-8''${encoded}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function presignGet(deps: Pick<ReadDeps, 's3' | 'config'>, where: { Bucket: string; Key: string }, download: boolean, key: string) {
+  return getSignedUrl(
+    deps.s3,
+    new GetObjectCommand({ ...where, ...(download ? { ResponseContentDisposition: contentDisposition(key) } : {}) }),
+    { expiresIn: Math.min(deps.config.presignExpiresSeconds, MAX_PRESIGN_EXPIRES_SECONDS) },
+  );
+}
+
+async function readRowsOf(deps: ReadDeps, where: { Bucket: string; Key: string }, input: ReadInput, rawRows: string) {
+  const req = parseRows(rawRows);
+  const columns = parseColumns(input.columns);
+  let out;
+  try {
+    out = await deps.s3.send(new GetObjectCommand(where));
+  } catch (err) {
+    if (isNotFound(err)) throw noSuchKey();
+    throw err;
+  }
+  const body = out.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+  if (!body) throw noSuchKey();
+  try {
+    const rows = await deps.readRows(
+      {
+        body,
+        key: input.key,
+        ...(out.ContentType ? { contentType: out.ContentType } : {}),
+        ...(out.ContentLength !== undefined ? { size: out.ContentLength } : {}),
+        ...(out.ETag ? { etag: out.ETag } : {}),
+      },
+      { ...req, ...(columns ? { columns } : {}) },
+    );
+    if (Buffer.byteLength(JSON.stringify(rows), 'utf8') > MAX_ROWS_RESPONSE_BYTES) {
+      throw new PayloadTooLargeError('ResponseTooLarge', 'These rows are too large for one response; ask for fewer');
+    }
+    return rows;
+  } catch (err) {
+    const name = errorName(err) ?? '';
+    if (name === 'UnknownColumnError') throw new BadRequestError('UnknownColumn', (err as Error).message);
+    if (name === 'UnsupportedFormatError' || name.endsWith('FormatError')) {
+      throw new BadRequestError('UnsupportedFormat', (err as Error).message);
+    }
+    throw err;
+  } finally {
+    // The reader may stop after the rows it needs: release the rest of the stream and its socket.
+    body.destroy?.();
+  }
+}
+
+export async function readObject(deps: ReadDeps, input: ReadInput): Promise<ReadResult> {
+  const where = locate(deps, input);
+  if (input.rows !== undefined) return { kind: 'rows', rows: await readRowsOf(deps, where, input, input.rows) };
+
+  const meta = await headObject(deps, input);
+  if (input.ifNoneMatch && meta.etag && etagMatches(input.ifNoneMatch, meta.etag)) {
+    return { kind: 'notModified', headers: { etag: meta.etag, 'last-modified': meta.lastModified } };
+  }
+  const range = input.range ? parseRange(input.range, meta.size) : undefined;
+  const type = inlineContentType(meta.contentType, input.key);
+  if (input.download || !type || meta.size > deps.config.inlineMaxBytes) {
+    return { kind: 'redirect', url: await presignGet(deps, where, !!input.download, input.key) };
+  }
+
+  let out;
+  try {
+    // If-Match: the bytes served are the version HEAD described (size, type, ETag).
+    out = await deps.s3.send(
+      new GetObjectCommand({ ...where, IfMatch: meta.etag, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }),
+    );
+  } catch (err) {
+    if (isNotFound(err)) throw noSuchKey();
+    if (errorName(err) === 'PreconditionFailed') throw new ConflictError('ObjectChanged', 'The object changed while it was read; retry');
+    throw err;
+  }
+  const bytes = out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
+  let body: string;
+  try {
+    body = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    // Not UTF-8 (or a range that cuts a character): let S3 serve the bytes.
+    return { kind: 'redirect', url: await presignGet(deps, where, false, input.key) };
+  }
+  const headers: Record<string, string> = {
+    'content-type': type,
+    'content-length': String(bytes.byteLength),
+    etag: meta.etag,
+    'last-modified': meta.lastModified,
+    'accept-ranges': 'bytes',
+  };
+  if (range) headers['content-range'] = `bytes ${range.start}-${range.start + bytes.byteLength - 1}/${meta.size}`;
+  return { kind: 'inline', status: range ? 206 : 200, body, headers };
+}

@@ -1,0 +1,292 @@
+import { GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { ReadRowsFn } from '../../../lambda/core/read';
+import { createReadHandler } from '../../../lambda/handlers/read';
+import { apiEvent, errorCode, parseBody, presigningS3Client, TEST_CONFIG, USER } from '../helpers/events';
+import { s3Body } from '../helpers/s3-body';
+
+const s3Mock = mockClient(S3Client);
+const readRows = jest.fn<ReturnType<ReadRowsFn>, Parameters<ReadRowsFn>>();
+const handler = createReadHandler({ s3: presigningS3Client(), config: TEST_CONFIG, readRows });
+
+const RESOURCE = '/buckets/{bucket}/objects/{key+}';
+const LAST_MODIFIED = new Date('2024-05-06T07:08:09Z');
+const CSV = 'a,b\n1,é\n';
+
+const get = (key: string, init: { bucket?: string; query?: Record<string, string>; headers?: Record<string, string> } = {}) =>
+  handler(
+    apiEvent({
+      resource: RESOURCE,
+      httpMethod: 'GET',
+      pathParameters: { bucket: init.bucket ?? 'uploads', key },
+      ...(init.query ? { queryStringParameters: init.query } : {}),
+      ...(init.headers ? { headers: init.headers } : {}),
+    }),
+  );
+
+function stored(contentType: string, body: string | Uint8Array) {
+  const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  s3Mock.on(HeadObjectCommand).resolves({ ContentLength: size, ContentType: contentType, ETag: '"etag-1"', LastModified: LAST_MODIFIED });
+  s3Mock.on(GetObjectCommand).callsFake((input: { Range?: string }) => {
+    const bytes = Buffer.from(body);
+    const m = input.Range ? /^bytes=(\d+)-(\d+)$/.exec(input.Range) : null;
+    const slice = m ? bytes.subarray(Number(m[1]), Number(m[2]) + 1) : bytes;
+    return { Body: s3Body(slice), ContentLength: slice.byteLength, ContentType: contentType, ETag: '"etag-1"' };
+  });
+}
+
+function location(res: { headers?: Record<string, unknown> }): URL {
+  return new URL(String(res.headers?.location));
+}
+
+beforeEach(() => {
+  s3Mock.reset();
+  readRows.mockReset();
+});
+
+describe('GET /buckets/{bucket}/objects/{key+}', () => {
+  it('returns a small CSV inline with charset, ETag, Last-Modified and Content-Length', async () => {
+    stored('text/csv', CSV);
+
+    const res = await get('reports/q1.csv');
+
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toBe(CSV);
+    expect(res.headers).toMatchObject({
+      'content-type': 'text/csv; charset=utf-8',
+      etag: '"etag-1"',
+      'last-modified': LAST_MODIFIED.toUTCString(),
+      'content-length': String(Buffer.byteLength(CSV)),
+    });
+    expect(s3Mock).toHaveReceivedCommandWith(HeadObjectCommand, { Bucket: 'phys-uploads', Key: `users/${USER}/reports/q1.csv` });
+    expect(s3Mock).toHaveReceivedCommandWith(GetObjectCommand, { IfMatch: '"etag-1"' });
+  });
+
+  it('decodes a percent-encoded key from the path', async () => {
+    stored('text/plain', 'hi');
+
+    await get('dir/my file é+%.txt');
+
+    expect(s3Mock).toHaveReceivedCommandWith(HeadObjectCommand, { Key: `users/${USER}/dir/my file é+%.txt` });
+  });
+
+  it('serves a .csv stored with a generic type as text/csv', async () => {
+    stored('application/octet-stream', CSV);
+
+    const res = await get('q1.csv');
+
+    expect(res.statusCode).toBe(200);
+    expect(res.headers?.['content-type']).toBe('text/csv; charset=utf-8');
+  });
+
+  it('reads the results bucket the same way', async () => {
+    stored('application/json', '{"rows":3}');
+
+    const res = await get('reports/q1.csv.profile.json', { bucket: 'results' });
+
+    expect(res.statusCode).toBe(200);
+    expect(parseBody(res)).toEqual({ rows: 3 });
+    expect(s3Mock).toHaveReceivedCommandWith(HeadObjectCommand, { Bucket: 'phys-results', Key: `users/${USER}/reports/q1.csv.profile.json` });
+  });
+
+  it('redirects a binary object to a presigned GET', async () => {
+    stored('image/png', new Uint8Array([137, 80, 78, 71]));
+
+    const res = await get('pics/a.png');
+
+    expect(res.statusCode).toBe(307);
+    const url = location(res);
+    expect(url.host).toBe('phys-uploads.s3.us-east-1.amazonaws.com');
+    expect(decodeURIComponent(url.pathname)).toBe(`/users/${USER}/pics/a.png`);
+    expect(Number(url.searchParams.get('X-Amz-Expires'))).toBeLessThanOrEqual(900);
+    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('host');
+    expect([...url.searchParams.keys()].some((k) => k.toLowerCase().includes('checksum'))).toBe(false);
+    expect(s3Mock).not.toHaveReceivedCommand(GetObjectCommand);
+  });
+
+  it('redirects a text object over the inline limit', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: TEST_CONFIG.inlineMaxBytes + 1, ContentType: 'text/csv', ETag: '"e"', LastModified: LAST_MODIFIED });
+
+    const res = await get('big.csv');
+
+    expect(res.statusCode).toBe(307);
+  });
+
+  it('redirects a text object that is not valid UTF-8', async () => {
+    stored('text/plain', new Uint8Array([0x61, 0xe9, 0x62]));
+
+    const res = await get('latin1.txt');
+
+    expect(res.statusCode).toBe(307);
+  });
+
+  it('redirects with an attachment disposition when download=1', async () => {
+    stored('text/csv', CSV);
+
+    const res = await get('reports/my report é.csv', { query: { download: '1' } });
+
+    expect(res.statusCode).toBe(307);
+    expect(location(res).searchParams.get('response-content-disposition')).toBe(
+      "attachment; filename*=UTF-8''my%20report%20%C3%A9.csv",
+    );
+  });
+
+  it('returns 206 with Content-Range for a valid UTF-8 slice', async () => {
+    stored('text/csv', CSV);
+
+    const res = await get('q1.csv', { headers: { Range: 'bytes=0-2' } });
+
+    expect(res.statusCode).toBe(206);
+    expect(res.body).toBe('a,b');
+    expect(res.headers?.['content-range']).toBe(`bytes 0-2/${Buffer.byteLength(CSV)}`);
+    expect(s3Mock).toHaveReceivedCommandWith(GetObjectCommand, { Range: 'bytes=0-2' });
+  });
+
+  it('redirects a range that cuts a UTF-8 character in half', async () => {
+    stored('text/csv', CSV);
+    const eAt = Buffer.from(CSV).indexOf(0xc3);
+
+    const res = await get('q1.csv', { headers: { range: `bytes=${eAt}-${eAt}` } });
+
+    expect(res.statusCode).toBe(307);
+  });
+
+  it('returns 416 InvalidRange for a range past the end', async () => {
+    stored('text/csv', CSV);
+
+    const res = await get('q1.csv', { headers: { range: 'bytes=100-200' } });
+
+    expect(res.statusCode).toBe(416);
+    expect(errorCode(res)).toBe('InvalidRange');
+    expect(res.headers?.['content-range']).toBe(`bytes */${Buffer.byteLength(CSV)}`);
+  });
+
+  it.each(['bytes=abc', 'items=0-1', 'bytes=0-1,3-4', 'bytes=5-2', 'bytes=-'])('returns 400 InvalidRange for Range %p', async (range) => {
+    stored('text/csv', CSV);
+
+    const res = await get('q1.csv', { headers: { range } });
+
+    expect(res.statusCode).toBe(400);
+    expect(errorCode(res)).toBe('InvalidRange');
+  });
+
+  it('returns 304 when If-None-Match carries the current ETag', async () => {
+    stored('text/csv', CSV);
+
+    const res = await get('q1.csv', { headers: { 'If-None-Match': '"etag-1"' } });
+
+    expect(res.statusCode).toBe(304);
+    expect(res.body).toBe('');
+    expect(s3Mock).not.toHaveReceivedCommand(GetObjectCommand);
+  });
+
+  it('returns 404 NoSuchKey for a missing object', async () => {
+    s3Mock.on(HeadObjectCommand).rejects(new NotFound({ message: 'x', $metadata: { httpStatusCode: 404 } }));
+
+    const res = await get('missing.csv');
+
+    expect(res.statusCode).toBe(404);
+    expect(errorCode(res)).toBe('NoSuchKey');
+  });
+
+  it('returns 404 NoSuchBucket for an unknown bucket', async () => {
+    const res = await get('a.csv', { bucket: 'other' });
+
+    expect(res.statusCode).toBe(404);
+    expect(errorCode(res)).toBe('NoSuchBucket');
+  });
+
+  it('returns 400 InvalidKey for a key that climbs out of the user area', async () => {
+    const res = await get('../user-2/secret.csv');
+
+    expect(res.statusCode).toBe(400);
+    expect(errorCode(res)).toBe('InvalidKey');
+    expect(s3Mock).not.toHaveReceivedCommand(HeadObjectCommand);
+  });
+
+  it('returns 500 without details when S3 fails for its own reasons', async () => {
+    jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    s3Mock.on(HeadObjectCommand).rejects(new S3ServiceException({ name: 'SlowDown', $fault: 'server', message: 'slow', $metadata: {} }));
+
+    const res = await get('a.csv');
+
+    expect(res.statusCode).toBe(500);
+    expect(errorCode(res)).toBe('InternalError');
+  });
+});
+
+describe('GET rows', () => {
+  it('returns parsed rows from the injected reader, streaming the object into it', async () => {
+    stored('text/csv', CSV);
+    readRows.mockResolvedValue({ columns: ['a'], rows: [['1']], nextOffset: null });
+
+    const res = await get('q1.csv', { query: { rows: '0:10', columns: 'a' } });
+
+    expect(res.statusCode).toBe(200);
+    expect(parseBody(res)).toEqual({ columns: ['a'], rows: [['1']], nextOffset: null });
+    expect(readRows).toHaveBeenCalledWith(
+      expect.objectContaining({ key: 'q1.csv', contentType: 'text/csv', etag: '"etag-1"' }),
+      { offset: 0, limit: 10, columns: ['a'] },
+    );
+    expect(s3Mock).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: 'phys-uploads', Key: `users/${USER}/q1.csv` });
+  });
+
+  it.each(['abc', '-1:10', '0:0', '0:1001', '1.5:2', '0:', ':5'])('returns 400 InvalidRows for rows=%p', async (rows) => {
+    const res = await get('q1.csv', { query: { rows } });
+
+    expect(res.statusCode).toBe(400);
+    expect(errorCode(res)).toBe('InvalidRows');
+    expect(readRows).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['UnsupportedFormatError', 'UnsupportedFormat'],
+    ['UnknownColumnError', 'UnknownColumn'],
+  ])('maps the engine %s to 400 %s', async (name, code) => {
+    stored('text/csv', CSV);
+    readRows.mockRejectedValue(Object.assign(new Error('nope'), { name }));
+
+    const res = await get('q1.csv', { query: { rows: '0:10' } });
+
+    expect(res.statusCode).toBe(400);
+    expect(errorCode(res)).toBe(code);
+  });
+
+  it('returns 404 NoSuchKey when the object is missing', async () => {
+    s3Mock.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'x', $metadata: {} }));
+
+    const res = await get('q1.csv', { query: { rows: '0:10' } });
+
+    expect(res.statusCode).toBe(404);
+    expect(errorCode(res)).toBe('NoSuchKey');
+  });
+});
+
+describe('HEAD /buckets/{bucket}/objects/{key+}', () => {
+  const head = (key: string) =>
+    handler(apiEvent({ resource: RESOURCE, httpMethod: 'HEAD', pathParameters: { bucket: 'uploads', key } }));
+
+  it('returns the metadata headers and no body', async () => {
+    stored('text/csv', CSV);
+
+    const res = await head('q1.csv');
+
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toBe('');
+    expect(res.headers).toMatchObject({
+      'content-length': String(Buffer.byteLength(CSV)),
+      'content-type': 'text/csv',
+      etag: '"etag-1"',
+      'last-modified': LAST_MODIFIED.toUTCString(),
+    });
+  });
+
+  it('returns 404 with no body when the object is missing', async () => {
+    s3Mock.on(HeadObjectCommand).rejects(new NotFound({ message: 'x', $metadata: { httpStatusCode: 404 } }));
+
+    const res = await head('missing.csv');
+
+    expect(res.statusCode).toBe(404);
+    expect(res.body).toBe('');
+  });
+});
