@@ -1,0 +1,303 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { CreateBucketCommand, PutBucketCorsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createS3Client } from '../lambda/shared/clients';
+import { loadConfig, type Config } from '../lambda/shared/config';
+import type { ApiFunctionName } from '../lambda/shared/routes';
+import { json } from '../lambda/shared/http';
+import { loadOrCreateKey, signToken, verifyToken } from './auth';
+import { createGateway, originMatcher, type ApiHandler } from './gateway';
+import {
+  fromS3rverEvent,
+  NotificationQueue,
+  ObjectPoller,
+  toS3EventRecord,
+  type DeadLetter,
+  type ObjectCreated,
+  type ProcessHandler,
+} from './notifications';
+import { S3RVER_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from './s3-server';
+
+/**
+ * The whole service on one machine: an S3-compatible server (embedded s3rver, or an external one
+ * given by `s3Endpoint`), the API behind a local gateway with the same handlers as in AWS, and the
+ * upload notifications delivered to the process handler. Used by `npm start` and by tests.
+ */
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export type Handlers = Record<ApiFunctionName, ApiHandler> & { process: ProcessHandler };
+export type BuildHandlers = (deps: { config: Config; s3: S3Client }) => Handlers;
+
+export interface LocalServiceOptions {
+  /** Where the embedded S3 keeps its data and the service its keys (`.local`). */
+  dataDir: string;
+  /** Gateway port; 0 picks a free one. */
+  port?: number;
+  /** Embedded S3 port; 0 picks a free one. Ignored with `s3Endpoint`. */
+  s3Port?: number;
+  host?: string;
+  /** An external S3-compatible server; then uploads are found by polling. */
+  s3Endpoint?: string;
+  /** For the external server; the embedded one takes S3RVER/S3RVER. */
+  credentials?: Credentials;
+  region?: string;
+  buckets?: { uploads: string; results: string };
+  /** Comma-separated origins for the gateway and bucket CORS; `*` as a port matches any. */
+  allowedOrigins?: string;
+  /** More handler configuration (MULTIPART_THRESHOLD_BYTES, ...), as environment variables. */
+  env?: Record<string, string | undefined>;
+  defaultUserId?: string;
+  retryBaseMs?: number;
+  pollIntervalMs?: number;
+  /** Defaults to the real handlers (local/handlers.ts). */
+  buildHandlers?: BuildHandlers;
+  log?: (line: string) => void;
+}
+
+export interface Endpoints {
+  apiUrl: string;
+  s3Endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  buckets: { uploads: string; results: string };
+  userId: string;
+  token: string;
+}
+
+export interface LocalService {
+  apiUrl: string;
+  s3Endpoint: string;
+  region: string;
+  credentials: Credentials;
+  buckets: { uploads: string; results: string };
+  config: Config;
+  /** A client for the same S3 server, with the service's credentials. */
+  s3: S3Client;
+  /** Whether uploads are noticed by polling (external S3) rather than by server events. */
+  polling: boolean;
+  token(userId: string, ttlSeconds?: number): string;
+  endpoints(): Endpoints;
+  processing: {
+    /** Resolves when every upload made before the call has been processed (or dead-lettered). */
+    idle(): Promise<void>;
+    deadLetters(): Promise<DeadLetter[]>;
+    replayDeadLetters(ids?: readonly string[]): Promise<number>;
+  };
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_BUCKETS = { uploads: 's3fs-uploads', results: 's3fs-results' } as const;
+export const DEFAULT_USER_ID = 'local-user';
+const LOCAL_CORS_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*'];
+
+async function loadOrCreateSecret(path: string): Promise<string> {
+  try {
+    const secret = (await readFile(path, 'utf8')).trim();
+    if (secret.length >= 32) return secret;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const secret = randomBytes(32).toString('hex');
+  await writeFile(path, secret + '\n', { mode: 0o600 });
+  return secret;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolvePort((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Creates the buckets on an external server when missing, with CORS where it is supported. */
+async function ensureBuckets(s3: S3Client, names: string[], corsOrigins: string[], log: (l: string) => void): Promise<void> {
+  for (const Bucket of names) {
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket }));
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw err;
+    }
+    try {
+      await s3.send(
+        new PutBucketCorsCommand({
+          Bucket,
+          CORSConfiguration: {
+            CORSRules: [{ AllowedOrigins: corsOrigins, AllowedMethods: ['GET', 'PUT', 'HEAD', 'POST'], AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3000 }],
+          },
+        }),
+      );
+    } catch (err) {
+      log(`bucket ${Bucket}: CORS not set (${(err as Error).name}); browsers may be refused`);
+    }
+  }
+}
+
+export async function startLocalService(options: LocalServiceOptions): Promise<LocalService> {
+  const log = options.log ?? (() => undefined);
+  const host = options.host ?? '127.0.0.1';
+  const dataDir = resolve(options.dataDir);
+  const region = options.region ?? 'us-east-1';
+  const buckets = options.buckets ?? { ...DEFAULT_BUCKETS };
+  const userId = options.defaultUserId ?? DEFAULT_USER_ID;
+  await mkdir(dataDir, { recursive: true });
+  const jwtKey = loadOrCreateKey(join(dataDir, 'jwt-key'));
+  const signingSecret = await loadOrCreateSecret(join(dataDir, 'signing-secret'));
+  const origins = options.allowedOrigins?.split(',').map((o) => o.trim()).filter(Boolean) ?? LOCAL_CORS_ORIGINS;
+  const isAllowedOrigin = originMatcher(origins.join(','));
+
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) {
+      await stop().catch((err: unknown) => log(`stop: ${String(err)}`));
+    }
+  };
+
+  try {
+    let embedded: EmbeddedS3 | undefined;
+    let s3Endpoint: string;
+    let credentials: Credentials;
+    if (options.s3Endpoint) {
+      s3Endpoint = options.s3Endpoint.replace(/\/+$/, '');
+      credentials = options.credentials ?? {
+        accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'test',
+        secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+        ...(process.env.AWS_SESSION_TOKEN ? { sessionToken: process.env.AWS_SESSION_TOKEN } : {}),
+      };
+    } else {
+      embedded = await startEmbeddedS3({
+        directory: join(dataDir, 's3'),
+        port: options.s3Port ?? 4569,
+        host,
+        buckets: [buckets.uploads, buckets.results],
+        corsOrigins: origins,
+      });
+      stops.push(() => embedded!.close());
+      s3Endpoint = embedded.endpoint;
+      credentials = { ...S3RVER_CREDENTIALS };
+    }
+
+    const config = loadConfig({
+      ...options.env,
+      UPLOADS_BUCKET: buckets.uploads,
+      RESULTS_BUCKET: buckets.results,
+      S3_ENDPOINT: s3Endpoint,
+      AWS_REGION: region,
+      SIGNING_SECRET: options.env?.SIGNING_SECRET ?? signingSecret,
+      // The handlers match origins exactly; wildcard ones are answered by the gateway.
+      ALLOWED_ORIGINS: options.env?.ALLOWED_ORIGINS ?? origins.filter((o) => !o.includes('*')).join(','),
+    });
+    const s3 = createS3Client(config, { credentials });
+    stops.push(async () => s3.destroy());
+    if (!embedded) await ensureBuckets(s3, [buckets.uploads, buckets.results], origins, log);
+
+    const buildHandlers = options.buildHandlers ?? (await import('./handlers')).buildHandlers;
+    const handlers = buildHandlers({ config, s3 });
+
+    const queue = new NotificationQueue({
+      process: handlers.process,
+      deadLetterDir: join(dataDir, 'dead-letters'),
+      region,
+      queueName: `${buckets.uploads}-events`,
+      ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
+      log,
+    });
+    stops.push(() => queue.stop());
+    const notify = (created: ObjectCreated) => {
+      log(`event ${created.eventName} ${created.key}`);
+      queue.sendS3Event(toS3EventRecord(created, region));
+    };
+
+    // Event conversions in progress (s3rver events may need a HeadObject); idle() waits for them.
+    const converting = new Set<Promise<void>>();
+    let poller: ObjectPoller | undefined;
+    if (embedded) {
+      embedded.onEvent((event) => {
+        // Runs inside s3rver's request: never throw into it, never make it wait.
+        const work = fromS3rverEvent(event, { s3, uploadsBucket: buckets.uploads })
+          .then((created) => created && notify(created))
+          .catch((err: unknown) => log(`event: ${String((err as Error)?.message ?? err)}`))
+          .finally(() => converting.delete(work));
+        converting.add(work);
+      });
+    } else {
+      poller = new ObjectPoller({ s3, bucket: buckets.uploads, intervalMs: options.pollIntervalMs ?? 500, onCreated: notify, log });
+      await poller.start();
+      stops.push(() => poller!.stop());
+    }
+
+    const gateway = createGateway({
+      handlers,
+      verifyToken: (token) => verifyToken(jwtKey, token),
+      isAllowedOrigin,
+      log,
+      localRoutes: {
+        'GET /health': { auth: false, handle: async () => json(200, { status: 'ok' }) },
+        'GET /local/dead-letters': { auth: true, handle: async () => json(200, { deadLetters: await queue.deadLetters() }) },
+        'POST /local/dead-letters/replay': {
+          auth: true,
+          handle: async ({ query }) => {
+            const ids = query.getAll('id');
+            return json(200, { replayed: await queue.replayDeadLetters(ids.length ? ids : undefined) });
+          },
+        },
+      },
+    });
+    const port = await listen(gateway, options.port ?? 3000, host);
+    stops.push(
+      () =>
+        new Promise<void>((done) => {
+          gateway.close(() => done());
+          gateway.closeAllConnections();
+        }),
+    );
+    const apiUrl = `http://${host}:${port}`;
+
+    const token = (sub: string, ttlSeconds?: number) => signToken(jwtKey, sub, ttlSeconds ? { ttlSeconds } : {});
+    return {
+      apiUrl,
+      s3Endpoint,
+      region,
+      credentials,
+      buckets,
+      config,
+      s3,
+      polling: !!poller,
+      token,
+      endpoints: () => ({
+        apiUrl,
+        s3Endpoint,
+        region,
+        accessKeyId: credentials.accessKeyId,
+        secretAccessKey: credentials.secretAccessKey,
+        buckets,
+        userId,
+        token: token(userId),
+      }),
+      processing: {
+        idle: async () => {
+          if (poller) await poller.nextScan();
+          while (converting.size) await Promise.all([...converting]);
+          await queue.idle();
+        },
+        deadLetters: () => queue.deadLetters(),
+        replayDeadLetters: (ids) => queue.replayDeadLetters(ids),
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
