@@ -1,0 +1,249 @@
+import { isUtf8 } from 'node:buffer';
+import { FrequencyTable, valueKey } from './frequency';
+import { HLL_ERROR } from './hll';
+import { StreamingHistogram } from './histogram';
+import type { ColumnProfile, ColumnType } from './types';
+import { compareBytes, isNullToken, parseBoolean, parseDate, parseNumber, parsed } from './values';
+
+const K_INTEGER = 0;
+const K_NUMBER = 1;
+const K_BOOLEAN = 2;
+const K_DATE = 3;
+const K_TIMESTAMP = 4;
+const K_STRING = 5;
+
+export interface ColumnOptions {
+  distinctExactLimit: number;
+  topValues: number;
+  mergeable: boolean;
+}
+
+/** A growable byte slot for the lexical minimum or maximum, reused so a new extreme allocates nothing. */
+class ByteSlot {
+  buf = Buffer.allocUnsafe(64);
+  len = -1;
+  set(src: Buffer, s: number, e: number): void {
+    const n = e - s;
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
+    src.copy(this.buf, 0, s, e);
+    this.len = n;
+  }
+  text(): string | null {
+    return this.len < 0 ? null : this.buf.toString('utf8', 0, this.len);
+  }
+}
+
+const scratch = { buf: Buffer.allocUnsafe(4096) };
+
+/**
+ * Streaming statistics of one column, fed one value at a time in flat memory: type votes, count and
+ * nulls, Welford mean and variance, numeric / chronological / lexical extremes, exact-then-sketched
+ * distinct and top values, and a power-of-two histogram.
+ */
+export class ColumnAccumulator {
+  count = 0;
+  nulls = 0;
+  invalidUtf8 = 0;
+  private kinds = [0, 0, 0, 0, 0, 0];
+  private trues = 0;
+  private n = 0;
+  private mean = 0;
+  private m2 = 0;
+  private min = Infinity;
+  private max = -Infinity;
+  private dateMin = Infinity;
+  private dateMax = -Infinity;
+  private dateMinText = '';
+  private dateMaxText = '';
+  private readonly lexMin = new ByteSlot();
+  private readonly lexMax = new ByteSlot();
+  private readonly freq: FrequencyTable;
+  private readonly histogram = new StreamingHistogram();
+
+  constructor(
+    readonly name: string,
+    private readonly options: ColumnOptions,
+  ) {
+    this.freq = new FrequencyTable(options.distinctExactLimit);
+  }
+
+  addNull(): void {
+    this.nulls++;
+  }
+
+  /** Adds a CSV field; returns false when its bytes are not valid UTF-8. */
+  addField(buf: Buffer, s: number, e: number): boolean {
+    if (e - s <= 4 && isNullToken(buf, s, e)) {
+      this.nulls++;
+      return true;
+    }
+    const c0 = buf[s]!;
+    if ((c0 >= 48 && c0 <= 57) || c0 === 45 || c0 === 43 || c0 === 46) {
+      if (e - s >= 10 && buf[s + 4] === 45) {
+        const t = parseDate(buf, s, e);
+        if (t === t) {
+          this.addDate(t, parsed.hadTime, buf, s, e);
+          return this.record(K_DATE, buf, s, e);
+        }
+      } else {
+        const v = parseNumber(buf, s, e);
+        if (v === v) {
+          this.addNumber(v);
+          return this.record(parsed.integer ? K_INTEGER : K_NUMBER, buf, s, e);
+        }
+      }
+    } else if ((c0 | 32) === 116 || (c0 | 32) === 102) {
+      const b = parseBoolean(buf, s, e);
+      if (b >= 0) {
+        this.trues += b;
+        return this.record(K_BOOLEAN, buf, s, e);
+      }
+    }
+    return this.record(K_STRING, buf, s, e);
+  }
+
+  /** Adds a JSON value: numbers and booleans keep their JSON type; strings are strings unless ISO dates. */
+  addJson(value: unknown): void {
+    if (value === null || value === undefined || value === '') {
+      this.nulls++;
+      return;
+    }
+    let text: string;
+    let kind = K_STRING;
+    if (typeof value === 'number') {
+      text = String(value);
+      kind = Number.isInteger(value) ? K_INTEGER : K_NUMBER;
+      this.addNumber(value);
+    } else if (typeof value === 'boolean') {
+      text = String(value);
+      kind = K_BOOLEAN;
+      if (value) this.trues++;
+    } else {
+      text = typeof value === 'string' ? value : JSON.stringify(value);
+    }
+    const needed = Buffer.byteLength(text);
+    if (needed > scratch.buf.length) scratch.buf = Buffer.allocUnsafe(needed * 2);
+    const len = scratch.buf.write(text, 0);
+    if (kind === K_STRING && len >= 10) {
+      const t = parseDate(scratch.buf, 0, len);
+      if (t === t) {
+        this.addDate(t, parsed.hadTime, scratch.buf, 0, len);
+        kind = K_DATE;
+      }
+    }
+    this.record(kind, scratch.buf, 0, len);
+  }
+
+  private addNumber(v: number): void {
+    const n = ++this.n;
+    const delta = v - this.mean;
+    this.mean += delta / n;
+    this.m2 += delta * (v - this.mean);
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    this.histogram.add(v);
+  }
+
+  private addDate(t: number, hadTime: boolean, buf: Buffer, s: number, e: number): void {
+    if (hadTime) this.kinds[K_TIMESTAMP]!++;
+    if (t < this.dateMin) {
+      this.dateMin = t;
+      this.dateMinText = buf.toString('utf8', s, e);
+    }
+    if (t > this.dateMax) {
+      this.dateMax = t;
+      this.dateMaxText = buf.toString('utf8', s, e);
+    }
+  }
+
+  /** What every non-null value costs: the type vote, hashing, frequencies and lexical extremes. */
+  private record(kind: number, buf: Buffer, s: number, e: number): boolean {
+    this.count++;
+    this.kinds[kind]!++;
+    let h1 = 0x811c9dc5;
+    let h2 = 0x2f8a1b3c;
+    let high = 0;
+    for (let i = s; i < e; i++) {
+      const c = buf[i]!;
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+      high |= c;
+    }
+    h1 ^= h1 >>> 16;
+    h1 = Math.imul(h1, 0x85ebca6b);
+    h1 ^= h1 >>> 13;
+    h1 = Math.imul(h1, 0xc2b2ae35);
+    h1 ^= h1 >>> 16;
+    h2 ^= h2 >>> 15;
+    h2 = Math.imul(h2, 0x2c1b3c6d);
+    h2 ^= h2 >>> 12;
+    h2 = Math.imul(h2, 0x297a2d39);
+    h2 ^= h2 >>> 15;
+    this.freq.add(valueKey(h1, h2), buf, s, e);
+    const lexMin = this.lexMin;
+    if (lexMin.len < 0 || compareBytes(buf, s, e, lexMin.buf, 0, lexMin.len) < 0) lexMin.set(buf, s, e);
+    const lexMax = this.lexMax;
+    if (lexMax.len < 0 || compareBytes(buf, s, e, lexMax.buf, 0, lexMax.len) > 0) lexMax.set(buf, s, e);
+    if (high & 0x80 && !isUtf8(buf.subarray(s, e))) {
+      this.invalidUtf8++;
+      return false;
+    }
+    return true;
+  }
+
+  type(): ColumnType {
+    const [ints, nums, bools, dates, stamps, strings] = this.kinds as [number, number, number, number, number, number];
+    if (this.count === 0) return 'empty';
+    if (strings > 0) return 'string';
+    if (ints === this.count) return 'integer';
+    if (ints + nums === this.count) return 'number';
+    if (bools === this.count) return 'boolean';
+    // Timestamps are counted among dates too (K_DATE), and once more in K_TIMESTAMP.
+    if (dates === this.count) return stamps > 0 ? 'timestamp' : 'date';
+    return 'string';
+  }
+
+  toProfile(): ColumnProfile {
+    const type = this.type();
+    const distinctValue = this.freq.distinct();
+    const exact = this.freq.exact;
+    const profile: ColumnProfile = {
+      name: this.name,
+      type,
+      count: this.count,
+      nulls: this.nulls,
+      distinct: exact ? { value: distinctValue, exact } : { value: distinctValue, exact, error: HLL_ERROR },
+      min: null,
+      max: null,
+      mean: null,
+      stddev: null,
+      top: this.freq.entries(this.options.topValues),
+      topMethod: exact ? 'exact' : 'misra-gries',
+    };
+    if (type === 'integer' || type === 'number') {
+      profile.min = this.min;
+      profile.max = this.max;
+      profile.mean = this.mean;
+      profile.stddev = this.n > 1 ? Math.sqrt(this.m2 / (this.n - 1)) : null;
+      profile.histogram = this.histogram.toJSON(type === 'integer' ? 1 : 0);
+    } else if (type === 'date' || type === 'timestamp') {
+      profile.min = this.dateMinText;
+      profile.max = this.dateMaxText;
+    } else if (type === 'boolean') {
+      profile.min = this.trues < this.count ? false : true;
+      profile.max = this.trues > 0;
+      profile.mean = this.trues / this.count;
+    } else if (type === 'string') {
+      profile.min = this.lexMin.text();
+      profile.max = this.lexMax.text();
+    }
+    if (this.options.mergeable) {
+      const keys = this.freq.exactKeys();
+      profile.state = {
+        ...(keys ? { keys: Buffer.from(keys.buffer, keys.byteOffset, keys.byteLength).toString('base64') } : { hll: this.freq.hyperLogLog().toBase64() }),
+        top: this.freq.entries(100),
+      };
+    }
+    return profile;
+  }
+}

@@ -1,0 +1,82 @@
+import type { Histogram } from './types';
+
+const BINS = 64;
+const MIN_EXP = -30;
+
+/**
+ * A fixed-width histogram whose width is the smallest power of two (at least 2^-30) that puts the
+ * values seen so far into 64 aligned bins. A value outside the range doubles the width as often as
+ * needed; every old bin then falls inside one new bin, so the counts stay exact and the final bins
+ * are the same whatever the order of the values: two parts' histograms merge exactly.
+ */
+export class StreamingHistogram {
+  private exp = MIN_EXP;
+  private lo = 0;
+  private counts = new Float64Array(BINS);
+  private min = Infinity;
+  private max = -Infinity;
+
+  add(x: number): void {
+    if (!Number.isFinite(x)) return;
+    if (x < this.min || x > this.max) this.extend(x);
+    const idx = Math.floor(x * 2 ** -this.exp) - this.lo;
+    this.counts[idx]!++;
+  }
+
+  /** The bins; `minWidth` (a power of two, 1 for integers) coarsens finer bins, still exactly. */
+  toJSON(minWidth = 0): Histogram | undefined {
+    if (this.min > this.max) return undefined;
+    const width = 2 ** this.exp;
+    const last = Math.floor(this.max / width) - this.lo;
+    const h = { min: this.lo * width, max: (this.lo + last + 1) * width, width, bins: Array.from(this.counts.subarray(0, last + 1)) };
+    return width >= minWidth ? h : mergeHistograms(h, undefined, this.min, this.max, minWidth);
+  }
+
+  private extend(x: number): void {
+    const min = Math.min(this.min, x);
+    const max = Math.max(this.max, x);
+    // Start no finer than 2^-40 of the first value's magnitude, so bin indices stay exact integers.
+    let exp = this.min <= this.max ? this.exp : Math.max(MIN_EXP, Math.ceil(Math.log2(Math.abs(x) || 1)) - 40);
+    while (Math.floor(max * 2 ** -exp) - Math.floor(min * 2 ** -exp) >= BINS) exp++;
+    if (this.min <= this.max) {
+      const shift = 2 ** (this.exp - exp);
+      const lo = Math.floor(min * 2 ** -exp);
+      const counts = new Float64Array(BINS);
+      for (let i = 0; i < BINS; i++) {
+        if (this.counts[i]) counts[Math.floor((this.lo + i) * shift) - lo]! += this.counts[i]!;
+      }
+      this.counts = counts;
+      this.lo = lo;
+    } else {
+      this.lo = Math.floor(min * 2 ** -exp);
+    }
+    this.exp = exp;
+    this.min = min;
+    this.max = max;
+  }
+}
+
+/** Merges two histograms of parts whose values lie in [min, max] overall: exact, as in the whole. */
+export function mergeHistograms(
+  a: Histogram | undefined,
+  b: Histogram | undefined,
+  min: number,
+  max: number,
+  minWidth = 0,
+): Histogram | undefined {
+  if (!a) return b;
+  let exp = Math.max(Math.log2(a.width), b ? Math.log2(b.width) : -Infinity, minWidth ? Math.log2(minWidth) : -Infinity);
+  while (Math.floor(max * 2 ** -exp) - Math.floor(min * 2 ** -exp) >= BINS) exp++;
+  const width = 2 ** exp;
+  const lo = Math.floor(min / width);
+  const last = Math.floor(max / width) - lo;
+  const bins = new Array<number>(last + 1).fill(0);
+  for (const h of b ? [a, b] : [a]) {
+    const hlo = Math.round(h.min / h.width);
+    const shift = h.width / width;
+    h.bins.forEach((count, i) => {
+      if (count) bins[Math.floor((hlo + i) * shift) - lo]! += count;
+    });
+  }
+  return { min: lo * width, max: (lo + last + 1) * width, width, bins };
+}

@@ -1,0 +1,186 @@
+import { createHash, type Hash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { ProfileFormat } from './types';
+
+const HEAD_BYTES = 64 * 1024;
+
+/** The object's bytes as read: counted and hashed as stored, decompressed when gzip. */
+export interface OpenedSource {
+  compression: 'gzip' | null;
+  /** The first bytes of the content (decompressed), for sniffing; also the start of `content`. */
+  head: Buffer;
+  /** All of the content, head included. Breaking out of a `for await` over it closes the body. */
+  content: AsyncIterable<Buffer>;
+  bytes(): number;
+  sha256(): string;
+}
+
+function asBuffer(chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+async function* tap(body: AsyncIterable<Uint8Array>, hash: Hash, counter: { bytes: number }): AsyncGenerator<Buffer> {
+  for await (const chunk of body) {
+    const buf = asBuffer(chunk);
+    counter.bytes += buf.length;
+    hash.update(buf);
+    yield buf;
+  }
+}
+
+async function* prepend(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    for (const chunk of head) yield chunk;
+    for (;;) {
+      const next = await rest.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await rest.return?.();
+  }
+}
+
+async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const input = Readable.from(source);
+  const inflater = createGunzip({ chunkSize: 64 * 1024 });
+  input.on('error', (err) => inflater.destroy(err));
+  input.pipe(inflater);
+  try {
+    for await (const chunk of inflater) yield chunk as Buffer;
+  } finally {
+    input.destroy();
+    inflater.destroy();
+  }
+}
+
+/** Reads chunks until at least `min` bytes (or the end); returns them and the iterator to go on with. */
+async function peek(iterable: AsyncIterable<Buffer>, min: number): Promise<{ chunks: Buffer[]; rest: AsyncIterator<Buffer> }> {
+  const rest = iterable[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let total = 0;
+  while (total < min) {
+    const next = await rest.next();
+    if (next.done) break;
+    chunks.push(next.value);
+    total += next.value.length;
+  }
+  return { chunks, rest };
+}
+
+export async function openSource(body: AsyncIterable<Uint8Array>): Promise<OpenedSource> {
+  const hash = createHash('sha256');
+  const counter = { bytes: 0 };
+  const raw = await peek(tap(body, hash, counter), 2);
+  const first = raw.chunks.length === 1 ? raw.chunks[0]! : Buffer.concat(raw.chunks);
+  const gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
+  const stored = prepend(raw.chunks, raw.rest);
+  const decoded = await peek(gzip ? gunzip(stored) : stored, HEAD_BYTES);
+  return {
+    compression: gzip ? 'gzip' : null,
+    head: Buffer.concat(decoded.chunks),
+    content: prepend(decoded.chunks, decoded.rest),
+    bytes: () => counter.bytes,
+    sha256: () => hash.copy().digest('hex'),
+  };
+}
+
+/** Drains what is left of the content, so that bytes and sha256 cover the whole object. */
+export async function drain(content: AsyncIterable<Buffer>): Promise<void> {
+  for await (const chunk of content) void chunk;
+}
+
+export interface DetectedFormat {
+  format: ProfileFormat;
+  /** The field delimiter, for delimited formats. */
+  delimiter: string | null;
+}
+
+const CANDIDATES = [',', '\t', ';', '|'];
+
+/** Picks the delimiter whose count per line (outside quotes) is most often the same and non-zero. */
+export function sniffDelimiter(head: Buffer, minConsistency = 0): string | null {
+  const counts = CANDIDATES.map(() => [] as number[]);
+  let current = CANDIDATES.map(() => 0);
+  let quoted = false;
+  const codes = CANDIDATES.map((c) => c.charCodeAt(0));
+  let lines = 0;
+  for (let i = 0; i < head.length && lines < 100; i++) {
+    const c = head[i];
+    if (c === 34) quoted = !quoted;
+    else if (!quoted && (c === 10 || c === 13)) {
+      if (c === 13 && head[i + 1] === 10) i++;
+      current.forEach((n, k) => counts[k]!.push(n));
+      current = CANDIDATES.map(() => 0);
+      lines++;
+    } else if (!quoted) {
+      const k = codes.indexOf(c!);
+      if (k >= 0) current[k]!++;
+    }
+  }
+  if (lines === 0 || current.some((n) => n > 0)) current.forEach((n, k) => counts[k]!.push(n)); // a last line without a break
+  let best: string | null = null;
+  let bestScore = 0;
+  counts.forEach((perLine, k) => {
+    const first = perLine[0] ?? 0;
+    if (first === 0) return;
+    const score = perLine.filter((n) => n === first).length / perLine.length + first / 1e6;
+    if (score > bestScore && score >= minConsistency) {
+      bestScore = score;
+      best = CANDIDATES[k]!;
+    }
+  });
+  return best;
+}
+
+function looksBinary(head: Buffer): boolean {
+  let control = 0;
+  const n = Math.min(head.length, 8192);
+  for (let i = 0; i < n; i++) {
+    const c = head[i]!;
+    if (c === 0) return true;
+    if (c < 32 && c !== 9 && c !== 10 && c !== 13 && c !== 12 && c !== 27) control++;
+  }
+  return control > n / 100;
+}
+
+function looksLikeJsonLines(head: Buffer): boolean {
+  const text = head.toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  if (!text.startsWith('{')) return false;
+  const line = text.split('\n', 1)[0]!;
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+function labelFor(delimiter: string): ProfileFormat {
+  return delimiter === ',' ? 'csv' : delimiter === '\t' ? 'tsv' : 'delimited';
+}
+
+/** The format, from the key's extension (after `.gz`), the content type, then the first bytes. */
+export function detectFormat(key: string, contentType: string | undefined, head: Buffer): DetectedFormat {
+  if (head.length > 0 && looksBinary(head)) return { format: 'binary', delimiter: null };
+  const name = key.toLowerCase().replace(/\.gz$/, '');
+  const ext = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : '';
+  const type = (contentType ?? '').toLowerCase().split(';')[0]!.trim();
+  if (ext === 'jsonl' || ext === 'ndjson' || type === 'application/x-ndjson' || type === 'application/jsonl' || type === 'application/x-jsonlines') {
+    return { format: 'jsonl', delimiter: null };
+  }
+  if (ext === 'tsv' || ext === 'tab' || type === 'text/tab-separated-values') return { format: 'tsv', delimiter: '\t' };
+  const sniffed = sniffDelimiter(head);
+  if (ext === 'csv' || type === 'text/csv') {
+    const delimiter = sniffed ?? ',';
+    return { format: labelFor(delimiter), delimiter };
+  }
+  if (looksLikeJsonLines(head)) return { format: 'jsonl', delimiter: null };
+  // Without a name or type that says delimited, ask for the same count on at least 90% of lines.
+  const consistent = sniffDelimiter(head, 0.9);
+  if (consistent && /[\r\n]/.test(head.toString('latin1', 0, Math.min(head.length, HEAD_BYTES)).trimEnd())) {
+    return { format: labelFor(consistent), delimiter: consistent };
+  }
+  return { format: 'text', delimiter: null };
+}
