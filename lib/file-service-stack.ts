@@ -31,6 +31,7 @@ export class FileServiceStack extends Stack {
   readonly auth: Auth;
   readonly api: Api;
   readonly processing: Processing;
+  readonly signingSecret: Secret;
   readonly functions: Record<'list' | 'read' | 'upload' | 'process', ServiceFunction>;
 
   constructor(scope: Construct, id: string, props: FileServiceStackProps = {}) {
@@ -48,10 +49,10 @@ export class FileServiceStack extends Stack {
     // Manager call on cold start and no SDK client for it in the bundles, at the price that anyone
     // allowed lambda:GetFunctionConfiguration can read it. It only protects cursors and upload ids
     // (tamper-evidence, not data), so that is the better trade.
-    const signingSecret = new Secret(this, 'SigningSecret', {
+    const signingSecret = (this.signingSecret = new Secret(this, 'SigningSecret', {
       description: 'HMAC key for pagination cursors and upload ids',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
-    });
+    }));
     acknowledgeNag(
       signingSecret,
       'AwsSolutions-SMG4',

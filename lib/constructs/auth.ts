@@ -50,6 +50,8 @@ export class Auth extends Construct {
       generateSecret: false,
       authFlows: { userSrp: true, userPassword: true },
       preventUserExistenceErrors: true,
+      // Tokens come from InitiateAuth (CLI) or SRP (web page); no hosted UI, so no OAuth flows or callback URLs.
+      disableOAuth: true,
     });
   }
 }

@@ -1,0 +1,464 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the synthesized template is untyped JSON */
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { ENV } from '../../lambda/shared/config';
+import { ROUTES } from '../../lambda/shared/routes';
+import { origins } from '../../lib/context';
+import { buildStack, logicalId, normalizeTemplate } from './helpers';
+
+const { stack } = buildStack();
+const template = Template.fromStack(stack);
+const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+
+const bucketNames: Record<string, string> = {
+  [logicalId(stack.storage.uploads)]: 'uploads',
+  [logicalId(stack.storage.results)]: 'results',
+  [logicalId(stack.storage.accessLogs)]: 'access-logs',
+};
+
+/** A policy resource as a short string: `uploads`, `results/users/*`, `*`, or the raw JSON. */
+function renderResource(resource: unknown): string {
+  if (typeof resource === 'string') return resource;
+  const r = resource as Record<string, any>;
+  if (r['Fn::GetAtt'] && r['Fn::GetAtt'][1] === 'Arn') return bucketNames[r['Fn::GetAtt'][0]] ?? `<${r['Fn::GetAtt'][0]}>`;
+  if (r['Fn::Join'] && r['Fn::Join'][0] === '') return (r['Fn::Join'][1] as unknown[]).map(renderResource).join('');
+  return JSON.stringify(resource);
+}
+
+/** Every (action, resource) pair the role's policies allow, as `action resource` strings. */
+function permissionsOf(roleLogicalId: string): string[] {
+  const pairs: string[] = [];
+  for (const res of Object.values(resources)) {
+    if (res.Type !== 'AWS::IAM::Policy') continue;
+    if (!(res.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleLogicalId }))) continue;
+    for (const statement of res.Properties.PolicyDocument.Statement as any[]) {
+      expect(statement.Effect).toBe('Allow');
+      const actions = [statement.Action].flat() as string[];
+      const targets = [statement.Resource].flat();
+      const condition = statement.Condition ? ` if ${JSON.stringify(statement.Condition)}` : '';
+      for (const action of actions) for (const target of targets) pairs.push(`${action} ${renderResource(target)}${condition}`);
+    }
+  }
+  return pairs.sort();
+}
+
+function s3PermissionsOf(name: keyof typeof stack.functions): string[] {
+  return permissionsOf(logicalId(stack.functions[name].role!)).filter((p) => p.startsWith('s3:'));
+}
+
+const usersPrefix = ` if ${JSON.stringify({ StringLike: { 's3:prefix': ['users/*'] } })}`;
+
+describe('functions', () => {
+  it.each(Object.keys(stack.functions) as (keyof typeof stack.functions)[])(
+    'runs %s on Node.js 24 on arm64 with the exported handler, active tracing and source maps',
+    (name) => {
+      const fn = resources[logicalId(stack.functions[name])]!.Properties;
+      expect(fn).toMatchObject({
+        Handler: 'index.handler',
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+      });
+      expect(fn.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+    },
+  );
+
+  it('gives the processor 1024 MB and 5 minutes and the API functions 512 MB and 10 seconds', () => {
+    const limits = Object.fromEntries(
+      Object.entries(stack.functions).map(([name, fn]) => {
+        const p = resources[logicalId(fn)]!.Properties;
+        return [name, [p.MemorySize, p.Timeout]];
+      }),
+    );
+    expect(limits).toEqual({ list: [512, 10], read: [512, 10], upload: [512, 10], process: [1024, 300] });
+  });
+
+  it.each(['list', 'read', 'upload'] as const)('sets the buckets, signing secret and origins for the %s function', (name) => {
+    const vars = resources[logicalId(stack.functions[name])]!.Properties.Environment.Variables;
+    expect(vars).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      [ENV.uploadsBucket]: { Ref: logicalId(stack.storage.uploads) },
+      [ENV.resultsBucket]: { Ref: logicalId(stack.storage.results) },
+      [ENV.signingSecret]: { 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: logicalId(stack.signingSecret) }, ':SecretString:::}}']] },
+      [ENV.allowedOrigins]: '',
+    });
+  });
+
+  it('sets the buckets and the signing secret for the process function', () => {
+    const vars = resources[logicalId(stack.functions.process)]!.Properties.Environment.Variables;
+    expect(Object.keys(vars).sort()).toEqual(['NODE_OPTIONS', ENV.resultsBucket, ENV.signingSecret, ENV.uploadsBucket].sort());
+  });
+
+  it('writes each function to its own log group kept for one month', () => {
+    for (const fn of Object.values(stack.functions)) {
+      const logGroupId = resources[logicalId(fn)]!.Properties.LoggingConfig.LogGroup.Ref as string;
+      expect(resources[logGroupId]!.Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  it('never sets S3_ENDPOINT in AWS', () => {
+    for (const fn of Object.values(stack.functions)) {
+      expect(resources[logicalId(fn)]!.Properties.Environment.Variables).not.toHaveProperty(ENV.s3Endpoint);
+    }
+  });
+});
+
+describe('permissions', () => {
+  it('lets the list function list only the user area of both buckets', () => {
+    expect(s3PermissionsOf('list')).toEqual([`s3:ListBucket results${usersPrefix}`, `s3:ListBucket uploads${usersPrefix}`]);
+  });
+
+  it('lets the read function read objects in the user area and tell missing keys from forbidden ones', () => {
+    expect(s3PermissionsOf('read')).toEqual([
+      's3:GetObject results/users/*',
+      's3:GetObject uploads/users/*',
+      's3:ListBucket results',
+      's3:ListBucket uploads',
+    ]);
+  });
+
+  it('lets the upload function write and delete uploads and delete results, nothing else', () => {
+    expect(s3PermissionsOf('upload')).toEqual([
+      's3:AbortMultipartUpload uploads/users/*',
+      's3:DeleteObject results/users/*',
+      's3:DeleteObject uploads/users/*',
+      's3:ListMultipartUploadParts uploads/users/*',
+      's3:PutObject uploads/users/*',
+    ]);
+  });
+
+  it('lets the process function read uploads and read and write results', () => {
+    expect(s3PermissionsOf('process')).toEqual([
+      's3:GetObject results/users/*',
+      's3:GetObject uploads/users/*',
+      's3:ListBucket uploads',
+      's3:PutObject results/users/*',
+    ]);
+  });
+
+  it('lets the process function consume only its queue', () => {
+    const sqs = permissionsOf(logicalId(stack.functions.process.role!)).filter((p) => p.startsWith('sqs:'));
+    const queue = `<${logicalId(stack.processing.queue)}>`;
+    expect(sqs).toEqual(
+      ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'].map(
+        (a) => `${a} ${queue}`,
+      ),
+    );
+  });
+
+  it('lets each function write only to its own log group', () => {
+    for (const fn of Object.values(stack.functions)) {
+      const logGroup = `<${resources[logicalId(fn)]!.Properties.LoggingConfig.LogGroup.Ref}>`;
+      const logs = permissionsOf(logicalId(fn.role!)).filter((p) => p.startsWith('logs:'));
+      expect(logs).toEqual([`logs:CreateLogStream ${logGroup}`, `logs:PutLogEvents ${logGroup}`]);
+    }
+  });
+
+  it('has no s3:* action and no S3 action on Resource "*" in any policy', () => {
+    for (const res of Object.values(resources)) {
+      if (res.Type !== 'AWS::IAM::Policy' && res.Type !== 'AWS::IAM::Role') continue;
+      const documents = res.Type === 'AWS::IAM::Policy' ? [res.Properties.PolicyDocument] : (res.Properties.Policies ?? []).map((p: any) => p.PolicyDocument);
+      for (const doc of documents) {
+        for (const statement of doc.Statement as any[]) {
+          const actions = [statement.Action].flat() as string[];
+          expect(actions).not.toContain('s3:*');
+          if (actions.some((a) => a.startsWith('s3:'))) expect([statement.Resource].flat()).not.toContain('*');
+        }
+      }
+    }
+  });
+
+  it('attaches no AWS managed policy to the function roles', () => {
+    for (const fn of Object.values(stack.functions)) {
+      expect(resources[logicalId(fn.role!)]!.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('buckets', () => {
+  const buckets = Object.values(resources).filter((r) => r.Type === 'AWS::S3::Bucket');
+
+  it('has exactly the uploads, results and access-log buckets', () => {
+    expect(buckets).toHaveLength(3);
+  });
+
+  it('blocks public access, encrypts with S3-managed keys and disables ACLs on every bucket', () => {
+    for (const bucket of buckets) {
+      expect(bucket.Properties).toMatchObject({
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      });
+    }
+  });
+
+  it('denies requests without TLS on every bucket', () => {
+    for (const id of Object.keys(bucketNames)) {
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: id },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('sends server access logs of uploads and results to the log bucket, which logs nowhere', () => {
+    const accessLogs = logicalId(stack.storage.accessLogs);
+    expect(resources[logicalId(stack.storage.uploads)]!.Properties.LoggingConfiguration).toEqual({
+      DestinationBucketName: { Ref: accessLogs },
+      LogFilePrefix: 'uploads/',
+    });
+    expect(resources[logicalId(stack.storage.results)]!.Properties.LoggingConfiguration).toEqual({
+      DestinationBucketName: { Ref: accessLogs },
+      LogFilePrefix: 'results/',
+    });
+    expect(resources[accessLogs]!.Properties.LoggingConfiguration).toBeUndefined();
+  });
+
+  it('lets S3 log delivery write to the log bucket through its bucket policy', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logicalId(stack.storage.accessLogs) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Allow', Action: 's3:PutObject', Principal: { Service: 'logging.s3.amazonaws.com' } }),
+        ]),
+      },
+    });
+  });
+
+  it('aborts incomplete multipart uploads after one day', () => {
+    expect(resources[logicalId(stack.storage.uploads)]!.Properties.LifecycleConfiguration.Rules).toContainEqual(
+      expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
+    );
+  });
+
+  it('versions the uploads bucket', () => {
+    expect(resources[logicalId(stack.storage.uploads)]!.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+  });
+
+  it('retains the data buckets by default', () => {
+    const json = template.toJSON().Resources;
+    expect(json[logicalId(stack.storage.uploads)].DeletionPolicy).toBe('Retain');
+    expect(json[logicalId(stack.storage.results)].DeletionPolicy).toBe('Retain');
+  });
+
+  it('has no CORS rule when no origin is configured', () => {
+    for (const bucket of buckets) expect(bucket.Properties.CorsConfiguration).toBeUndefined();
+  });
+
+  it('allows browser uploads from the configured origins and exposes ETag', () => {
+    const { stack: withOrigins } = buildStack({ context: { allowedOrigins: 'https://app.example.com' } });
+    const uploads = Template.fromStack(withOrigins).toJSON().Resources[logicalId(withOrigins.storage.uploads)];
+    const [rule] = uploads.Properties.CorsConfiguration.CorsRules;
+    expect(rule.AllowedOrigins).toEqual(['https://app.example.com']);
+    expect(rule.AllowedMethods).toEqual(expect.arrayContaining(['GET', 'PUT', 'HEAD', 'POST']));
+    expect(rule.ExposedHeaders).toContain('ETag');
+  });
+
+  it('deletes buckets with their objects only when autoDeleteObjects=true', () => {
+    const { stack: dev } = buildStack({ context: { autoDeleteObjects: 'true' } });
+    const json = Template.fromStack(dev).toJSON().Resources;
+    expect(json[logicalId(dev.storage.uploads)].DeletionPolicy).toBe('Delete');
+    Template.fromStack(dev).resourceCountIs('Custom::S3AutoDeleteObjects', 3);
+  });
+});
+
+describe('context', () => {
+  it('reads allowedOrigins from a comma-separated string or an array', () => {
+    expect(origins('https://a.example.com, https://b.example.com')).toEqual(['https://a.example.com', 'https://b.example.com']);
+    expect(origins(['https://a.example.com'])).toEqual(['https://a.example.com']);
+  });
+
+  it('refuses a wildcard origin', () => {
+    expect(() => origins('*')).toThrow(/no "\*"/);
+  });
+});
+
+describe('processing', () => {
+  it('sends every ObjectCreated event under users/ in the uploads bucket to the queue', () => {
+    template.hasResourceProperties('Custom::S3BucketNotifications', {
+      BucketName: { Ref: logicalId(stack.storage.uploads) },
+      NotificationConfiguration: {
+        QueueConfigurations: [
+          {
+            Events: ['s3:ObjectCreated:*'],
+            Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'users/' }] } },
+            QueueArn: { 'Fn::GetAtt': [logicalId(stack.processing.queue), 'Arn'] },
+          },
+        ],
+      },
+    });
+  });
+
+  it('has no notification on the results bucket, so the processor cannot trigger itself', () => {
+    const notified = template.findResources('Custom::S3BucketNotifications');
+    for (const res of Object.values(notified)) {
+      expect(res.Properties.BucketName).toEqual({ Ref: logicalId(stack.storage.uploads) });
+    }
+  });
+
+  it('encrypts both queues, requires TLS and moves a message to the DLQ after 3 receives', () => {
+    const queue = resources[logicalId(stack.processing.queue)]!.Properties;
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.processing.deadLetterQueue), 'Arn'] },
+      maxReceiveCount: 3,
+    });
+    for (const q of [stack.processing.queue, stack.processing.deadLetterQueue]) {
+      expect(resources[logicalId(q)]!.Properties.SqsManagedSseEnabled).toBe(true);
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: logicalId(q) }],
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      });
+    }
+  });
+
+  it('keeps messages invisible for at least six times the processor timeout', () => {
+    const timeout = resources[logicalId(stack.functions.process)]!.Properties.Timeout as number;
+    expect(resources[logicalId(stack.processing.queue)]!.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
+  });
+
+  it('feeds the processor in batches of 10 with partial batch failures reported', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.processing.queue), 'Arn'] },
+      FunctionName: { Ref: logicalId(stack.functions.process) },
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('alarms when any message is visible in the dead-letter queue', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.processing.deadLetterQueue), 'QueueName'] } }],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+  });
+});
+
+describe('api', () => {
+  const methods = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGateway::Method');
+  const paths = new Map<string, string>();
+  // Rebuild each API resource's full path from its PathPart and parent.
+  const apiResources = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::Resource');
+  const pathOf = (id: string): string => {
+    const cached = paths.get(id);
+    if (cached !== undefined) return cached;
+    const res = resources[id];
+    if (!res || res.Type !== 'AWS::ApiGateway::Resource') return '';
+    const parent = res.Properties.ParentId.Ref as string | undefined;
+    const full = `${parent ? pathOf(parent) : ''}/${res.Properties.PathPart}`;
+    paths.set(id, full);
+    return full;
+  };
+  apiResources.forEach(([id]) => pathOf(id));
+  const routeOf = (m: (typeof methods)[number]) => `${m.Properties.HttpMethod} ${m.Properties.ResourceId.Ref ? pathOf(m.Properties.ResourceId.Ref) : '/'}`;
+
+  it('has exactly one method per route-table row', () => {
+    expect(methods.map(routeOf).sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.resource}`).sort());
+  });
+
+  it.each(ROUTES.map((r) => [`${r.method} ${r.resource}`, r] as const))('integrates %s with its function through a Cognito authorizer', (_name, route) => {
+    const method = methods.find((m) => routeOf(m) === `${route.method} ${route.resource}`)!;
+    expect(method.Properties.AuthorizationType).toBe('COGNITO_USER_POOLS');
+    expect(method.Properties.AuthorizerId).toEqual({ Ref: Object.keys(template.findResources('AWS::ApiGateway::Authorizer'))[0] });
+    expect(method.Properties.Integration.Type).toBe('AWS_PROXY');
+    expect(JSON.stringify(method.Properties.Integration.Uri)).toContain(logicalId(stack.functions[route.fn]));
+  });
+
+  it('uses one Cognito user-pool authorizer for the user pool', () => {
+    template.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'COGNITO_USER_POOLS',
+      ProviderARNs: [{ 'Fn::GetAtt': [logicalId(stack.auth.userPool), 'Arn'] }],
+    });
+  });
+
+  it('answers CORS preflight without authorization only for configured origins', () => {
+    expect(methods.filter((m) => m.Properties.HttpMethod === 'OPTIONS')).toHaveLength(0);
+    const { stack: withOrigins } = buildStack({ context: { allowedOrigins: 'https://app.example.com' } });
+    const options = Object.values(Template.fromStack(withOrigins).findResources('AWS::ApiGateway::Method')).filter(
+      (m) => m.Properties.HttpMethod === 'OPTIONS',
+    );
+    expect(options.length).toBeGreaterThan(0);
+    for (const m of options) {
+      expect(m.Properties.AuthorizationType).toBe('NONE');
+      expect(JSON.stringify(m.Properties.Integration)).toContain('https://app.example.com');
+      expect(JSON.stringify(m.Properties.Integration)).not.toContain("'*'");
+    }
+  });
+
+  it('logs access and errors, traces and throttles the stage', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      TracingEnabled: true,
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+      MethodSettings: [
+        Match.objectLike({ LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true, ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
+      ],
+    });
+  });
+
+  it('takes throttling from context', () => {
+    const { stack: custom } = buildStack({ context: { throttleRateLimit: '5', throttleBurstLimit: '10' } });
+    Template.fromStack(custom).hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 })],
+    });
+  });
+
+  it.each(['DEFAULT_4XX', 'DEFAULT_5XX'])('answers %s from API Gateway with the JSON error body', (type) => {
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: type,
+      ResponseTemplates: { 'application/json': '{"error":{"code":"$context.error.responseType","message":$context.error.messageString}}' },
+    });
+  });
+
+  it('adds the configured origin to API Gateway error responses', () => {
+    const { stack: withOrigins } = buildStack({ context: { allowedOrigins: 'https://app.example.com' } });
+    Template.fromStack(withOrigins).hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'DEFAULT_4XX',
+      ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Access-Control-Allow-Origin': "'https://app.example.com'" }),
+    });
+  });
+
+  it('validates that POST bodies are JSON objects', () => {
+    for (const m of methods.filter((x) => x.Properties.HttpMethod === 'POST')) {
+      expect(m.Properties.RequestValidatorId).toBeDefined();
+      expect(m.Properties.RequestModels).toHaveProperty(['application/json']);
+    }
+  });
+});
+
+describe('auth', () => {
+  it('lets only administrators create users, who sign in with email and a strong password', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      UsernameAttributes: ['email'],
+      Policies: { PasswordPolicy: { MinimumLength: 12, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: true } },
+    });
+  });
+
+  it('has a public client with SRP and password auth for the CLI', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      GenerateSecret: false,
+      ExplicitAuthFlows: Match.arrayWith(['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']),
+      AllowedOAuthFlows: Match.absent(),
+    });
+  });
+});
+
+describe('outputs', () => {
+  it('exports the API URL, user pool, client, bucket names and region', () => {
+    expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
+      ['ApiUrl', 'Region', 'ResultsBucketName', 'UploadsBucketName', 'UserPoolClientId', 'UserPoolId', ...Object.keys(template.toJSON().Outputs).filter((k) => k.startsWith('ApiRestEndpoint'))].sort(),
+    );
+  });
+});
+
+describe('snapshot', () => {
+  it('matches the normalised template', () => {
+    expect(normalizeTemplate(template.toJSON())).toMatchSnapshot();
+  });
+});
