@@ -1,0 +1,284 @@
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import type { SQSEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { compareSequencers, type ProfileObjectFn } from '../../../lambda/core/process';
+import { createProcessHandler } from '../../../lambda/handlers/process';
+import { TEST_CONFIG, USER } from '../helpers/events';
+import { s3Body } from '../helpers/s3-body';
+
+const s3Mock = mockClient(S3Client);
+const profileObject = jest.fn<ReturnType<ProfileObjectFn>, Parameters<ProfileObjectFn>>();
+const logs: Record<string, unknown>[] = [];
+const NOW = new Date('2025-02-03T04:05:06Z');
+const handler = createProcessHandler({
+  s3: new S3Client({ region: 'us-east-1' }),
+  config: TEST_CONFIG,
+  profileObject,
+  now: () => NOW,
+  log: (line) => logs.push(line),
+});
+
+const RESULT_KEY = `users/${USER}/my file\u00e9.csv.profile.json`;
+const UPLOAD_KEY = `users/${USER}/my file\u00e9.csv`;
+
+function s3Record(over: { key?: string; eTag?: string; sequencer?: string; eventName?: string; bucket?: string } = {}) {
+  return {
+    eventSource: 'aws:s3',
+    eventName: over.eventName ?? 'ObjectCreated:Put',
+    eventTime: '2025-02-03T04:00:00.000Z',
+    s3: {
+      bucket: { name: over.bucket ?? 'phys-uploads' },
+      object: {
+        key: over.key ?? `users/${USER}/my+file%C3%A9.csv`,
+        size: 8,
+        eTag: over.eTag ?? 'etag-1',
+        sequencer: over.sequencer ?? '0055AED6DCD90281E5',
+      },
+    },
+  };
+}
+
+function sqsEvent(...bodies: unknown[]): SQSEvent {
+  return {
+    Records: bodies.map((body, i) => ({
+      messageId: `m${i + 1}`,
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    })),
+  } as unknown as SQSEvent;
+}
+
+const notification = (...records: ReturnType<typeof s3Record>[]) => ({ Records: records });
+const noSuchKey = () => new NoSuchKey({ message: 'missing', $metadata: {} });
+const preconditionFailed = () =>
+  new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', message: 'etag', $metadata: { httpStatusCode: 412 } });
+
+function storedUpload(body = 'a,b\n1,2\n') {
+  s3Mock.on(GetObjectCommand, { Bucket: 'phys-uploads' }).resolves({ Body: s3Body(body), ContentLength: 8, ContentType: 'text/csv' });
+}
+function storedProfile(sequencer: string | undefined) {
+  s3Mock
+    .on(GetObjectCommand, { Bucket: 'phys-results' })
+    .resolves({ Body: s3Body(JSON.stringify({ status: 'ok', source: { sequencer } })), ETag: '"profile-etag"' });
+}
+
+function writtenProfile(): Record<string, unknown> {
+  const put = s3Mock.commandCalls(PutObjectCommand)[0];
+  return JSON.parse(String(put?.args[0].input.Body)) as Record<string, unknown>;
+}
+
+beforeEach(() => {
+  s3Mock.reset();
+  profileObject.mockReset();
+  logs.length = 0;
+  s3Mock.on(GetObjectCommand, { Bucket: 'phys-results' }).rejects(noSuchKey());
+  s3Mock.on(PutObjectCommand).resolves({});
+  profileObject.mockResolvedValue({ version: 1, format: 'csv', rows: 1 });
+});
+
+describe('processor', () => {
+  it('profiles the object named by an encoded event key and writes the profile to results', async () => {
+    storedUpload();
+
+    const res = await handler(sqsEvent(notification(s3Record())));
+
+    expect(res).toEqual({ batchItemFailures: [] });
+    expect(s3Mock).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: 'phys-uploads', Key: UPLOAD_KEY, IfMatch: '"etag-1"' });
+    expect(profileObject).toHaveBeenCalledWith(
+      expect.objectContaining({ key: 'my file\u00e9.csv', contentType: 'text/csv', size: 8, etag: 'etag-1' }),
+    );
+    expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
+      Bucket: 'phys-results',
+      Key: RESULT_KEY,
+      ContentType: 'application/json',
+      IfNoneMatch: '*',
+    });
+    expect(writtenProfile()).toEqual({
+      status: 'ok',
+      version: 1,
+      format: 'csv',
+      rows: 1,
+      source: {
+        bucket: 'uploads',
+        key: 'my file\u00e9.csv',
+        etag: 'etag-1',
+        size: 8,
+        sequencer: '0055AED6DCD90281E5',
+        eventTime: '2025-02-03T04:00:00.000Z',
+      },
+      profiledAt: NOW.toISOString(),
+    });
+    expect(logs).toEqual([expect.objectContaining({ outcome: 'profiled', messageId: 'm1', key: UPLOAD_KEY })]);
+  });
+
+  it('streams the S3 body into the profiler rather than a buffer', async () => {
+    storedUpload();
+
+    await handler(sqsEvent(notification(s3Record())));
+
+    const body = profileObject.mock.calls[0]?.[0].body;
+    expect(body).not.toBeInstanceOf(Uint8Array);
+    expect(typeof body?.[Symbol.asyncIterator]).toBe('function');
+  });
+
+  it('ignores the s3:TestEvent S3 sends when notifications are configured', async () => {
+    const res = await handler(sqsEvent({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'phys-uploads' }));
+
+    expect(res.batchItemFailures).toEqual([]);
+    expect(s3Mock).not.toHaveReceivedCommand(GetObjectCommand);
+  });
+
+  it('skips keys outside any user area', async () => {
+    const res = await handler(sqsEvent(notification(s3Record({ key: 'tmp/x.csv' }))));
+
+    expect(res.batchItemFailures).toEqual([]);
+    expect(s3Mock).not.toHaveReceivedCommand(GetObjectCommand);
+    expect(logs[0]).toMatchObject({ outcome: 'skipped-outside-user-area' });
+  });
+
+  it('skips an event whose object was deleted since, without retrying', async () => {
+    s3Mock.on(GetObjectCommand, { Bucket: 'phys-uploads' }).rejects(noSuchKey());
+
+    const res = await handler(sqsEvent(notification(s3Record())));
+
+    expect(res.batchItemFailures).toEqual([]);
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(logs[0]).toMatchObject({ outcome: 'skipped-deleted' });
+  });
+
+  it('skips an event whose object was overwritten since (412 on If-Match)', async () => {
+    s3Mock.on(GetObjectCommand, { Bucket: 'phys-uploads' }).rejects(preconditionFailed());
+
+    const res = await handler(sqsEvent(notification(s3Record())));
+
+    expect(res.batchItemFailures).toEqual([]);
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(logs[0]).toMatchObject({ outcome: 'skipped-overwritten' });
+  });
+
+  it('skips a duplicate event whose profile is already stored', async () => {
+    storedUpload();
+    storedProfile('0055AED6DCD90281E5');
+
+    const res = await handler(sqsEvent(notification(s3Record())));
+
+    expect(res.batchItemFailures).toEqual([]);
+    expect(profileObject).not.toHaveBeenCalled();
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('skips an older event arriving after a newer one was profiled', async () => {
+    storedUpload();
+    storedProfile('0055AED6DCD90281E6');
+
+    await handler(sqsEvent(notification(s3Record({ sequencer: '0055AED6DCD90281E5' }))));
+
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(logs[0]).toMatchObject({ outcome: 'skipped-stale' });
+  });
+
+  it('replaces an older profile, conditionally on the stored version', async () => {
+    storedUpload();
+    storedProfile('0055AED6DCD90281E5');
+
+    await handler(sqsEvent(notification(s3Record({ sequencer: '0055AED6DCD90281F0' }))));
+
+    expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, { Key: RESULT_KEY, IfMatch: '"profile-etag"' });
+    expect(writtenProfile()).toMatchObject({ source: { sequencer: '0055AED6DCD90281F0' } });
+  });
+
+  it('does not write when a newer profile lands while this one was computed', async () => {
+    storedUpload();
+    s3Mock
+      .on(GetObjectCommand, { Bucket: 'phys-results' })
+      .rejectsOnce(noSuchKey())
+      .resolves({ Body: s3Body(JSON.stringify({ source: { sequencer: 'FF' + '0'.repeat(16) } })), ETag: '"newer"' });
+
+    await handler(sqsEvent(notification(s3Record())));
+
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('re-reads and retries when the conditional profile write loses a race', async () => {
+    storedUpload();
+    s3Mock.on(PutObjectCommand).rejectsOnce(preconditionFailed()).resolves({});
+
+    const res = await handler(sqsEvent(notification(s3Record())));
+
+    expect(res.batchItemFailures).toEqual([]);
+    expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 2);
+  });
+
+  it('writes a failed profile for a malformed file instead of retrying', async () => {
+    storedUpload('\u0000\u0001garbage');
+    profileObject.mockRejectedValue(Object.assign(new Error('not a delimited file'), { name: 'UnsupportedFormatError' }));
+
+    const res = await handler(sqsEvent(notification(s3Record())));
+
+    expect(res.batchItemFailures).toEqual([]);
+    expect(writtenProfile()).toMatchObject({
+      status: 'failed',
+      error: { name: 'UnsupportedFormatError', message: 'not a delimited file' },
+      source: { key: 'my file\u00e9.csv' },
+    });
+    expect(logs[0]).toMatchObject({ outcome: 'failed-profile' });
+  });
+
+  it('writes a failed profile for a corrupt gzip file (zlib error)', async () => {
+    storedUpload();
+    profileObject.mockRejectedValue(Object.assign(new Error('incorrect header check'), { code: 'Z_DATA_ERROR' }));
+
+    const res = await handler(sqsEvent(notification(s3Record())));
+
+    expect(res.batchItemFailures).toEqual([]);
+    expect(writtenProfile()).toMatchObject({ status: 'failed' });
+  });
+
+  it('reports a transient S3 failure in batchItemFailures so SQS retries that message only', async () => {
+    storedUpload();
+    s3Mock
+      .on(GetObjectCommand, { Bucket: 'phys-uploads', Key: `users/${USER}/slow.csv` })
+      .rejects(new S3ServiceException({ name: 'SlowDown', $fault: 'server', message: 'slow down', $metadata: { httpStatusCode: 503 } }));
+
+    const res = await handler(sqsEvent(notification(s3Record({ key: `users/${USER}/slow.csv` })), notification(s3Record())));
+
+    expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
+    expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+    expect(logs).toEqual(
+      expect.arrayContaining([expect.objectContaining({ outcome: 'retry', messageId: 'm1', error: expect.objectContaining({ name: 'SlowDown' }) })]),
+    );
+  });
+
+  it('retries when the profiler fails for a reason other than the content', async () => {
+    storedUpload();
+    profileObject.mockRejectedValue(Object.assign(new Error('socket hang up'), { name: 'Error', code: 'ECONNRESET' }));
+
+    const res = await handler(sqsEvent(notification(s3Record())));
+
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('skips a message body that is not JSON rather than retrying it forever', async () => {
+    const res = await handler(sqsEvent('not json'));
+
+    expect(res.batchItemFailures).toEqual([]);
+  });
+
+  it('skips events from another bucket and events other than creations', async () => {
+    await handler(sqsEvent(notification(s3Record({ bucket: 'elsewhere' }), s3Record({ eventName: 'ObjectRemoved:Delete' }))));
+
+    expect(s3Mock).not.toHaveReceivedCommand(GetObjectCommand);
+  });
+});
+
+describe('compareSequencers', () => {
+  it.each([
+    ['0A', '0B', -1],
+    ['B', '0A', 1],
+    ['00FF', 'FF', 0],
+    ['0055AED6DCD90281E5', '0055AED6DCD90281E50000', -1],
+    ['ff', 'FE', 1],
+  ])('compares %p with %p as %p', (a, b, expected) => {
+    expect(Math.sign(compareSequencers(a, b))).toBe(expected);
+  });
+});
