@@ -66,13 +66,7 @@ export function toS3EventRecord(created: ObjectCreated, region: string): S3Event
   };
 }
 
-/** A finished multipart upload has an ETag `<md5>-<parts>`; s3rver reports it as a Post. */
-function createdName(name: string, eTag: string | undefined): CreatedEventName | undefined {
-  if (name === 'ObjectCreated:Put') return 'ObjectCreated:Put';
-  if (name === 'ObjectCreated:Copy') return 'ObjectCreated:Copy';
-  if (name === 'ObjectCreated:Post') return eTag?.includes('-') ? 'ObjectCreated:CompleteMultipartUpload' : 'ObjectCreated:Post';
-  return undefined;
-}
+const CREATED_NAMES: readonly string[] = ['ObjectCreated:Put', 'ObjectCreated:Post', 'ObjectCreated:Copy', 'ObjectCreated:CompleteMultipartUpload'];
 
 export function isWatched(bucket: string, key: string, uploadsBucket: string): boolean {
   return bucket === uploadsBucket && key.startsWith(USER_ROOT);
@@ -89,8 +83,8 @@ export async function fromS3rverEvent(event: S3rverEvent, deps: { s3: S3Client; 
   const { key } = record.s3.object;
   if (!isWatched(bucket, key, deps.uploadsBucket)) return undefined;
   let { eTag, size } = record.s3.object;
-  const eventName = createdName(record.eventName, eTag);
-  if (!eventName) return undefined;
+  if (!CREATED_NAMES.includes(record.eventName)) return undefined;
+  const eventName = record.eventName as CreatedEventName;
   if (eTag === undefined || size === undefined || Number.isNaN(size)) {
     const head = await deps.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     eTag = head.ETag ?? '';

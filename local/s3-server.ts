@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -56,7 +57,10 @@ export function corsXml(origins: readonly string[]): string {
   );
 }
 
-/** What s3rver's `event` carries (lib/models/event.js): one record, its key not URL-encoded. */
+/**
+ * What s3rver's `event` carries (lib/models/event.js): one record, its key not URL-encoded; a
+ * completed multipart upload is renamed ObjectCreated:CompleteMultipartUpload before listeners see it.
+ */
 export interface S3rverEvent {
   Records: {
     eventName: string;
@@ -94,18 +98,31 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
     allowMismatchedSignatures: true,
     configureBuckets: options.buckets.map((name) => ({ name, configs: [cors] })),
   });
+  // s3rver reports a completed multipart upload as ObjectCreated:Post, like a form POST, and its
+  // ETag is a plain MD5: only the request tells them apart. Its events are emitted synchronously
+  // inside the request, so the request is remembered in async-local storage.
+  const requests = new AsyncLocalStorage<{ completesMultipart: boolean }>();
+  server.use((ctx: { method: string; query: Record<string, unknown> }, next: () => Promise<unknown>) =>
+    requests.run({ completesMultipart: ctx.method === 'POST' && 'uploadId' in ctx.query }, next),
+  );
   server.use(decodeAwsChunked);
   // koa runs middleware in the order added; ours must run before the router, which s3rver added
-  // in its constructor, so move it to the front.
+  // in its constructor, so move them to the front.
   const stack = (server as unknown as { middleware: unknown[] }).middleware;
-  stack.unshift(stack.pop());
+  stack.unshift(...stack.splice(-2));
   const address = (await server.run()) as AddressInfo;
   const endpoint = `http://${host}:${address.port}`;
   return {
     endpoint,
     port: address.port,
     onEvent(listener) {
-      server.on('event', listener);
+      server.on('event', (event: S3rverEvent) => {
+        const record = event.Records[0];
+        if (record && record.eventName === 'ObjectCreated:Post' && requests.getStore()?.completesMultipart) {
+          record.eventName = 'ObjectCreated:CompleteMultipartUpload';
+        }
+        listener(event);
+      });
     },
     close: async () => {
       const http = (server as unknown as { httpServer?: { closeAllConnections?: () => void } }).httpServer;
