@@ -173,7 +173,7 @@ export function createGateway(options: GatewayOptions): Server {
     }
 
     let claims: Claims | undefined;
-    const needsAuth = local ? local.auth : !!match && 'route' in match;
+    const needsAuth = local ? local.auth : !!match && 'route' in match && (match.route as { authorizer?: string }).authorizer !== 'none';
     if (needsAuth) {
       const token = bearerToken(req.headers.authorization);
       if (!token) return reply(errorResult(401, 'Unauthorized', 'Missing bearer token'));
@@ -220,7 +220,7 @@ export function createGateway(options: GatewayOptions): Server {
       requestContext: {
         accountId: '000000000000',
         apiId: 'local',
-        authorizer: { claims: { ...claims, sub: claims!.sub } },
+        authorizer: claims ? { claims: { ...claims, sub: claims.sub } } : null,
         httpMethod: method,
         identity: {
           accessKey: null,
