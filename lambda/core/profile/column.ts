@@ -1,9 +1,13 @@
-import { isUtf8 } from 'node:buffer';
-import { FrequencyTable, valueKey } from './frequency';
+import * as frequency from './frequency';
 import { HLL_ERROR } from './hll';
 import { StreamingHistogram } from './histogram';
 import type { ColumnProfile, ColumnType } from './types';
-import { compareBytes, isNullToken, parseBoolean, parseDate, parseNumber, parsed } from './values';
+import * as values from './values';
+
+// Module-local references: a CommonJS build reads imports through getters, which the hot path
+// should not pay for on every field.
+const { FrequencyTable, valueKey } = frequency;
+const { compareBytes, isNullToken, parseBoolean, parseDate, parseNumber, parsed, isValidUtf8 } = values;
 
 const K_INTEGER = 0;
 const K_NUMBER = 1;
@@ -57,7 +61,7 @@ export class ColumnAccumulator {
   private dateMaxText = '';
   private readonly lexMin = new ByteSlot();
   private readonly lexMax = new ByteSlot();
-  private readonly freq: FrequencyTable;
+  private readonly freq: frequency.FrequencyTable;
   private readonly histogram = new StreamingHistogram();
 
   constructor(
@@ -179,12 +183,12 @@ export class ColumnAccumulator {
     h2 ^= h2 >>> 12;
     h2 = Math.imul(h2, 0x297a2d39);
     h2 ^= h2 >>> 15;
-    this.freq.add(valueKey(h1, h2), buf, s, e);
+    this.freq.add(valueKey(h1, h2), h1 ^ h2, buf, s, e);
     const lexMin = this.lexMin;
     if (lexMin.len < 0 || compareBytes(buf, s, e, lexMin.buf, 0, lexMin.len) < 0) lexMin.set(buf, s, e);
     const lexMax = this.lexMax;
     if (lexMax.len < 0 || compareBytes(buf, s, e, lexMax.buf, 0, lexMax.len) > 0) lexMax.set(buf, s, e);
-    if (high & 0x80 && !isUtf8(buf.subarray(s, e))) {
+    if (high & 0x80 && !isValidUtf8(buf, s, e)) {
       this.invalidUtf8++;
       return false;
     }

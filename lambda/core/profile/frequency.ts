@@ -6,12 +6,6 @@ export function valueKey(h1: number, h2: number): number {
   return key === 0 ? 1 : key;
 }
 
-/** Where a key starts probing; computable from the key alone, so the table can be rebuilt. */
-export function keySlot(key: number): number {
-  const low = key % 2097152;
-  return low ^ Math.imul((key - low) / 2097152, 0x9e3779b1);
-}
-
 const EMPTY = 0;
 
 /**
@@ -23,6 +17,8 @@ const EMPTY = 0;
  */
 export class FrequencyTable {
   private keys: Float64Array;
+  /** Each slot's probe hash, kept so that rebuilding needs no re-hashing. */
+  private slots: Int32Array;
   private counts: Float64Array;
   private values: (string | undefined)[];
   private mask: number;
@@ -34,6 +30,7 @@ export class FrequencyTable {
     readonly capacity = 1024,
   ) {
     this.keys = new Float64Array(1024);
+    this.slots = new Int32Array(1024);
     this.counts = new Float64Array(1024);
     this.values = new Array<string | undefined>(1024);
     this.mask = 1023;
@@ -43,13 +40,13 @@ export class FrequencyTable {
     return this.hll === null;
   }
 
-  /** Adds one occurrence of the value whose key is `key`, text in buf[s, e). */
-  add(key: number, buf: Buffer, s: number, e: number): void {
+  /** Adds one occurrence of the value whose key is `key` and probe hash `hash`, text in buf[s, e). */
+  add(key: number, hash: number, buf: Buffer, s: number, e: number): void {
     const hll = this.hll;
     if (hll !== null) hll.addKey(key);
     const keys = this.keys;
     const mask = this.mask;
-    let slot = keySlot(key) & mask;
+    let slot = hash & mask;
     for (;;) {
       const k = keys[slot]!;
       if (k === key) {
@@ -63,10 +60,11 @@ export class FrequencyTable {
     if (hll === null) {
       if (this.size >= this.exactLimit) {
         this.toSketch();
-        this.add(key, buf, s, e);
+        this.add(key, hash, buf, s, e);
         return;
       }
       keys[slot] = key;
+      this.slots[slot] = hash;
       this.counts[slot] = 1;
       this.values[slot] = buf.toString('utf8', s, e);
       if (++this.size * 2 > keys.length) this.rebuild(keys.length * 2, 0);
@@ -74,6 +72,7 @@ export class FrequencyTable {
     }
     if (this.size < this.capacity) {
       keys[slot] = key;
+      this.slots[slot] = hash;
       this.counts[slot] = 1;
       this.values[slot] = undefined;
       this.size++;
@@ -123,9 +122,11 @@ export class FrequencyTable {
   /** Re-inserts entries into a table of `slots`, less `minus` each, dropping those that reach zero. */
   private rebuild(slots: number, minus: number): void {
     const oldKeys = this.keys;
+    const oldSlots = this.slots;
     const oldCounts = this.counts;
     const oldValues = this.values;
     this.keys = new Float64Array(slots);
+    this.slots = new Int32Array(slots);
     this.counts = new Float64Array(slots);
     this.values = new Array<string | undefined>(slots);
     this.mask = slots - 1;
@@ -134,9 +135,10 @@ export class FrequencyTable {
       const key = oldKeys[i]!;
       const count = oldCounts[i]! - minus;
       if (key === EMPTY || count <= 0) continue;
-      let slot = keySlot(key) & this.mask;
+      let slot = oldSlots[i]! & this.mask;
       while (this.keys[slot] !== EMPTY) slot = (slot + 1) & this.mask;
       this.keys[slot] = key;
+      this.slots[slot] = oldSlots[i]!;
       this.counts[slot] = count;
       this.values[slot] = oldValues[i];
       this.size++;

@@ -11,6 +11,7 @@ const MIN_EXP = -30;
  */
 export class StreamingHistogram {
   private exp = MIN_EXP;
+  private scale = 2 ** -MIN_EXP;
   private lo = 0;
   private counts = new Float64Array(BINS);
   private min = Infinity;
@@ -18,8 +19,15 @@ export class StreamingHistogram {
 
   add(x: number): void {
     if (!Number.isFinite(x)) return;
-    if (x < this.min || x > this.max) this.extend(x);
-    const idx = Math.floor(x * 2 ** -this.exp) - this.lo;
+    let idx = Math.floor(x * this.scale) - this.lo;
+    if (idx < 0 || idx >= BINS || this.min > this.max) {
+      this.extend(x);
+      idx = Math.floor(x * this.scale) - this.lo;
+    } else if (x < this.min) {
+      this.min = x;
+    } else if (x > this.max) {
+      this.max = x;
+    }
     this.counts[idx]!++;
   }
 
@@ -51,6 +59,7 @@ export class StreamingHistogram {
       this.lo = Math.floor(min * 2 ** -exp);
     }
     this.exp = exp;
+    this.scale = 2 ** -exp;
     this.min = min;
     this.max = max;
   }

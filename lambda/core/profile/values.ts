@@ -213,3 +213,42 @@ export function compareBytes(a: Uint8Array, as: number, ae: number, b: Uint8Arra
   }
   return ae - as - (be - bs);
 }
+
+/** Whether buf[s, e) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
+export function isValidUtf8(b: Uint8Array, s: number, e: number): boolean {
+  let i = s;
+  while (i < e) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let min: number;
+    let cp: number;
+    if (c >= 0xc2 && c <= 0xdf) {
+      need = 1;
+      min = 0x80;
+      cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      need = 2;
+      min = 0x800;
+      cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      need = 3;
+      min = 0x10000;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + need >= e) return false;
+    for (let k = 1; k <= need; k++) {
+      const cc = b[i + k]!;
+      if ((cc & 0xc0) !== 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += need + 1;
+  }
+  return true;
+}

@@ -1,0 +1,147 @@
+/**
+ * Benchmark of the profiling engine against papaparse (bare parse) and pandas (read_csv + describe).
+ * `npx tsx bench/profile/run.ts`; BENCH_ROWS=100000 for a quick run; BENCH_BIG=0 skips the 10x file.
+ * Each contender runs in its own child process so its peak RSS is its own. Writes RESULTS.md.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const DATA = join(ROOT, 'bench', '.data');
+const ROWS = Number(process.env.BENCH_ROWS ?? 3_000_000);
+const BIG = process.env.BENCH_BIG !== '0';
+
+interface Measure {
+  seconds: number;
+  maxRssMB: number;
+  rows: number | null;
+}
+
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const CITIES = ['Berlin', 'Paris', 'Oslo', 'Lisbon', 'Tokyo', 'Lima', '"Washington, D.C."', '"Paris, France"', 'São Paulo', 'Zürich', '"Portland, OR"', 'Nairobi'];
+const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'late delivery', 'ok', 'refund', 'damaged box', 'repeat customer'];
+
+/** Writes `rows` rows deterministically; 3 million rows make about 150 MB. */
+async function generate(path: string, rows: number): Promise<void> {
+  if (existsSync(path)) return;
+  const rand = seeded(42);
+  const out = createWriteStream(path);
+  const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
+  await write('id,city,price,quantity,ratio,date,note\n');
+  const day0 = Date.UTC(2015, 0, 1);
+  let batch = '';
+  for (let i = 1; i <= rows; i++) {
+    const city = CITIES[Math.floor(rand() * CITIES.length)];
+    const price = (rand() * 1000).toFixed(2);
+    const quantity = Math.floor(rand() * 500);
+    const ratio = rand().toFixed(6);
+    const date = new Date(day0 + Math.floor(rand() * 3650) * 86400000).toISOString().slice(0, 10);
+    const note = rand() < 0.3 ? '' : `${WORDS[Math.floor(rand() * WORDS.length)]} ${Math.floor(rand() * 100000)}`;
+    batch += `${i},${city},${price},${quantity},${ratio},${date},${note}\n`;
+    if (batch.length > 1 << 20) {
+      await write(batch);
+      batch = '';
+    }
+  }
+  await write(batch);
+  await new Promise<void>((resolve) => out.end(resolve));
+}
+
+function runNode(script: string, file: string): Measure {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', join(__dirname, script), file], { cwd: ROOT, maxBuffer: 1 << 20 });
+  return JSON.parse(out.toString()) as Measure;
+}
+
+const PANDAS = `
+import sys, time, resource
+import pandas as pd
+t = time.perf_counter()
+df = pd.read_csv(sys.argv[1])
+d = df.describe(include='all')
+s = time.perf_counter() - t
+import json
+print(json.dumps({"seconds": s, "maxRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rows": len(df)}))
+`;
+
+function findPython(): string | null {
+  for (const py of ['python3', '/usr/bin/python3']) {
+    if (spawnSync(py, ['-c', 'import pandas'], { stdio: 'ignore' }).status === 0) return py;
+  }
+  return null;
+}
+
+function runPandas(python: string, file: string): Measure {
+  const out = execFileSync(python, ['-c', PANDAS, file], { maxBuffer: 1 << 20 });
+  return JSON.parse(out.toString()) as Measure;
+}
+
+function cpuModel(): string {
+  const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+  return line ? line.split(':')[1]!.trim() : (cpus()[0]?.model ?? 'unknown');
+}
+
+async function main(): Promise<void> {
+  mkdirSync(DATA, { recursive: true });
+  const file = join(DATA, `bench-${ROWS}.csv`);
+  await generate(file, ROWS);
+  const mb = statSync(file).size / 1e6;
+  const results: { name: string; m: Measure }[] = [];
+  console.log(`file: ${file} (${mb.toFixed(1)} MB, ${ROWS} rows)`);
+
+  const engine = runNode('engine-child.ts', file);
+  results.push({ name: 'this engine (full profile)', m: engine });
+  const papa = runNode('papaparse-child.ts', file);
+  results.push({ name: 'papaparse, bare streaming parse', m: papa });
+  const python = findPython();
+  let pandas: Measure | null = null;
+  if (python) {
+    pandas = runPandas(python, file);
+    results.push({ name: `pandas read_csv + describe(include='all') (${python})`, m: pandas });
+  } else {
+    console.log('pandas is absent: no pandas baseline in this run');
+  }
+
+  const rows = results.map(({ name, m }) => {
+    const speed = mb / m.seconds;
+    return `| ${name} | ${m.seconds.toFixed(2)} | ${speed.toFixed(1)} | ${m.maxRssMB.toFixed(0)} | ${(engine.seconds ? m.seconds / engine.seconds : 0).toFixed(2)}x |`;
+  });
+  let big = '';
+  if (BIG) {
+    const bigFile = join(DATA, `bench-${ROWS * 10}.csv`);
+    await generate(bigFile, ROWS * 10);
+    const bigMb = statSync(bigFile).size / 1e6;
+    const m = runNode('engine-child.ts', bigFile);
+    big = `\nOn a 10x file (${bigMb.toFixed(0)} MB, ${ROWS * 10} rows): ${m.seconds.toFixed(1)} s, ${(bigMb / m.seconds).toFixed(1)} MB/s, peak RSS ${m.maxRssMB.toFixed(0)} MB.\n`;
+  }
+  const nproc = execFileSync('nproc').toString().trim();
+  const report = [
+    '# Profiling engine benchmark',
+    '',
+    `Machine: ${nproc} CPUs, ${cpuModel()}, Node ${process.version}. File: ${mb.toFixed(1)} MB CSV, ${ROWS} rows, 7 columns (generated by run.ts).`,
+    'Times are measured inside each child process (start-up excluded); peak RSS is the child\'s own.',
+    '',
+    '| contender | seconds | MB/s | peak RSS MB | time vs this engine |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...rows,
+    '',
+    `Engine speed-up: ${(papa.seconds / engine.seconds).toFixed(2)}x papaparse's bare parse` +
+      (pandas ? `, ${(pandas.seconds / engine.seconds).toFixed(2)}x pandas.` : '; pandas absent, no pandas ratio.'),
+    big,
+  ].join('\n');
+  console.log(report);
+  writeFileSync(join(__dirname, 'RESULTS.md'), `${report}\n`);
+}
+
+void main();
