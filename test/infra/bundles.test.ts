@@ -1,0 +1,54 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Template } from 'aws-cdk-lib/assertions';
+import { ENV } from '../../lambda/shared/config';
+import { buildStack, logicalId } from './helpers';
+
+/**
+ * One real synth: esbuild bundles the real entries in lambda/functions with the options the stack
+ * deploys, and each bundle is loaded by a fresh Node process, as Lambda would, with the environment
+ * the stack sets.
+ */
+describe('function bundles', () => {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundles-'));
+  let bundles: Record<string, string>;
+
+  beforeAll(() => {
+    const { app, stack } = buildStack({ bundle: true, outdir, context: { 'aws:cdk:enable-asset-metadata': true }, props: { functionsDir: path.join(__dirname, '..', '..', 'lambda', 'functions') } });
+    app.synth();
+    const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Metadata?: Record<string, string> }>;
+    bundles = Object.fromEntries(
+      Object.entries(stack.functions).map(([name, fn]) => {
+        const assetDir = path.join(outdir, resources[logicalId(fn)]!.Metadata!['aws:asset:path']!);
+        const file = ['index.mjs', 'index.js'].map((f) => path.join(assetDir, f)).find((f) => fs.existsSync(f));
+        return [name, file ?? assetDir];
+      }),
+    );
+  }, 180_000);
+
+  afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+
+  it.each(['list', 'read', 'upload', 'process'])('builds a %s bundle that exports a handler function', (name) => {
+    const file = bundles[name]!;
+    const probe = `import(${JSON.stringify(pathToFileURL(file).href)}).then((m) => process.stdout.write(typeof m.handler))`;
+    const output = execFileSync(process.execPath, ['--enable-source-maps', '-e', probe], {
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: 'eu-west-1',
+        [ENV.uploadsBucket]: 'uploads-bucket',
+        [ENV.resultsBucket]: 'results-bucket',
+        [ENV.signingSecret]: 'test-signing-secret',
+        [ENV.allowedOrigins]: '',
+      },
+      encoding: 'utf8',
+    });
+    expect(output).toBe('function');
+  });
+
+  it('writes a source map next to every bundle', () => {
+    for (const file of Object.values(bundles)) expect(fs.existsSync(`${file}.map`)).toBe(true);
+  });
+});
