@@ -8,6 +8,7 @@ import {
   signParts,
   type UploadDeps,
 } from '../core/upload';
+import { companionOperations } from './companion';
 import { callerId, createApiHandler, json, noContent, parseJsonBody, pathParam, queryParam, type ApiEvent } from '../shared/http';
 
 export type { UploadDeps };
@@ -46,6 +47,7 @@ export function createUploadHandler(deps: UploadDeps) {
         await deleteObject(deps, userId, pathParam(event, 'bucket', 'NoSuchBucket'), pathParam(event, 'key'));
         return noContent();
       },
+      ...companionOperations(deps),
     },
     deps.config.allowedOrigins,
   );

@@ -13,6 +13,11 @@ export interface Route {
   resource: string;
   fn: ApiFunctionName;
   operation: string;
+  /**
+   * `'none'`: no bearer token; the function checks a credential carried in the path itself. Only
+   * for the Uppy Companion routes, because Uppy sends no Authorization header in that mode.
+   */
+  authorizer?: 'none';
 }
 
 export const ROUTES: readonly Route[] = [
@@ -26,6 +31,13 @@ export const ROUTES: readonly Route[] = [
   { method: 'DELETE', resource: '/uploads/{uploadId}', fn: 'upload', operation: 'abortUpload' },
   { method: 'POST', resource: '/uploads/{uploadId}/parts', fn: 'upload', operation: 'signParts' },
   { method: 'POST', resource: '/uploads/{uploadId}/complete', fn: 'upload', operation: 'completeUpload' },
+  // Uppy `@uppy/aws-s3` with `companionEndpoint: <api>/uppy/<grant>` (lambda/core/companion.ts).
+  { method: 'POST', resource: '/uppy/grants', fn: 'upload', operation: 'createUppyGrant' },
+  { method: 'POST', resource: '/uppy/{grant}/s3/multipart', fn: 'upload', operation: 'uppyCreateMultipart', authorizer: 'none' },
+  { method: 'GET', resource: '/uppy/{grant}/s3/multipart/{uploadId}', fn: 'upload', operation: 'uppyListParts', authorizer: 'none' },
+  { method: 'DELETE', resource: '/uppy/{grant}/s3/multipart/{uploadId}', fn: 'upload', operation: 'uppyAbortMultipart', authorizer: 'none' },
+  { method: 'GET', resource: '/uppy/{grant}/s3/multipart/{uploadId}/{partNumber}', fn: 'upload', operation: 'uppySignPart', authorizer: 'none' },
+  { method: 'POST', resource: '/uppy/{grant}/s3/multipart/{uploadId}/complete', fn: 'upload', operation: 'uppyCompleteMultipart', authorizer: 'none' },
 ];
 
 export interface RouteMatch {

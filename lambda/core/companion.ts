@@ -1,0 +1,252 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  ListPartsCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { MAX_PRESIGN_EXPIRES_SECONDS, MiB } from '../shared/config';
+import { BadRequestError, ConflictError, isNotFound, NotFoundError, PayloadTooLargeError, UnauthorizedError } from '../shared/errors';
+import { toS3Key, validateKey } from '../shared/keys';
+import { signToken, verifyToken } from '../shared/signed-token';
+import { MAX_PARTS } from './multipart';
+import { UPLOAD_SESSION_SECONDS, validateContentType, validateSize, type UploadDeps } from './upload';
+
+/**
+ * The S3 routes of Uppy's Companion server, served over our own upload rules, so that
+ * `@uppy/aws-s3` works with `companionEndpoint` pointed at the API and no other code.
+ *
+ * Two things differ from our own upload routes, both because of what Uppy sends:
+ * - Auth. In Companion mode Uppy (v6) sends no headers at all, so a bearer token cannot reach
+ *   us. The caller first asks `POST /uppy/grants` (bearer auth) for a grant: a signed, short-lived
+ *   token naming the user, and uses `<api>/uppy/<grant>` as `companionEndpoint`. The grant only
+ *   opens these routes, only for that user's area, and expires after GRANT_SECONDS.
+ * - Size. Companion's create-multipart call carries no file size and Uppy picks its own part size.
+ *   When the file's metadata carries `size` (`uppy.setFileMeta(id, { size })`, or the `meta`
+ *   option) it is declared exactly like `POST /uploads` does, refused over the limit up front and
+ *   checked at completion (409 SizeMismatch). Without it the session has no declared size and
+ *   completion checks what can still be checked: ETags, S3's 5 MiB minimum for all but the last
+ *   part, and the assembled size against the configured maximum (413, and the upload is aborted).
+ *   The limit therefore still holds; only "is what was declared" is lost, as nothing was.
+ */
+export const GRANT_SECONDS = 60 * 60;
+export const MIN_PART_BYTES = 5 * MiB;
+const GRANT_PURPOSE = 'uppy-grant';
+const UPLOAD_PURPOSE = 'uppy-upload';
+const DEFAULT_TYPE = 'application/octet-stream';
+
+const nowMs = (deps: UploadDeps) => (deps.now ? deps.now() : new Date()).getTime();
+const presignSeconds = (deps: UploadDeps) => Math.min(deps.config.presignExpiresSeconds, MAX_PRESIGN_EXPIRES_SECONDS);
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grants
+
+export function createGrant(deps: UploadDeps, userId: string): { grant: string; path: string; expiresAt: string } {
+  const expiresAt = Math.floor(nowMs(deps) / 1000) + GRANT_SECONDS;
+  const grant = signToken(deps.config.signingSecret, GRANT_PURPOSE, { v: 1, s: userId, e: expiresAt });
+  return { grant, path: `/uppy/${grant}`, expiresAt: new Date(expiresAt * 1000).toISOString() };
+}
+
+/** The user a grant was issued to; 401 for a forged or expired grant. */
+export function verifyGrant(deps: UploadDeps, grant: string): string {
+  const p = verifyToken(deps.config.signingSecret, GRANT_PURPOSE, grant) as { v?: unknown; s?: unknown; e?: unknown } | undefined;
+  if (!p || p.v !== 1 || typeof p.s !== 'string' || typeof p.e !== 'number' || p.e * 1000 <= nowMs(deps)) {
+    throw new UnauthorizedError('The Uppy grant is invalid or has expired; ask POST /uppy/grants for a new one');
+  }
+  return p.s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upload ids (separate purpose from /uploads ids: the sessions follow different size rules)
+
+interface CompanionSession {
+  uploadId: string;
+  key: string;
+  /** Declared size, or undefined when Uppy sent none. */
+  size: number | undefined;
+}
+
+function encodeSession(deps: UploadDeps, userId: string, session: CompanionSession): string {
+  const e = Math.floor(nowMs(deps) / 1000) + UPLOAD_SESSION_SECONDS;
+  return signToken(deps.config.signingSecret, UPLOAD_PURPOSE, { v: 1, u: session.uploadId, s: userId, k: session.key, z: session.size ?? -1, e });
+}
+
+function decodeSession(deps: UploadDeps, userId: string, uploadId: string, key: unknown): CompanionSession {
+  const p = verifyToken(deps.config.signingSecret, UPLOAD_PURPOSE, uploadId) as Record<string, unknown> | undefined;
+  if (!p || p.v !== 1 || typeof p.u !== 'string' || typeof p.k !== 'string' || typeof p.z !== 'number' || typeof p.e !== 'number' || p.s !== userId || p.e * 1000 <= nowMs(deps)) {
+    throw new NotFoundError('NoSuchUpload', 'No such upload (it may have been completed, aborted or expired)');
+  }
+  if (validateKey(key) !== p.k) throw new BadRequestError('KeyMismatch', 'key is not the key this upload was created for');
+  return { uploadId: p.u, key: p.k, size: p.z >= 0 ? p.z : undefined };
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /s3/multipart  {filename, type, metadata}
+
+function declaredSize(deps: UploadDeps, metadata: Record<string, unknown>): number | undefined {
+  const raw = metadata.size;
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  return validateSize(typeof raw === 'string' ? Number(raw) : raw, deps.config);
+}
+
+export async function createMultipart(deps: UploadDeps, userId: string, body: unknown): Promise<{ key: string; uploadId: string }> {
+  if (!isObject(body)) throw new BadRequestError('InvalidBody', 'The request body must be a JSON object');
+  const metadata = isObject(body.metadata) ? body.metadata : {};
+  // Uppy sends the file name as `filename`; a `key` in the file's metadata names a folder path.
+  const key = validateKey(typeof metadata.key === 'string' && metadata.key !== '' ? metadata.key : body.filename);
+  const contentType = validateContentType(typeof body.type === 'string' && body.type !== '' ? body.type : DEFAULT_TYPE);
+  const size = declaredSize(deps, metadata);
+  const out = await deps.s3.send(
+    new CreateMultipartUploadCommand({ Bucket: deps.config.uploadsBucket, Key: toS3Key(userId, key), ContentType: contentType }),
+  );
+  if (!out.UploadId) throw new Error('CreateMultipartUpload returned no UploadId');
+  return { key, uploadId: encodeSession(deps, userId, { uploadId: out.UploadId, key, size }) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// GET /s3/multipart/{uploadId}/{partNumber}?key=
+
+export async function signPart(deps: UploadDeps, userId: string, uploadId: string, partNumber: string, key: unknown): Promise<{ url: string; expires: number }> {
+  const session = decodeSession(deps, userId, uploadId, key);
+  const n = Number(partNumber);
+  if (!/^\d+$/.test(partNumber) || n < 1 || n > MAX_PARTS) {
+    throw new BadRequestError('InvalidPartNumber', `partNumber must be an integer from 1 to ${MAX_PARTS}`);
+  }
+  const expires = presignSeconds(deps);
+  const url = await getSignedUrl(
+    deps.s3,
+    new UploadPartCommand({ Bucket: deps.config.uploadsBucket, Key: toS3Key(userId, session.key), UploadId: session.uploadId, PartNumber: n }),
+    { expiresIn: expires },
+  );
+  return { url, expires };
+}
+
+// ---------------------------------------------------------------------------------------------
+// GET /s3/multipart/{uploadId}?key=   (Companion answers with S3's own part records)
+
+export interface CompanionPart {
+  PartNumber: number;
+  ETag: string;
+  Size: number;
+}
+
+async function allParts(deps: UploadDeps, userId: string, session: CompanionSession): Promise<CompanionPart[]> {
+  const parts: CompanionPart[] = [];
+  let marker: string | undefined;
+  try {
+    for (;;) {
+      const out = await deps.s3.send(
+        new ListPartsCommand({
+          Bucket: deps.config.uploadsBucket,
+          Key: toS3Key(userId, session.key),
+          UploadId: session.uploadId,
+          ...(marker ? { PartNumberMarker: marker } : {}),
+        }),
+      );
+      for (const p of out.Parts ?? []) {
+        if (p.PartNumber !== undefined && p.ETag !== undefined) parts.push({ PartNumber: p.PartNumber, ETag: p.ETag, Size: p.Size ?? 0 });
+      }
+      if (!out.IsTruncated || !out.NextPartNumberMarker || out.NextPartNumberMarker === marker) break;
+      marker = out.NextPartNumberMarker;
+    }
+  } catch (err) {
+    if (isNotFound(err)) throw new NotFoundError('NoSuchUpload', 'No such upload (it may have been completed, aborted or expired)');
+    throw err;
+  }
+  return parts;
+}
+
+export async function listParts(deps: UploadDeps, userId: string, uploadId: string, key: unknown): Promise<CompanionPart[]> {
+  return allParts(deps, userId, decodeSession(deps, userId, uploadId, key));
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /s3/multipart/{uploadId}/complete?key=  {parts: [{PartNumber, ETag}]}
+
+const normaliseEtag = (etag: string) => etag.replace(/^W\//, '').replace(/^"|"$/g, '');
+
+async function abortQuietly(deps: UploadDeps, userId: string, session: CompanionSession): Promise<void> {
+  await deps.s3
+    .send(new AbortMultipartUploadCommand({ Bucket: deps.config.uploadsBucket, Key: toS3Key(userId, session.key), UploadId: session.uploadId }))
+    .catch(() => undefined);
+}
+
+export async function completeMultipart(
+  deps: UploadDeps,
+  userId: string,
+  uploadId: string,
+  key: unknown,
+  body: unknown,
+): Promise<{ location: string; key: string; size: number }> {
+  const session = decodeSession(deps, userId, uploadId, key);
+  const given = isObject(body) ? body.parts : undefined;
+  if (!Array.isArray(given) || given.length === 0 || given.length > MAX_PARTS) {
+    throw new BadRequestError('InvalidBody', `parts must be an array of 1 to ${MAX_PARTS} {PartNumber, ETag} objects`);
+  }
+  const parts: { PartNumber: number; ETag: string }[] = [];
+  for (const p of given) {
+    const n = isObject(p) ? Number(p.PartNumber) : NaN;
+    if (!Number.isInteger(n) || n < 1 || !isObject(p) || typeof p.ETag !== 'string' || p.ETag === '') {
+      throw new BadRequestError('InvalidPart', 'Each part needs an integer PartNumber and an ETag string');
+    }
+    if (parts.length && n <= parts[parts.length - 1]!.PartNumber) {
+      throw new BadRequestError('InvalidPartOrder', 'Part numbers must be strictly ascending, without duplicates');
+    }
+    parts.push({ PartNumber: n, ETag: p.ETag });
+  }
+
+  const uploaded = new Map((await allParts(deps, userId, session)).map((p) => [p.PartNumber, p]));
+  let total = 0;
+  parts.forEach((part, i) => {
+    const found = uploaded.get(part.PartNumber);
+    if (!found || normaliseEtag(found.ETag) !== normaliseEtag(part.ETag)) {
+      throw new BadRequestError('InvalidPart', `Part ${part.PartNumber} was not uploaded with that ETag`);
+    }
+    if (i < parts.length - 1 && found.Size < MIN_PART_BYTES) {
+      throw new BadRequestError('EntityTooSmall', `Part ${part.PartNumber} has ${found.Size} bytes; every part but the last needs at least ${MIN_PART_BYTES}`);
+    }
+    total += found.Size;
+  });
+  if (total > deps.config.maxUploadBytes) {
+    await abortQuietly(deps, userId, session);
+    throw new PayloadTooLargeError('EntityTooLarge', `The parts add up to ${total} bytes, over the ${deps.config.maxUploadBytes}-byte limit; the upload was aborted`);
+  }
+  if (session.size !== undefined && total !== session.size) {
+    throw new ConflictError('SizeMismatch', `The parts add up to ${total} bytes; the upload was declared as ${session.size}`);
+  }
+
+  try {
+    await deps.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: deps.config.uploadsBucket,
+        Key: toS3Key(userId, session.key),
+        UploadId: session.uploadId,
+        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.PartNumber, ETag: uploaded.get(p.PartNumber)!.ETag })) },
+      }),
+    );
+  } catch (err) {
+    if (isNotFound(err)) throw new NotFoundError('NoSuchUpload', 'No such upload (it may have been completed, aborted or expired)');
+    const name = (err as { name?: string }).name;
+    if (name === 'InvalidPart' || name === 'InvalidPartOrder' || name === 'EntityTooSmall') throw new BadRequestError(name, (err as Error).message);
+    throw err;
+  }
+  const location = `/buckets/uploads/objects/${session.key.split('/').map(encodeURIComponent).join('/')}`;
+  return { location, key: session.key, size: total };
+}
+
+// ---------------------------------------------------------------------------------------------
+// DELETE /s3/multipart/{uploadId}?key=
+
+export async function abortMultipart(deps: UploadDeps, userId: string, uploadId: string, key: unknown): Promise<void> {
+  const session = decodeSession(deps, userId, uploadId, key);
+  try {
+    await deps.s3.send(new AbortMultipartUploadCommand({ Bucket: deps.config.uploadsBucket, Key: toS3Key(userId, session.key), UploadId: session.uploadId }));
+  } catch (err) {
+    if (!isNotFound(err)) throw err; // already aborted or completed: the goal is reached
+  }
+}
