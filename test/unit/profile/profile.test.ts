@@ -115,7 +115,7 @@ describe('mergeProfiles', () => {
 });
 
 describe('readRows', () => {
-  const csv = Buffer.from('id,name,score\n' + Array.from({ length: 10_000 }, (_v, i) => `${i},n${i},${i % 7}`).join('\n') + '\n');
+  const csv = Buffer.from('id,name,score\n' + Array.from({ length: 40_000 }, (_v, i) => `${i},n${i},${i % 7}`).join('\n') + '\n');
 
   it('returns the requested page of rows and the next offset', async () => {
     const result = await readRows({ body: bodyOf(csv, 1000), key: 'r.csv' }, { offset: 2, limit: 3 });
@@ -146,7 +146,7 @@ describe('readRows', () => {
   });
 
   it('gives no next offset on the last page', async () => {
-    const result = await readRows({ body: bodyOf(csv, 1000), key: 'r.csv' }, { offset: 9_998, limit: 5 });
+    const result = await readRows({ body: bodyOf(csv, 1000), key: 'r.csv' }, { offset: 39_998, limit: 5 });
     expect(result.rows).toHaveLength(2);
     expect(result.nextOffset).toBeNull();
   });
