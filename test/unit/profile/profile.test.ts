@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { mergeProfiles, profileObject, readRows, type Profile } from '../../../lambda/core/profile';
 import { bodyOf, seededRandom, splitBytes, trackedBody } from './helpers';
@@ -60,7 +61,7 @@ describe('profileObject', () => {
     const gz = gzipSync(Buffer.from('a,b\n1,2\n3,4\n'));
     const p = await profileObject({ body: bodyOf(gz, 5), key: 'data.csv.gz', etag: '"e"' });
     expect(p).toMatchObject({ format: 'csv', compression: 'gzip', bytes: gz.length, rows: 2, etag: '"e"' });
-    expect(p.sha256).toBe(require('node:crypto').createHash('sha256').update(gz).digest('hex'));
+    expect(p.sha256).toBe(createHash('sha256').update(gz).digest('hex'));
   });
 
   it('profiles JSON Lines with the union of keys in first-seen order', async () => {
