@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import S3rver from 's3rver';
+import { s3rverMultipartRoutes } from './s3rver-multipart';
 
 /**
  * The embedded S3-compatible server (s3rver), with the fixes it needs on Node 20+:
@@ -106,10 +107,11 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
     requests.run({ completesMultipart: ctx.method === 'POST' && 'uploadId' in ctx.query }, next),
   );
   server.use(decodeAwsChunked);
+  server.use(s3rverMultipartRoutes(options.directory));
   // koa runs middleware in the order added; ours must run before the router, which s3rver added
   // in its constructor, so move them to the front.
   const stack = (server as unknown as { middleware: unknown[] }).middleware;
-  stack.unshift(...stack.splice(-2));
+  stack.unshift(...stack.splice(-3));
   const address = (await server.run()) as AddressInfo;
   const endpoint = `http://${host}:${address.port}`;
   return {
