@@ -14,5 +14,6 @@ module.exports = {
     kind('unit', { setupFilesAfterEnv: ['<rootDir>/test/unit/setup.ts'] }),
     kind('infra'),
     kind('integration'),
+    kind('trust'),
   ],
 };
