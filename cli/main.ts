@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiError, createApiClient, type ApiClient, type FetchFn } from './api-client';
+import { profileLocalFile } from './profile-local';
 import { createProgressBar, formatBytes, silentProgress, type ProgressBar } from './progress';
 import { resolveServiceConfig, ServiceConfigError } from './service-config';
 import { uploadFile } from './uploader';
@@ -276,9 +277,6 @@ const COMMANDS: Record<string, Command> = {
       const local = resolve(ctx.io.cwd, arg);
       let profile: unknown;
       if (existsSync(local) && statSync(local).isFile()) {
-        // Loaded on demand: the profiling engine is only needed for local files.
-        const specifier = './profile-local';
-        const { profileLocalFile } = (await import(specifier)) as { profileLocalFile: (path: string) => Promise<unknown> };
         profile = await profileLocalFile(local);
       } else {
         try {
