@@ -6,10 +6,13 @@
 export const NODE_TARGET = 'node22';
 
 /**
- * ESM, because the SDK v3 ships ES modules (`dist-es`) that esbuild can tree-shake far better than
- * its CommonJS builds; `module` first in mainFields picks them.
+ * CommonJS: in three of four bench runs it loaded a few per cent faster than the same bundle as ESM,
+ * within noise otherwise (bench/bundles/RESULTS.md; the profile shows ESM compile as the largest single
+ * cost). `module` first in
+ * mainFields still makes esbuild read the SDK's ES sources (`dist-es`), which tree-shake far
+ * better than its CommonJS builds; esbuild converts them.
  */
-export const BUNDLE_FORMAT: 'esm' | 'cjs' = 'esm';
+export const BUNDLE_FORMAT = 'cjs' as 'esm' | 'cjs';
 export const MAIN_FIELDS = ['module', 'main'];
 
 /**

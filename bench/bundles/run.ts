@@ -1,0 +1,151 @@
+/**
+ * Bundle benchmark (not a test): `npm run bench:bundles` (BENCH_RUNS=15 by default).
+ * For each Lambda entry, the minified bundle size and its load time in a fresh Node process over a
+ * bare `node -e ''` start (median of BENCH_RUNS), beside a baseline built in the same run: a default
+ * esbuild bundle (no minify) of a one-call client-s3 handler, as CJS and as ESM. Our bundles use
+ * the options the stack deploys (lib/constructs/bundling.ts). Writes bench/bundles/RESULTS.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build, type BuildOptions } from 'esbuild';
+import { ENV } from '../../lambda/shared/config';
+import { ESM_REQUIRE_BANNER, SERVICE_ESBUILD_OPTIONS } from '../../lib/constructs/bundling';
+
+const ROOT = join(__dirname, '..', '..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const FUNCTIONS = ['list', 'read', 'upload', 'process'] as const;
+const BASELINE_SOURCE = `import { S3Client, ListBucketsCommand } from '@aws-sdk/client-s3';
+export const handler = async () => new S3Client({}).send(new ListBucketsCommand({}));
+`;
+/** What the functions' module scope needs (loadConfig), as the stack sets it. */
+const CHILD_ENV = {
+  PATH: process.env.PATH ?? '',
+  AWS_REGION: 'eu-west-1',
+  [ENV.uploadsBucket]: 'uploads-bucket',
+  [ENV.resultsBucket]: 'results-bucket',
+  [ENV.signingSecret]: 'bench-signing-secret',
+  [ENV.allowedOrigins]: '',
+};
+
+interface Row {
+  name: string;
+  format: 'esm' | 'cjs';
+  file: string;
+  /** Load with --enable-source-maps, as NODE_OPTIONS does in Lambda. */
+  sourceMaps: boolean;
+  bytes?: number;
+  loadMs?: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function runOnce(args: string[]): number {
+  const start = process.hrtime.bigint();
+  const result = spawnSync(process.execPath, args, { env: CHILD_ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (result.status !== 0) throw new Error(`node ${args.join(' ')} failed: ${result.stderr.toString()}`);
+  return ms;
+}
+
+/**
+ * Median wall time of each command. Round-robin (every command once per round, after one warm-up
+ * round) so that drift in the machine's load affects all of them alike.
+ */
+function timeAll(commands: string[][]): number[] {
+  const samples = commands.map(() => [] as number[]);
+  for (let round = -1; round < RUNS; round++) {
+    commands.forEach((args, i) => {
+      const ms = runOnce(args);
+      if (round >= 0) samples[i]!.push(ms);
+    });
+  }
+  return samples.map(median);
+}
+
+function loadArgs(row: Row): string[] {
+  const flags = row.sourceMaps ? ['--enable-source-maps'] : [];
+  const code =
+    row.format === 'esm'
+      ? `import(${JSON.stringify(pathToFileURL(row.file).href)}).then((m) => { if (typeof m.handler !== 'function') process.exit(3); })`
+      : `if (typeof require(${JSON.stringify(row.file)}).handler !== 'function') process.exit(3)`;
+  return [...flags, '-e', code];
+}
+
+async function main(): Promise<void> {
+  const out = mkdtempSync(join(tmpdir(), 'bench-bundles-'));
+  const rows: Row[] = [];
+  try {
+    for (const format of ['cjs', 'esm'] as const) {
+      const file = join(out, `baseline.${format === 'esm' ? 'mjs' : 'cjs'}`);
+      await build({
+        stdin: { contents: BASELINE_SOURCE, resolveDir: ROOT, loader: 'ts', sourcefile: 'baseline.ts' },
+        bundle: true,
+        platform: 'node',
+        format,
+        outfile: file,
+        logLevel: 'error',
+      });
+      rows.push({ name: 'baseline (one-call client-s3, esbuild defaults)', format, file, sourceMaps: false });
+    }
+    const service = SERVICE_ESBUILD_OPTIONS as unknown as BuildOptions;
+    for (const name of FUNCTIONS) {
+      const ext = service.format === 'esm' ? 'mjs' : 'cjs';
+      const file = join(out, name, `index.${ext}`);
+      await build({ ...service, entryPoints: [join(ROOT, 'lambda', 'functions', `${name}.ts`)], outfile: file, logLevel: 'error' });
+      rows.push({ name, format: service.format as 'esm' | 'cjs', file, sourceMaps: true });
+    }
+    // The same options in the other module format, to show what the format choice is worth.
+    const other = service.format === 'esm' ? 'cjs' : 'esm';
+    for (const name of FUNCTIONS) {
+      const file = join(out, `${name}-${other}`, `index.${other === 'esm' ? 'mjs' : 'cjs'}`);
+      const banner = other === 'esm' ? { js: ESM_REQUIRE_BANNER } : undefined;
+      await build({ ...service, format: other, banner, entryPoints: [join(ROOT, 'lambda', 'functions', `${name}.ts`)], outfile: file, logLevel: 'error' });
+      rows.push({ name: `${name} (same options, ${other})`, format: other, file, sourceMaps: true });
+    }
+
+    const [bare, ...loads] = timeAll([['-e', ''], ...rows.map(loadArgs)]);
+    rows.forEach((row, i) => {
+      row.bytes = statSync(row.file).size;
+      row.loadMs = Math.max(0, loads[i]! - bare!);
+    });
+    const baseCjs = rows[0]!;
+    const baseEsm = rows[1]!;
+    const ratio = (base: Row, row: Row) => (row.loadMs! > 0 ? `${(base.loadMs! / row.loadMs!).toFixed(2)}×` : '∞');
+    const lines = [
+      '# Bundle sizes and load times',
+      '',
+      `Generated by \`npm run bench:bundles\` (bench/bundles/run.ts) on ${new Date().toISOString().slice(0, 10)}.`,
+      `Machine: ${cpus().length} CPUs (nproc), ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}. Runs per bundle: ${RUNS} (round-robin after one warm-up round), median.`,
+      `Bare \`node -e ''\`: ${bare!.toFixed(1)} ms (subtracted from every load time).`,
+      '',
+      'Load = fresh `node` process that imports (ESM) or requires (CJS) the bundle and checks `typeof handler`, minus bare start.',
+      'Our bundles are loaded with `--enable-source-maps`, as the stack\'s NODE_OPTIONS does in Lambda; the baseline without.',
+      'Speed-up = baseline load / our load (higher is better; goal ≥ 1.5× against both baselines).',
+      '',
+      '| bundle | format | size (KB) | load over bare (ms) | speed-up vs baseline CJS | speed-up vs baseline ESM |',
+      '|---|---|---:|---:|---:|---:|',
+      ...rows.map(
+        (r) => `| ${r.name} | ${r.format} | ${(r.bytes! / 1024).toFixed(0)} | ${r.loadMs!.toFixed(1)} | ${ratio(baseCjs, r)} | ${ratio(baseEsm, r)} |`,
+      ),
+      '',
+    ];
+    const notes = readFileSync(join(__dirname, 'NOTES.md'), 'utf8');
+    const text = `${lines.join('\n')}\n${notes}`;
+    writeFileSync(join(__dirname, 'RESULTS.md'), text);
+    process.stdout.write(text);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
