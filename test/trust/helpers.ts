@@ -191,13 +191,27 @@ export class ApiUser {
 }
 
 /** PUT to a presigned S3 URL; returns the ETag. Loopback only. */
-export async function putPresigned(url: string, data: Buffer, headers: Record<string, string>): Promise<string> {
-  const host = new URL(url).hostname;
-  if (host !== LOOPBACK && host !== 'localhost') throw new Error(`refusing a non-loopback address: ${url}`);
-  const res = await fetch(url, { method: 'PUT', body: new Uint8Array(data.buffer, data.byteOffset, data.length), headers: { ...headers, 'content-length': String(data.length) } });
-  if (!res.ok) throw new Error(`PUT ${url.slice(0, 80)}: ${res.status} ${(await res.text()).slice(0, 300)}`);
-  await res.arrayBuffer();
-  return res.headers.get('etag') ?? '';
+export function putPresigned(url: string, data: Buffer, headers: Record<string, string>): Promise<string> {
+  const u = new URL(url);
+  if (u.hostname !== LOOPBACK && u.hostname !== 'localhost') throw new Error(`refusing a non-loopback address: ${url}`);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: u.hostname, port: u.port, method: 'PUT', path: u.pathname + u.search, headers: { ...headers, 'content-length': String(data.length) }, timeout: 120_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status >= 300) reject(new Error(`PUT ${u.pathname}: ${status} ${Buffer.concat(chunks).toString('utf8').slice(0, 300)}`));
+          else resolve(String(res.headers.etag ?? ''));
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`PUT ${u.pathname}: timed out`)));
+    req.on('error', reject);
+    req.end(data);
+  });
 }
 
 /** Runs `fn` until it returns true, at most `tries` times `intervalMs` apart. */
