@@ -171,9 +171,11 @@ export async function listParts(deps: UploadDeps, userId: string, uploadId: stri
 const normaliseEtag = (etag: string) => etag.replace(/^W\//, '').replace(/^"|"$/g, '');
 
 async function abortQuietly(deps: UploadDeps, userId: string, session: CompanionSession): Promise<void> {
-  await deps.s3
-    .send(new AbortMultipartUploadCommand({ Bucket: deps.config.uploadsBucket, Key: toS3Key(userId, session.key), UploadId: session.uploadId }))
-    .catch(() => undefined);
+  try {
+    await deps.s3.send(new AbortMultipartUploadCommand({ Bucket: deps.config.uploadsBucket, Key: toS3Key(userId, session.key), UploadId: session.uploadId }));
+  } catch {
+    // best effort: the bucket's lifecycle rule aborts what is left behind
+  }
 }
 
 export async function completeMultipart(
