@@ -10,7 +10,7 @@ import { ApiError, createApiClient, type ApiClient, type FetchFn } from './api-c
 import { profileLocalFile } from './profile-local';
 import { createProgressBar, formatBytes, silentProgress, type ProgressBar } from './progress';
 import { resolveServiceConfig, ServiceConfigError } from './service-config';
-import { uploadFile } from './uploader';
+import { stateFileFor, uploadFile } from './uploader';
 
 /**
  * The `s3files` command. Parsing and printing only: the work is done by the API client and the
@@ -175,8 +175,9 @@ const COMMANDS: Record<string, Command> = {
       const bar = ctx.progress(`put ${key}`);
       const exitAfter = Number(ctx.io.env.S3FILES_TEST_EXIT_AFTER_PARTS ?? 0); // tests only: simulates a killed upload
       let partsDone = 0;
+      const deps = { api: ctx.api(), stateDir: stateDir(ctx.io.env), ...(ctx.io.fetch ? { fetch: ctx.io.fetch } : {}) };
       const result = await uploadFile(
-        { api: ctx.api(), stateDir: stateDir(ctx.io.env), ...(ctx.io.fetch ? { fetch: ctx.io.fetch } : {}) },
+        deps,
         {
           path: file,
           key,
@@ -189,7 +190,14 @@ const COMMANDS: Record<string, Command> = {
             if (exitAfter > 0 && ++partsDone >= exitAfter) process.exit(99);
           },
         },
-      );
+      ).catch((err: unknown) => {
+        bar.finish();
+        // The parts already stored are kept: say how to continue instead of starting over.
+        if (existsSync(stateFileFor(deps.stateDir, deps.api.baseUrl, file, key))) {
+          ctx.io.stderr.write(`s3files: the upload was interrupted; run the same command with --resume to send only the missing parts\n`);
+        }
+        throw err;
+      });
       bar.finish();
       if (ctx.json) return writeJson(ctx, result);
       const how = result.multipart

@@ -173,6 +173,7 @@ ${table}
 - **lib-storage**: wall-clock of a small script (bench/upload/lib-storage-upload.ts) run the same way (Node + tsx start-up, then \`new Upload({ partSize, queueSize }).done()\` from a file stream).
 - **aws s3 cp**: wall-clock of the command (AWS CLI ${hasAwsCli() ? execFileSync('aws', ['--version']).toString().trim().split(' ')[0] : 'absent'}), same chunk size and concurrency via its config file.
 - Goal: s3files ≥ 0.9× lib-storage.
+- Why s3files can beat lib-storage here: the SDK signs each part request with SigV4 and, for a buffered body over this plain-http endpoint, hashes the whole payload (SHA-256) on the client first; presigned part URLs carry \`UNSIGNED-PAYLOAD\`. On two cores shared with the server that hashing shows. Runs vary by up to ~40% (disk and the shared cores); use BENCH_UPLOAD_REPEAT for a steadier best-of.
 
 Machine: ${cpus().length} CPUs (nproc), ${cpu}, Node ${process.version}, ${process.platform}/${process.arch}; ${new Date().toISOString().slice(0, 10)}.
 The server (gateway + s3rver) shares the two cores with the client being measured, so these numbers say more about the ratio than about S3.
