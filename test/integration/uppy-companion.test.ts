@@ -40,7 +40,11 @@ function uploadWithUppy(companionEndpoint: string, file: string, sizeInMeta: boo
 }
 
 async function grantEndpoint(bearer = token): Promise<{ status: number; endpoint: string }> {
-  const res = await fetch(`${service.apiUrl}/uppy/grants`, { method: 'POST', headers: { authorization: `Bearer ${bearer}` } });
+  const res = await fetch(`${service.apiUrl}/uppy/grants`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
   const body = (await res.json()) as { path?: string };
   return { status: res.status, endpoint: `${service.apiUrl}${body.path ?? ''}` };
 }
