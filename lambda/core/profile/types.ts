@@ -45,7 +45,7 @@ export interface ColumnProfile {
   stddev: number | null;
   /** Most frequent values, most frequent first (ties by value). */
   top: TopValue[];
-  /** 'exact' counts, or 'misra-gries' lower bounds (each under by at most the column's count / (capacity + 1)). */
+  /** 'exact' counts, or 'misra-gries' lower bounds (each under by at most 2 × the column's count / capacity, capacity 2048). */
   topMethod: 'exact' | 'misra-gries';
   histogram?: Histogram;
   /** Only with `mergeable: true`: what `mergeProfiles` needs to union distinct counts. */
