@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import S3rver from 's3rver';
+import { s3rverConditionalRequests } from './s3rver-conditional';
 import { s3rverMultipartRoutes } from './s3rver-multipart';
 
 /**
@@ -108,10 +109,11 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
   );
   server.use(decodeAwsChunked);
   server.use(s3rverMultipartRoutes(options.directory));
+  server.use(s3rverConditionalRequests());
   // koa runs middleware in the order added; ours must run before the router, which s3rver added
   // in its constructor, so move them to the front.
   const stack = (server as unknown as { middleware: unknown[] }).middleware;
-  stack.unshift(...stack.splice(-3));
+  stack.unshift(...stack.splice(-4));
   const address = (await server.run()) as AddressInfo;
   const endpoint = `http://${host}:${address.port}`;
   return {
