@@ -108,6 +108,8 @@ export interface ApiClient {
    */
   openObject(bucket: string, key: string, options?: { download?: boolean; signal?: AbortSignal }): Promise<Response>;
   readJson<T>(bucket: string, key: string): Promise<T>;
+  /** Size and ETag of an object, or undefined when there is none. */
+  headObject(bucket: string, key: string): Promise<{ size: number; etag: string } | undefined>;
   deleteObject(key: string): Promise<void>;
   readRows(bucket: string, key: string, options: { offset: number; limit: number; columns?: string[] }): Promise<RowsPage>;
   createUpload(input: { key: string; contentType: string; size: number }): Promise<UploadSession>;
@@ -192,6 +194,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     async readJson<T>(bucket: string, key: string) {
       const res = await client.openObject(bucket, key);
       return JSON.parse(await res.text()) as T;
+    },
+    async headObject(bucket, key) {
+      const res = await call('HEAD', objectPath(bucket, key));
+      if (res.status === 404) return undefined;
+      if (!res.ok) throw new ApiError(res.status, `Http${res.status}`, `HEAD ${key} failed with ${res.status}`);
+      return { size: Number(res.headers.get('content-length') ?? -1), etag: res.headers.get('etag') ?? '' };
     },
     async deleteObject(key) {
       await callEmpty('DELETE', objectPath('uploads', key));

@@ -291,7 +291,19 @@ export async function uploadFile(deps: UploadDeps, input: UploadInput): Promise<
     throw new Error(`${input.path} changed during the upload; run again to upload the new contents`);
   }
   const parts = plan.map((p) => ({ partNumber: p.partNumber, etag: etags.get(p.partNumber)! }));
-  const done = await withRetry(() => deps.api.completeUpload(uploadId, key, parts), retry);
+  let tries = 0;
+  const done = await withRetry(async () => {
+    try {
+      return await deps.api.completeUpload(uploadId, key, parts);
+    } catch (err) {
+      // A retry after a completion whose answer was lost finds the upload gone: the object is there.
+      if (tries++ > 0 && err instanceof ApiError && err.status === 404) {
+        const head = await deps.api.headObject('uploads', key);
+        if (head?.size === size) return { key, etag: head.etag, size };
+      }
+      throw err;
+    }
+  }, retry);
   await rm(stateFile, { force: true });
   return {
     key: done.key,

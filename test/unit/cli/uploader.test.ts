@@ -9,7 +9,7 @@ const NO_WAIT: RetryOptions = { retries: 3, baseDelayMs: 1, maxDelayMs: 1, sleep
 const API_URL = 'http://api.test';
 
 /** An in-memory stand-in for the API's upload routes and for S3 behind the presigned URLs. */
-function fakeService(options: { partSize: number; threshold: number; failPut?: (partNumber: number, attempt: number) => number | undefined }) {
+function fakeService(options: { partSize: number; threshold: number; failPut?: (partNumber: number, attempt: number) => number | undefined; loseFirstCompletion?: boolean }) {
   const stored = new Map<number, Buffer>();
   const puts: number[] = [];
   const signCalls: number[][] = [];
@@ -28,6 +28,9 @@ function fakeService(options: { partSize: number; threshold: number; failPut?: (
     listAllObjects: jest.fn(),
     openObject: jest.fn(),
     readJson: jest.fn(),
+    async headObject() {
+      return completed ? { size: [...stored.values()].reduce((n, b) => n + b.length, 0), etag: '"done-2"' } : undefined;
+    },
     deleteObject: jest.fn(),
     readRows: jest.fn(),
     async createUpload(input): Promise<UploadSession> {
@@ -45,7 +48,9 @@ function fakeService(options: { partSize: number; threshold: number; failPut?: (
       return [...stored.entries()].map(([partNumber, body]) => ({ partNumber, etag: `"e${partNumber}"`, size: body.length }));
     },
     async completeUpload(_uploadId, key, parts) {
+      if (completed) throw new ApiError(404, 'NoSuchUpload', 'No such upload');
       completed = parts;
+      if (options.loseFirstCompletion) throw new TypeError('fetch failed');
       const size = parts.reduce((sum, p) => sum + stored.get(p.partNumber)!.length, 0);
       return { key, etag: '"done-2"', size };
     },
@@ -228,6 +233,12 @@ describe('uploadFile', () => {
     expect(result).toMatchObject({ resumed: false, uploadId: 'up2' });
     expect(svc.aborted).toEqual(['up1']);
     expect(warnings[0]).toContain('changed');
+  });
+
+  it('treats a retried completion that finds the upload gone as done when the object has the right size', async () => {
+    const svc = fakeService({ partSize: 10, threshold: 50, loseFirstCompletion: true });
+    const result = await uploadFile({ api: svc.api, fetch: svc.fetchFn, stateDir: dir, retry: NO_WAIT }, { path: file, key: 'a.bin', contentType: 'x/y' });
+    expect(result).toMatchObject({ key: 'a.bin', size: 105, etag: '"done-2"' });
   });
 
   it('removes the resume state once the upload is complete', async () => {
