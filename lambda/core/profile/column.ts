@@ -6,7 +6,7 @@ import * as values from './values';
 
 // Module-local references: a CommonJS build reads imports through getters, which the hot path
 // should not pay for on every field.
-const { FrequencyTable, valueKey } = frequency;
+const { FrequencyTable } = frequency;
 const { compareBytes, isNullToken, parseBoolean, parseDate, parseNumber, parsed, isValidUtf8 } = values;
 
 const K_INTEGER = 0;
@@ -183,7 +183,11 @@ export class ColumnAccumulator {
     h2 ^= h2 >>> 12;
     h2 = Math.imul(h2, 0x297a2d39);
     h2 ^= h2 >>> 15;
-    this.freq.add(valueKey(h1, h2), h1 ^ h2, buf, s, e);
+    // The key is valueKey(h1, h2), computed here with its low bits, which place it in the table.
+    let low = h2 >>> 11;
+    let key = (h1 >>> 0) * 2097152 + low;
+    if (key === 0) key = low = 1;
+    this.freq.add(h1, low, key, buf, s, e);
     const lexMin = this.lexMin;
     if (lexMin.len < 0 || compareBytes(buf, s, e, lexMin.buf, 0, lexMin.len) < 0) lexMin.set(buf, s, e);
     const lexMax = this.lexMax;

@@ -6,27 +6,29 @@ export function valueKey(h1: number, h2: number): number {
   return key === 0 ? 1 : key;
 }
 
+/** The low 21 bits of a key (h2 >>> 11, or 1 for the key 0 made 1): where its probe starts. */
+export const KEY_LOW = 2097152;
+
 const EMPTY = 0;
 const NO_TEXT = -1;
 const SMALL = 64;
 
-/** One generation of the table: typed arrays and a byte arena that holds the counted values' text. */
+/**
+ * One generation of the table. `cells` interleaves each slot's key and count, so that a probe
+ * touches one cache line; a negative count means the slot has no text yet. Text is kept as bytes
+ * in `arena`.
+ */
 class Slots {
-  readonly keys: Float64Array;
-  /** Each slot's probe hash, kept so that rebuilding needs no re-hashing. */
-  readonly probes: Int32Array;
-  readonly counts: Float64Array;
-  /** Where the slot's text starts in `arena`, or NO_TEXT. */
+  readonly cells: Float64Array;
+  /** Where the slot's text starts in `arena` (when its count is positive). */
   readonly textAt: Int32Array;
   readonly textLen: Int32Array;
   arena: Buffer;
   arenaLen = 0;
 
   constructor(readonly length: number) {
-    this.keys = new Float64Array(length);
-    this.probes = new Int32Array(length);
-    this.counts = new Float64Array(length);
-    this.textAt = new Int32Array(length).fill(NO_TEXT);
+    this.cells = new Float64Array(length * 2);
+    this.textAt = new Int32Array(length);
     this.textLen = new Int32Array(length);
     this.arena = Buffer.allocUnsafe(Math.max(1024, length * 8));
   }
@@ -46,8 +48,9 @@ class Slots {
   }
 
   text(slot: number): string | undefined {
+    if (this.cells[2 * slot + 1]! < 0) return undefined;
     const at = this.textAt[slot]!;
-    return at === NO_TEXT ? undefined : this.arena.toString('utf8', at, at + this.textLen[slot]!);
+    return this.arena.toString('utf8', at, at + this.textLen[slot]!);
   }
 }
 
@@ -58,8 +61,8 @@ class Slots {
  * summary is full, every counter (the new value's included) loses the median count, so at least
  * half of them go and the next purge is `capacity / 2` new values away; each count is then under
  * by at most 2n / capacity. Text is kept as bytes in an arena and decoded only when asked for:
- * while exact, for every distinct value; in the summary, for values seen twice (as before, a column
- * of unique ids keeps no text per row). Rebuilds swap between two generations, allocating nothing.
+ * while exact, for every distinct value; in the summary, for values seen twice (so a column of
+ * unique ids copies no text per row). Purges swap between two generations, allocating nothing.
  */
 export class FrequencyTable {
   private cur: Slots;
@@ -68,6 +71,7 @@ export class FrequencyTable {
   private size = 0;
   private hll: HyperLogLog | null = null;
   private scratch: Float64Array | null = null;
+  /** While sketching: how many counters hold each count below SMALL, to find the median fast. */
   private readonly tally = new Int32Array(SMALL);
 
   constructor(
@@ -82,24 +86,29 @@ export class FrequencyTable {
     return this.hll === null;
   }
 
-  /** Adds one occurrence of the value whose key is `key` and probe hash `hash`, text in buf[s, e). */
-  add(key: number, hash: number, buf: Buffer, s: number, e: number): void {
+  /**
+   * Adds one occurrence of the value with first hash `h1`, key `key` (see `valueKey`) and `low` =
+   * key % KEY_LOW, text in buf[s, e).
+   */
+  add(h1: number, low: number, key: number, buf: Buffer, s: number, e: number): void {
     const hll = this.hll;
-    if (hll !== null) hll.addKey(key);
+    if (hll !== null) hll.add(h1, low);
     const t = this.cur;
-    const keys = t.keys;
+    const cells = t.cells;
     const mask = this.mask;
-    let slot = hash & mask;
+    let slot = low & mask;
     for (;;) {
-      const k = keys[slot]!;
+      const k = cells[2 * slot]!;
       if (k === key) {
-        const c = t.counts[slot]!;
-        t.counts[slot] = c + 1;
-        if (hll !== null && c < SMALL) {
-          this.tally[c]!--;
-          if (c + 1 < SMALL) this.tally[c + 1]!++;
+        const c = cells[2 * slot + 1]!;
+        if (c > 0) {
+          cells[2 * slot + 1] = c + 1;
+          if (hll !== null && c < SMALL) this.moveTally(c);
+        } else {
+          cells[2 * slot + 1] = 1 - c;
+          t.setText(slot, buf, s, e);
+          if (-c < SMALL) this.moveTally(-c);
         }
-        if (t.textAt[slot] === NO_TEXT) t.setText(slot, buf, s, e);
         return;
       }
       if (k === EMPTY) break;
@@ -108,20 +117,18 @@ export class FrequencyTable {
     if (hll === null) {
       if (this.size >= this.exactLimit) {
         this.toSketch();
-        this.add(key, hash, buf, s, e);
+        this.add(h1, low, key, buf, s, e);
         return;
       }
-      keys[slot] = key;
-      t.probes[slot] = hash;
-      t.counts[slot] = 1;
+      cells[2 * slot] = key;
+      cells[2 * slot + 1] = 1;
       t.setText(slot, buf, s, e);
-      if (++this.size * 2 > keys.length) this.rebuild(new Slots(keys.length * 2), 0);
+      if (++this.size * 2 > t.length) this.rebuild(new Slots(t.length * 2), 0);
       return;
     }
     if (this.size < this.capacity) {
-      keys[slot] = key;
-      t.probes[slot] = hash;
-      t.counts[slot] = 1;
+      cells[2 * slot] = key;
+      cells[2 * slot + 1] = -1;
       this.tally[1]!++;
       this.size++;
       return;
@@ -139,9 +146,9 @@ export class FrequencyTable {
     const out: { value: string; count: number }[] = [];
     const t = this.cur;
     for (let i = 0; i < t.length; i++) {
-      if (t.keys[i] === EMPTY) continue;
+      if (t.cells[2 * i] === EMPTY) continue;
       const value = t.text(i);
-      if (value !== undefined) out.push({ value, count: t.counts[i]! });
+      if (value !== undefined) out.push({ value, count: t.cells[2 * i + 1]! });
     }
     out.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
     return out.slice(0, limit);
@@ -150,14 +157,20 @@ export class FrequencyTable {
   hyperLogLog(): HyperLogLog {
     if (this.hll) return this.hll;
     const hll = new HyperLogLog();
-    for (const key of this.cur.keys) if (key !== EMPTY) hll.addKey(key);
+    const cells = this.cur.cells;
+    for (let i = 0; i < cells.length; i += 2) if (cells[i] !== EMPTY) hll.addKey(cells[i]!);
     return hll;
   }
 
   /** The exact value keys, while exact. */
   exactKeys(): Float64Array | null {
     if (this.hll) return null;
-    return this.cur.keys.filter((k) => k !== EMPTY);
+    return this.cur.cells.filter((k, i) => i % 2 === 0 && k !== EMPTY);
+  }
+
+  private moveTally(c: number): void {
+    this.tally[c]!--;
+    if (c + 1 < SMALL) this.tally[c + 1]!++;
   }
 
   /** The count at rank `rank` (0 = largest) among the counters. */
@@ -172,21 +185,21 @@ export class FrequencyTable {
       below += tally[c]!;
       if (below >= want) return c;
     }
-    const t = this.cur;
+    const cells = this.cur.cells;
     const scratch = this.scratch && this.scratch.length >= n ? this.scratch : (this.scratch = new Float64Array(Math.max(n, this.capacity)));
     let m = 0;
-    for (let i = 0; i < t.length; i++) if (t.keys[i] !== EMPTY) scratch[m++] = t.counts[i]!;
+    for (let i = 0; i < cells.length; i += 2) if (cells[i] !== EMPTY) scratch[m++] = Math.abs(cells[i + 1]!);
     return scratch.subarray(0, m).sort()[want - 1]!;
   }
 
   private toSketch(): void {
     const hll = this.hyperLogLog();
     // Keep the `capacity` largest counts less the next one: the Misra-Gries merge rule.
-    const t = this.cur;
+    const cells = this.cur.cells;
     this.tally.fill(0);
-    for (let i = 0; i < t.length; i++) {
-      const c = t.counts[i]!;
-      if (t.keys[i] !== EMPTY && c < SMALL) this.tally[c]!++;
+    for (let i = 0; i < cells.length; i += 2) {
+      const c = cells[i + 1]!;
+      if (cells[i] !== EMPTY && c < SMALL) this.tally[c]!++;
     }
     const cut = this.countAtRank(this.capacity);
     this.hll = hll;
@@ -207,29 +220,32 @@ export class FrequencyTable {
    */
   private rebuild(into: Slots, minus: number): void {
     const old = this.cur;
+    const from = old.cells;
     this.cur = into;
     this.mask = into.length - 1;
     this.size = 0;
     const mask = this.mask;
-    const keys = into.keys;
+    const cells = into.cells;
     const tally = this.tally;
     tally.fill(0);
     for (let i = 0; i < old.length; i++) {
-      const key = old.keys[i]!;
+      const key = from[2 * i]!;
       if (key === EMPTY) continue;
-      old.keys[i] = EMPTY;
-      const at = old.textAt[i]!;
-      old.textAt[i] = NO_TEXT;
-      const count = old.counts[i]! - minus;
+      from[2 * i] = EMPTY;
+      const signed = from[2 * i + 1]!;
+      const count = Math.abs(signed) - minus;
       if (count <= 0) continue;
-      const probe = old.probes[i]!;
-      let slot = probe & mask;
-      while (keys[slot] !== EMPTY) slot = (slot + 1) & mask;
-      keys[slot] = key;
-      into.probes[slot] = probe;
-      into.counts[slot] = count;
+      let slot = (key % KEY_LOW) & mask;
+      while (cells[2 * slot] !== EMPTY) slot = (slot + 1) & mask;
+      cells[2 * slot] = key;
       if (count < SMALL) tally[count]!++;
-      if (at !== NO_TEXT) into.setText(slot, old.arena, at, at + old.textLen[i]!);
+      if (signed > 0) {
+        cells[2 * slot + 1] = count;
+        const at = old.textAt[i]!;
+        into.setText(slot, old.arena, at, at + old.textLen[i]!);
+      } else {
+        cells[2 * slot + 1] = -count;
+      }
       this.size++;
     }
     old.arenaLen = 0;

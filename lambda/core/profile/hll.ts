@@ -22,6 +22,13 @@ export class HyperLogLog {
     if (rank > this.registers[index]!) this.registers[index] = rank;
   }
 
+  /** The same as `addKey(key)`, from the key's parts: its first hash and its low 21 bits. */
+  add(h1: number, low: number): void {
+    const index = h1 >>> (32 - HLL_PRECISION);
+    const rank = low === 0 ? 22 : Math.clz32(low) - 10;
+    if (rank > this.registers[index]!) this.registers[index] = rank;
+  }
+
   merge(other: HyperLogLog): void {
     for (let i = 0; i < M; i++) if (other.registers[i]! > this.registers[i]!) this.registers[i] = other.registers[i]!;
   }
