@@ -1,17 +1,21 @@
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  ListPartsCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { MAX_PRESIGN_EXPIRES_SECONDS, MiB } from '../shared/config';
-import { BadRequestError, ConflictError, isNotFound, NotFoundError, PayloadTooLargeError, UnauthorizedError } from '../shared/errors';
+import { BadRequestError, NotFoundError, UnauthorizedError } from '../shared/errors';
 import { toS3Key, validateKey } from '../shared/keys';
 import { signToken, verifyToken } from '../shared/signed-token';
 import { MAX_PARTS } from './multipart';
-import { UPLOAD_SESSION_SECONDS, validateContentType, validateSize, type UploadDeps } from './upload';
+import {
+  abortMultipartUpload,
+  completeCheckedUpload,
+  listAllParts,
+  parseChosenParts,
+  UPLOAD_SESSION_SECONDS,
+  validateContentType,
+  validateSize,
+  type MultipartTarget,
+  type UploadDeps,
+} from './upload';
 
 /**
  * The S3 routes of Uppy's Companion server, served over our own upload rules, so that
@@ -135,48 +139,15 @@ export interface CompanionPart {
   Size: number;
 }
 
-async function allParts(deps: UploadDeps, userId: string, session: CompanionSession): Promise<CompanionPart[]> {
-  const parts: CompanionPart[] = [];
-  let marker: string | undefined;
-  try {
-    for (;;) {
-      const out = await deps.s3.send(
-        new ListPartsCommand({
-          Bucket: deps.config.uploadsBucket,
-          Key: toS3Key(userId, session.key),
-          UploadId: session.uploadId,
-          ...(marker ? { PartNumberMarker: marker } : {}),
-        }),
-      );
-      for (const p of out.Parts ?? []) {
-        if (p.PartNumber !== undefined && p.ETag !== undefined) parts.push({ PartNumber: p.PartNumber, ETag: p.ETag, Size: p.Size ?? 0 });
-      }
-      if (!out.IsTruncated || !out.NextPartNumberMarker || out.NextPartNumberMarker === marker) break;
-      marker = out.NextPartNumberMarker;
-    }
-  } catch (err) {
-    if (isNotFound(err)) throw new NotFoundError('NoSuchUpload', 'No such upload (it may have been completed, aborted or expired)');
-    throw err;
-  }
-  return parts;
-}
+const targetOf = (userId: string, session: CompanionSession): MultipartTarget => ({ s3Key: toS3Key(userId, session.key), uploadId: session.uploadId });
 
 export async function listParts(deps: UploadDeps, userId: string, uploadId: string, key: unknown): Promise<CompanionPart[]> {
-  return allParts(deps, userId, decodeSession(deps, userId, uploadId, key));
+  const parts = await listAllParts(deps, targetOf(userId, decodeSession(deps, userId, uploadId, key)));
+  return parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag, Size: p.size }));
 }
 
 // ---------------------------------------------------------------------------------------------
 // POST /s3/multipart/{uploadId}/complete?key=  {parts: [{PartNumber, ETag}]}
-
-const normaliseEtag = (etag: string) => etag.replace(/^W\//, '').replace(/^"|"$/g, '');
-
-async function abortQuietly(deps: UploadDeps, userId: string, session: CompanionSession): Promise<void> {
-  try {
-    await deps.s3.send(new AbortMultipartUploadCommand({ Bucket: deps.config.uploadsBucket, Key: toS3Key(userId, session.key), UploadId: session.uploadId }));
-  } catch {
-    // best effort: the bucket's lifecycle rule aborts what is left behind
-  }
-}
 
 export async function completeMultipart(
   deps: UploadDeps,
@@ -186,69 +157,19 @@ export async function completeMultipart(
   body: unknown,
 ): Promise<{ location: string; key: string; size: number }> {
   const session = decodeSession(deps, userId, uploadId, key);
-  const given = isObject(body) ? body.parts : undefined;
-  if (!Array.isArray(given) || given.length === 0 || given.length > MAX_PARTS) {
-    throw new BadRequestError('InvalidBody', `parts must be an array of 1 to ${MAX_PARTS} {PartNumber, ETag} objects`);
-  }
-  const parts: { PartNumber: number; ETag: string }[] = [];
-  for (const p of given) {
-    const n = isObject(p) ? Number(p.PartNumber) : NaN;
-    if (!Number.isInteger(n) || n < 1 || !isObject(p) || typeof p.ETag !== 'string' || p.ETag === '') {
-      throw new BadRequestError('InvalidPart', 'Each part needs an integer PartNumber and an ETag string');
-    }
-    if (parts.length && n <= parts[parts.length - 1]!.PartNumber) {
-      throw new BadRequestError('InvalidPartOrder', 'Part numbers must be strictly ascending, without duplicates');
-    }
-    parts.push({ PartNumber: n, ETag: p.ETag });
-  }
-
-  const uploaded = new Map((await allParts(deps, userId, session)).map((p) => [p.PartNumber, p]));
-  let total = 0;
-  parts.forEach((part, i) => {
-    const found = uploaded.get(part.PartNumber);
-    if (!found || normaliseEtag(found.ETag) !== normaliseEtag(part.ETag)) {
-      throw new BadRequestError('InvalidPart', `Part ${part.PartNumber} was not uploaded with that ETag`);
-    }
-    if (i < parts.length - 1 && found.Size < MIN_PART_BYTES) {
-      throw new BadRequestError('EntityTooSmall', `Part ${part.PartNumber} has ${found.Size} bytes; every part but the last needs at least ${MIN_PART_BYTES}`);
-    }
-    total += found.Size;
+  const parts = parseChosenParts(isObject(body) ? body.parts : undefined, { number: 'PartNumber', etag: 'ETag' });
+  // Uppy chooses its own part sizes, so only S3's minimum applies; the declared size when Uppy sent one.
+  const { size } = await completeCheckedUpload(deps, targetOf(userId, session), parts, {
+    minPartSize: MIN_PART_BYTES,
+    ...(session.size !== undefined ? { declaredSize: session.size } : {}),
   });
-  if (total > deps.config.maxUploadBytes) {
-    await abortQuietly(deps, userId, session);
-    throw new PayloadTooLargeError('EntityTooLarge', `The parts add up to ${total} bytes, over the ${deps.config.maxUploadBytes}-byte limit; the upload was aborted`);
-  }
-  if (session.size !== undefined && total !== session.size) {
-    throw new ConflictError('SizeMismatch', `The parts add up to ${total} bytes; the upload was declared as ${session.size}`);
-  }
-
-  try {
-    await deps.s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: deps.config.uploadsBucket,
-        Key: toS3Key(userId, session.key),
-        UploadId: session.uploadId,
-        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.PartNumber, ETag: uploaded.get(p.PartNumber)!.ETag })) },
-      }),
-    );
-  } catch (err) {
-    if (isNotFound(err)) throw new NotFoundError('NoSuchUpload', 'No such upload (it may have been completed, aborted or expired)');
-    const name = (err as { name?: string }).name;
-    if (name === 'InvalidPart' || name === 'InvalidPartOrder' || name === 'EntityTooSmall') throw new BadRequestError(name, (err as Error).message);
-    throw err;
-  }
   const location = `/buckets/uploads/objects/${session.key.split('/').map(encodeURIComponent).join('/')}`;
-  return { location, key: session.key, size: total };
+  return { location, key: session.key, size };
 }
 
 // ---------------------------------------------------------------------------------------------
 // DELETE /s3/multipart/{uploadId}?key=
 
 export async function abortMultipart(deps: UploadDeps, userId: string, uploadId: string, key: unknown): Promise<void> {
-  const session = decodeSession(deps, userId, uploadId, key);
-  try {
-    await deps.s3.send(new AbortMultipartUploadCommand({ Bucket: deps.config.uploadsBucket, Key: toS3Key(userId, session.key), UploadId: session.uploadId }));
-  } catch (err) {
-    if (!isNotFound(err)) throw err; // already aborted or completed: the goal is reached
-  }
+  await abortMultipartUpload(deps, targetOf(userId, decodeSession(deps, userId, uploadId, key)));
 }

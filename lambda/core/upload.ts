@@ -261,7 +261,7 @@ export async function signParts(
 }
 
 // ---------------------------------------------------------------------------------------------
-// GET /uploads/{uploadId}
+// Multipart uploads in S3: listing, aborting and checked completion
 
 export interface UploadedPart {
   partNumber: number;
@@ -269,7 +269,15 @@ export interface UploadedPart {
   size: number;
 }
 
-async function listAllParts(deps: UploadDeps, session: UploadSession): Promise<UploadedPart[]> {
+/** Where a multipart upload lives in S3: shared by our upload routes and the Uppy adapter. */
+export interface MultipartTarget {
+  s3Key: string;
+  /** S3's own upload id. */
+  uploadId: string;
+}
+
+/** Every part uploaded so far, paging through ListParts past 1,000 parts. 404 NoSuchUpload when gone. */
+export async function listAllParts(deps: UploadDeps, target: MultipartTarget): Promise<UploadedPart[]> {
   const parts: UploadedPart[] = [];
   let marker: string | undefined;
   try {
@@ -277,8 +285,8 @@ async function listAllParts(deps: UploadDeps, session: UploadSession): Promise<U
       const out = await deps.s3.send(
         new ListPartsCommand({
           Bucket: deps.config.uploadsBucket,
-          Key: toS3Key(session.userId, session.key),
-          UploadId: session.uploadId,
+          Key: target.s3Key,
+          UploadId: target.uploadId,
           ...(marker ? { PartNumberMarker: marker } : {}),
         }),
       );
@@ -297,67 +305,104 @@ async function listAllParts(deps: UploadDeps, session: UploadSession): Promise<U
   return parts;
 }
 
-export async function listParts(deps: UploadDeps, userId: string, uploadId: string, key: unknown): Promise<{ parts: UploadedPart[] }> {
-  const session = decodeUploadId(deps, userId, uploadId, key);
-  return { parts: await listAllParts(deps, session) };
+/** Aborts an upload; one already aborted or completed counts as done. */
+export async function abortMultipartUpload(deps: UploadDeps, target: MultipartTarget): Promise<void> {
+  try {
+    await deps.s3.send(
+      new AbortMultipartUploadCommand({ Bucket: deps.config.uploadsBucket, Key: target.s3Key, UploadId: target.uploadId }),
+    );
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
 }
 
-// ---------------------------------------------------------------------------------------------
-// POST /uploads/{uploadId}/complete
+export interface ChosenPart {
+  partNumber: number;
+  etag: string;
+}
 
-const normaliseEtag = (etag: string) => etag.replace(/^W\//, '').replace(/^"|"$/g, '');
-
-export async function completeUpload(
-  deps: UploadDeps,
-  userId: string,
-  uploadId: string,
-  body: unknown,
-): Promise<{ key: string; etag: string | null; size: number }> {
-  const b = bodyObject(body);
-  const session = decodeUploadId(deps, userId, uploadId, b.key);
-  const given = b.parts;
+/**
+ * The parts a caller asks to complete with, checked for shape and order. Field names differ
+ * between our API (`partNumber`, `etag`) and Companion's (`PartNumber`, `ETag`).
+ */
+export function parseChosenParts(given: unknown, fields: { number: string; etag: string } = { number: 'partNumber', etag: 'etag' }): ChosenPart[] {
   if (!Array.isArray(given) || given.length === 0 || given.length > MAX_PARTS) {
     throw new BadRequestError('InvalidBody', `parts must be an array of 1 to ${MAX_PARTS} parts`);
   }
-  const parts: { partNumber: number; etag: string }[] = [];
+  const parts: ChosenPart[] = [];
   for (const p of given) {
-    if (!isObject(p) || typeof p.partNumber !== 'number' || !Number.isInteger(p.partNumber) || p.partNumber < 1) {
-      throw new BadRequestError('InvalidPart', 'Each part needs an integer partNumber of at least 1');
+    const n = isObject(p) ? p[fields.number] : undefined;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_PARTS) {
+      throw new BadRequestError('InvalidPart', `Each part needs an integer ${fields.number} from 1 to ${MAX_PARTS}`);
     }
-    if (typeof p.etag !== 'string' || p.etag === '') throw new BadRequestError('InvalidPart', `Part ${p.partNumber} needs an etag string`);
+    const etag = (p as Record<string, unknown>)[fields.etag];
+    if (typeof etag !== 'string' || etag === '') throw new BadRequestError('InvalidPart', `Part ${n} needs an ${fields.etag} string`);
     const previous = parts[parts.length - 1];
-    if (previous && p.partNumber <= previous.partNumber) {
+    if (previous && n <= previous.partNumber) {
       throw new BadRequestError('InvalidPartOrder', 'Part numbers must be strictly ascending, without duplicates');
     }
-    parts.push({ partNumber: p.partNumber, etag: p.etag });
+    parts.push({ partNumber: n, etag });
   }
+  return parts;
+}
 
-  const uploaded = new Map((await listAllParts(deps, session)).map((p) => [p.partNumber, p]));
+/** What completion checks the uploaded parts against. */
+export interface CompletionRules {
+  /** Every part but the last must have exactly this size (our sessions: the server chose it). */
+  exactPartSize?: number;
+  /** Every part but the last must have at least this size (S3's rule; Uppy picks its own sizes). */
+  minPartSize?: number;
+  /** The size the caller declared; the parts must add up to it (409 SizeMismatch). */
+  declaredSize?: number;
+}
+
+const normaliseEtag = (etag: string) => etag.replace(/^W\//, '').replace(/^"|"$/g, '');
+
+/**
+ * Completes a multipart upload only after checking what S3 holds: every chosen part exists with
+ * that ETag, the part sizes follow the rules, and the total is within the limit and equal to the
+ * declared size. Nothing becomes visible unless all of that holds.
+ */
+export async function completeCheckedUpload(
+  deps: UploadDeps,
+  target: MultipartTarget,
+  parts: ChosenPart[],
+  rules: CompletionRules,
+): Promise<{ etag: string | null; size: number }> {
+  const uploaded = new Map((await listAllParts(deps, target)).map((p) => [p.partNumber, p]));
   let total = 0;
   parts.forEach((part, i) => {
     const found = uploaded.get(part.partNumber);
     if (!found || normaliseEtag(found.etag) !== normaliseEtag(part.etag)) {
       throw new BadRequestError('InvalidPart', `Part ${part.partNumber} was not uploaded with that ETag`);
     }
-    if (i < parts.length - 1 && found.size !== session.partSize) {
-      throw new BadRequestError('InvalidPart', `Part ${part.partNumber} has ${found.size} bytes; every part but the last must have ${session.partSize}`);
+    const last = i === parts.length - 1;
+    if (!last && rules.exactPartSize !== undefined && found.size !== rules.exactPartSize) {
+      throw new BadRequestError('InvalidPart', `Part ${part.partNumber} has ${found.size} bytes; every part but the last must have ${rules.exactPartSize}`);
+    }
+    if (!last && rules.minPartSize !== undefined && found.size < rules.minPartSize) {
+      throw new BadRequestError('EntityTooSmall', `Part ${part.partNumber} has ${found.size} bytes; every part but the last needs at least ${rules.minPartSize}`);
     }
     total += found.size;
   });
-  if (total !== session.size) {
-    throw new ConflictError('SizeMismatch', `The parts add up to ${total} bytes; the upload was declared as ${session.size}`);
+  if (total > deps.config.maxUploadBytes) {
+    await abortMultipartUpload(deps, target).catch(() => undefined); // best effort: the lifecycle rule cleans up the rest
+    throw new PayloadTooLargeError('EntityTooLarge', `The parts add up to ${total} bytes, over the ${deps.config.maxUploadBytes}-byte limit; the upload was aborted`);
+  }
+  if (rules.declaredSize !== undefined && total !== rules.declaredSize) {
+    throw new ConflictError('SizeMismatch', `The parts add up to ${total} bytes; the upload was declared as ${rules.declaredSize}`);
   }
 
   try {
     const out = await deps.s3.send(
       new CompleteMultipartUploadCommand({
         Bucket: deps.config.uploadsBucket,
-        Key: toS3Key(userId, session.key),
-        UploadId: session.uploadId,
+        Key: target.s3Key,
+        UploadId: target.uploadId,
         MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: uploaded.get(p.partNumber)!.etag })) },
       }),
     );
-    return { key: session.key, etag: out.ETag ?? null, size: total };
+    return { etag: out.ETag ?? null, size: total };
   } catch (err) {
     if (isNotFound(err)) throw noSuchUpload();
     const name = (err as { name?: string }).name;
@@ -368,22 +413,37 @@ export async function completeUpload(
   }
 }
 
+const targetOf = (session: UploadSession): MultipartTarget => ({ s3Key: toS3Key(session.userId, session.key), uploadId: session.uploadId });
+
+// ---------------------------------------------------------------------------------------------
+// GET /uploads/{uploadId}
+
+export async function listParts(deps: UploadDeps, userId: string, uploadId: string, key: unknown): Promise<{ parts: UploadedPart[] }> {
+  const session = decodeUploadId(deps, userId, uploadId, key);
+  return { parts: await listAllParts(deps, targetOf(session)) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /uploads/{uploadId}/complete
+
+export async function completeUpload(
+  deps: UploadDeps,
+  userId: string,
+  uploadId: string,
+  body: unknown,
+): Promise<{ key: string; etag: string | null; size: number }> {
+  const b = bodyObject(body);
+  const session = decodeUploadId(deps, userId, uploadId, b.key);
+  const parts = parseChosenParts(b.parts);
+  const done = await completeCheckedUpload(deps, targetOf(session), parts, { exactPartSize: session.partSize, declaredSize: session.size });
+  return { key: session.key, ...done };
+}
+
 // ---------------------------------------------------------------------------------------------
 // DELETE /uploads/{uploadId}
 
 export async function abortUpload(deps: UploadDeps, userId: string, uploadId: string, key: unknown): Promise<void> {
-  const session = decodeUploadId(deps, userId, uploadId, key);
-  try {
-    await deps.s3.send(
-      new AbortMultipartUploadCommand({
-        Bucket: deps.config.uploadsBucket,
-        Key: toS3Key(userId, session.key),
-        UploadId: session.uploadId,
-      }),
-    );
-  } catch (err) {
-    if (!isNotFound(err)) throw err; // already aborted or completed: the goal is reached
-  }
+  await abortMultipartUpload(deps, targetOf(decodeUploadId(deps, userId, uploadId, key)));
 }
 
 // ---------------------------------------------------------------------------------------------
