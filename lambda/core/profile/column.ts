@@ -61,6 +61,9 @@ export class ColumnAccumulator {
   private dateMaxText = '';
   private readonly lexMin = new ByteSlot();
   private readonly lexMax = new ByteSlot();
+  /** First bytes of the lexical extremes (256 and -1 while there are none). */
+  private lexMinFirst = 256;
+  private lexMaxFirst = -1;
   private readonly freq: frequency.FrequencyTable;
   private readonly histogram = new StreamingHistogram();
 
@@ -164,20 +167,41 @@ export class ColumnAccumulator {
   private record(kind: number, buf: Buffer, s: number, e: number): boolean {
     this.count++;
     this.kinds[kind]!++;
-    let h1 = 0x811c9dc5;
+    // Two MurmurHash3-style 32-bit hashes with different constants, four bytes per step.
+    const len = e - s;
+    let h1 = 0x9747b28c;
     let h2 = 0x2f8a1b3c;
     let high = 0;
-    for (let i = s; i < e; i++) {
-      const c = buf[i]!;
-      h1 = Math.imul(h1 ^ c, 0x01000193);
-      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
-      high |= c;
+    let i = s;
+    for (const end4 = s + (len & ~3); i < end4; i += 4) {
+      const w = buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
+      high |= w;
+      let k = Math.imul(w, 0xcc9e2d51);
+      k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+      h1 ^= k;
+      h1 = (Math.imul((h1 << 13) | (h1 >>> 19), 5) + 0xe6546b64) | 0;
+      let q = Math.imul(w, 0x85ebca77);
+      q = Math.imul((q << 16) | (q >>> 16), 0xc2b2ae3d);
+      h2 ^= q;
+      h2 = (Math.imul((h2 << 11) | (h2 >>> 21), 9) + 0x7fb5d329) | 0;
     }
+    if (i < e) {
+      let w = buf[i]!;
+      if (i + 1 < e) w |= buf[i + 1]! << 8;
+      if (i + 2 < e) w |= buf[i + 2]! << 16;
+      high |= w;
+      let k = Math.imul(w, 0xcc9e2d51);
+      h1 ^= Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+      k = Math.imul(w, 0x85ebca77);
+      h2 ^= Math.imul((k << 16) | (k >>> 16), 0xc2b2ae3d);
+    }
+    h1 ^= len;
     h1 ^= h1 >>> 16;
     h1 = Math.imul(h1, 0x85ebca6b);
     h1 ^= h1 >>> 13;
     h1 = Math.imul(h1, 0xc2b2ae35);
     h1 ^= h1 >>> 16;
+    h2 ^= len;
     h2 ^= h2 >>> 15;
     h2 = Math.imul(h2, 0x2c1b3c6d);
     h2 ^= h2 >>> 12;
@@ -188,15 +212,27 @@ export class ColumnAccumulator {
     let key = (h1 >>> 0) * 2097152 + low;
     if (key === 0) key = low = 1;
     this.freq.add(h1, low, key, buf, s, e);
-    const lexMin = this.lexMin;
-    if (lexMin.len < 0 || compareBytes(buf, s, e, lexMin.buf, 0, lexMin.len) < 0) lexMin.set(buf, s, e);
-    const lexMax = this.lexMax;
-    if (lexMax.len < 0 || compareBytes(buf, s, e, lexMax.buf, 0, lexMax.len) > 0) lexMax.set(buf, s, e);
-    if (high & 0x80 && !isValidUtf8(buf, s, e)) {
+    // Lexical extremes: most values start with a byte strictly between the extremes' first bytes.
+    const c0 = len > 0 ? buf[s]! : -1;
+    if (c0 <= this.lexMinFirst || c0 >= this.lexMaxFirst) this.lexical(buf, s, e);
+    if (high & 0x80808080 && !isValidUtf8(buf, s, e)) {
       this.invalidUtf8++;
       return false;
     }
     return true;
+  }
+
+  private lexical(buf: Buffer, s: number, e: number): void {
+    const lexMin = this.lexMin;
+    if (lexMin.len < 0 || compareBytes(buf, s, e, lexMin.buf, 0, lexMin.len) < 0) {
+      lexMin.set(buf, s, e);
+      this.lexMinFirst = lexMin.len > 0 ? lexMin.buf[0]! : -1;
+    }
+    const lexMax = this.lexMax;
+    if (lexMax.len < 0 || compareBytes(buf, s, e, lexMax.buf, 0, lexMax.len) > 0) {
+      lexMax.set(buf, s, e);
+      this.lexMaxFirst = lexMax.len > 0 ? lexMax.buf[0]! : -1;
+    }
   }
 
   type(): ColumnType {
