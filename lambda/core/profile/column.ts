@@ -7,7 +7,7 @@ import * as values from './values';
 // Module-local references: a CommonJS build reads imports through getters, which the hot path
 // should not pay for on every field.
 const { FrequencyTable } = frequency;
-const { compareBytes, isNullToken, parseBoolean, parseDate, parseNumber, parsed, isValidUtf8 } = values;
+const { compareBytes, isNullToken, parseBoolean, parsed, parsedValue, readDate, readNumber, isValidUtf8 } = values;
 
 const K_INTEGER = 0;
 const K_NUMBER = 1;
@@ -87,17 +87,13 @@ export class ColumnAccumulator {
     const c0 = buf[s]!;
     if ((c0 >= 48 && c0 <= 57) || c0 === 45 || c0 === 43 || c0 === 46) {
       if (e - s >= 10 && buf[s + 4] === 45) {
-        const t = parseDate(buf, s, e);
-        if (t === t) {
-          this.addDate(t, parsed.hadTime, buf, s, e);
+        if (readDate(buf, s, e)) {
+          this.addDate(buf, s, e);
           return this.record(K_DATE, buf, s, e);
         }
-      } else {
-        const v = parseNumber(buf, s, e);
-        if (v === v) {
-          this.addNumber(v);
-          return this.record(parsed.integer ? K_INTEGER : K_NUMBER, buf, s, e);
-        }
+      } else if (readNumber(buf, s, e)) {
+        this.addNumber();
+        return this.record(parsed.integer ? K_INTEGER : K_NUMBER, buf, s, e);
       }
     } else if ((c0 | 32) === 116 || (c0 | 32) === 102) {
       const b = parseBoolean(buf, s, e);
@@ -120,7 +116,8 @@ export class ColumnAccumulator {
     if (typeof value === 'number') {
       text = String(value);
       kind = Number.isInteger(value) ? K_INTEGER : K_NUMBER;
-      this.addNumber(value);
+      parsedValue[0] = value;
+      this.addNumber();
     } else if (typeof value === 'boolean') {
       text = String(value);
       kind = K_BOOLEAN;
@@ -132,16 +129,17 @@ export class ColumnAccumulator {
     if (needed > scratch.buf.length) scratch.buf = Buffer.allocUnsafe(needed * 2);
     const len = scratch.buf.write(text, 0);
     if (kind === K_STRING && len >= 10) {
-      const t = parseDate(scratch.buf, 0, len);
-      if (t === t) {
-        this.addDate(t, parsed.hadTime, scratch.buf, 0, len);
+      if (readDate(scratch.buf, 0, len)) {
+        this.addDate(scratch.buf, 0, len);
         kind = K_DATE;
       }
     }
     this.record(kind, scratch.buf, 0, len);
   }
 
-  private addNumber(v: number): void {
+  /** Adds the number in parsedValue[0] (passed there, not as an argument, so that it is never boxed). */
+  private addNumber(): void {
+    const v = parsedValue[0]!;
     const n = ++this.n;
     const delta = v - this.mean;
     this.mean += delta / n;
@@ -151,8 +149,10 @@ export class ColumnAccumulator {
     this.histogram.add(v);
   }
 
-  private addDate(t: number, hadTime: boolean, buf: Buffer, s: number, e: number): void {
-    if (hadTime) this.kinds[K_TIMESTAMP]!++;
+  /** Adds the date in parsedValue[0] and parsed.hadTime. */
+  private addDate(buf: Buffer, s: number, e: number): void {
+    const t = parsedValue[0]!;
+    if (parsed.hadTime) this.kinds[K_TIMESTAMP]!++;
     if (t < this.dateMin) {
       this.dateMin = t;
       this.dateMinText = buf.toString('utf8', s, e);
@@ -207,11 +207,10 @@ export class ColumnAccumulator {
     h2 ^= h2 >>> 12;
     h2 = Math.imul(h2, 0x297a2d39);
     h2 ^= h2 >>> 15;
-    // The key is valueKey(h1, h2), computed here with its low bits, which place it in the table.
+    // The key is valueKey(h1, h2): the table builds it from h1 and its low bits (never both zero).
     let low = h2 >>> 11;
-    let key = (h1 >>> 0) * 2097152 + low;
-    if (key === 0) key = low = 1;
-    this.freq.add(h1, low, key, buf, s, e);
+    if ((h1 | low) === 0) low = 1;
+    this.freq.add(h1, low, buf, s, e);
     // Lexical extremes: most values start with a byte strictly between the extremes' first bytes.
     const c0 = len > 0 ? buf[s]! : -1;
     if (c0 <= this.lexMinFirst || c0 >= this.lexMaxFirst) this.lexical(buf, s, e);

@@ -10,7 +10,6 @@ export function valueKey(h1: number, h2: number): number {
 export const KEY_LOW = 2097152;
 
 const EMPTY = 0;
-const NO_TEXT = -1;
 const SMALL = 64;
 
 /**
@@ -87,10 +86,11 @@ export class FrequencyTable {
   }
 
   /**
-   * Adds one occurrence of the value with first hash `h1`, key `key` (see `valueKey`) and `low` =
-   * key % KEY_LOW, text in buf[s, e).
+   * Adds one occurrence of the value whose key (see `valueKey`) is (h1 >>> 0) * KEY_LOW + low, text
+   * in buf[s, e). The key is made here from two int32s so that no double crosses a call.
    */
-  add(h1: number, low: number, key: number, buf: Buffer, s: number, e: number): void {
+  add(h1: number, low: number, buf: Buffer, s: number, e: number): void {
+    const key = (h1 >>> 0) * KEY_LOW + low;
     const hll = this.hll;
     if (hll !== null) hll.add(h1, low);
     const t = this.cur;
@@ -117,7 +117,7 @@ export class FrequencyTable {
     if (hll === null) {
       if (this.size >= this.exactLimit) {
         this.toSketch();
-        this.add(h1, low, key, buf, s, e);
+        this.add(h1, low, buf, s, e);
         return;
       }
       cells[2 * slot] = key;

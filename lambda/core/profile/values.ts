@@ -13,6 +13,9 @@ for (let i = 0; i <= 22; i++) POW10.push(10 ** i);
  */
 export const parsed = { integer: false, hadTime: false };
 
+/** The value read by the last successful `readNumber` / `readDate`: a typed array, so never boxed. */
+export const parsedValue = new Float64Array(1);
+
 const decoder = new TextDecoder();
 
 /**
@@ -22,6 +25,60 @@ const decoder = new TextDecoder();
  * `Number()` on the decoded text, which is rare in real data.
  */
 export function parseNumber(b: Uint8Array, s: number, e: number): number {
+  return readNumber(b, s, e) ? parsedValue[0]! : NaN;
+}
+
+/**
+ * `parseNumber` for the hot path: returns whether the field is a number and leaves the value in
+ * `parsedValue[0]`, so that no number is boxed. The integer and fraction parts (up to 9 digits
+ * each) are read in int32 arithmetic; longer ones, and exponents, take the general path.
+ */
+export function readNumber(b: Uint8Array, s: number, e: number): boolean {
+  let i = s;
+  const c = b[i]!;
+  let neg = false;
+  if (c === 45) {
+    neg = true;
+    i++;
+  } else if (c === 43) {
+    i++;
+  }
+  const intStart = i;
+  let ip = 0;
+  while (i < e) {
+    const d = b[i]! - 48;
+    if (d < 0 || d > 9) break;
+    if (i - intStart === 9) return slowNumber(b, s, e);
+    ip = ip * 10 + d;
+    i++;
+  }
+  const intDigits = i - intStart;
+  let fp = 0;
+  let frac = 0;
+  let integer = true;
+  if (i < e && b[i] === 46) {
+    integer = false;
+    i++;
+    const fracStart = i;
+    while (i < e) {
+      const d = b[i]! - 48;
+      if (d < 0 || d > 9) break;
+      if (i - fracStart === 9) return slowNumber(b, s, e);
+      fp = fp * 10 + d;
+      i++;
+    }
+    frac = i - fracStart;
+  }
+  if (i < e || intDigits + frac > 15) return slowNumber(b, s, e);
+  if (intDigits + frac === 0) return false;
+  parsed.integer = integer;
+  const v = frac === 0 ? ip : (ip * POW10[frac]! + fp) / POW10[frac]!;
+  parsedValue[0] = neg ? -v : v;
+  return true;
+}
+
+/** The general path of `readNumber`: any digit count, exponents. */
+function slowNumber(b: Uint8Array, s: number, e: number): boolean {
   let i = s;
   let c = b[i]!;
   let neg = false;
@@ -54,25 +111,30 @@ export function parseNumber(b: Uint8Array, s: number, e: number): number {
       i++;
     }
   }
-  if (digits === 0) return NaN;
+  if (digits === 0) return false;
   if (i < e) {
     c = b[i]!;
-    if (c !== 101 && c !== 69) return NaN;
+    if (c !== 101 && c !== 69) return false;
     // Exponent: check the shape, then let Number() do the rounding.
     let j = i + 1;
     if (j < e && (b[j] === 43 || b[j] === 45)) j++;
-    if (j === e) return NaN;
+    if (j === e) return false;
     for (; j < e; j++) {
       c = b[j]!;
-      if (c < 48 || c > 57) return NaN;
+      if (c < 48 || c > 57) return false;
     }
     parsed.integer = false;
-    return Number(decoder.decode(b.subarray(s, e)));
+    parsedValue[0] = Number(decoder.decode(b.subarray(s, e)));
+    return true;
   }
   parsed.integer = integer;
-  if (digits > 15) return Number(decoder.decode(b.subarray(s, e)));
+  if (digits > 15) {
+    parsedValue[0] = Number(decoder.decode(b.subarray(s, e)));
+    return true;
+  }
   const v = frac === 0 ? mant : mant / POW10[frac]!;
-  return neg ? -v : v;
+  parsedValue[0] = neg ? -v : v;
+  return true;
 }
 
 const DAYS_IN_MONTH = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -101,28 +163,34 @@ function two(b: Uint8Array, i: number): number {
  * `YYYY-MM-DD[T ]HH:MM[:SS[.fff]][Z|+HH:MM|+HHMM|+HH]`, or NaN when the text is not one.
  */
 export function parseDate(b: Uint8Array, s: number, e: number): number {
+  return readDate(b, s, e) ? parsedValue[0]! : NaN;
+}
+
+/** `parseDate` for the hot path: whether the text is a date, its epoch milliseconds in `parsedValue[0]`. */
+export function readDate(b: Uint8Array, s: number, e: number): boolean {
   const len = e - s;
-  if (len < 10 || b[s + 4] !== 45 || b[s + 7] !== 45) return NaN;
+  if (len < 10 || b[s + 4] !== 45 || b[s + 7] !== 45) return false;
   const y = digit(b, s) * 1000 + digit(b, s + 1) * 100 + two(b, s + 2);
   const m = two(b, s + 5);
   const d = two(b, s + 8);
-  if (y < 0 || m < 1 || m > 12 || d < 1 || d > DAYS_IN_MONTH[m]!) return NaN;
-  if (m === 2 && d === 29 && (y % 4 !== 0 || (y % 100 === 0 && y % 400 !== 0))) return NaN;
+  if (y < 0 || m < 1 || m > 12 || d < 1 || d > DAYS_IN_MONTH[m]!) return false;
+  if (m === 2 && d === 29 && (y % 4 !== 0 || (y % 100 === 0 && y % 400 !== 0))) return false;
   const day = daysFromCivil(y, m, d) * 86400000;
   if (len === 10) {
     parsed.hadTime = false;
-    return day;
+    parsedValue[0] = day;
+    return true;
   }
   const sep = b[s + 10];
-  if ((sep !== 84 && sep !== 32 && sep !== 116) || len < 16 || b[s + 13] !== 58) return NaN;
+  if ((sep !== 84 && sep !== 32 && sep !== 116) || len < 16 || b[s + 13] !== 58) return false;
   const hh = two(b, s + 11);
   const mm = two(b, s + 14);
-  if (hh < 0 || hh > 23 || mm < 0 || mm > 59) return NaN;
+  if (hh < 0 || hh > 23 || mm < 0 || mm > 59) return false;
   let ms = hh * 3600000 + mm * 60000;
   let i = s + 16;
   if (i < e && b[i] === 58) {
     const ss = two(b, i + 1);
-    if (i + 3 > e || ss < 0 || ss > 60) return NaN;
+    if (i + 3 > e || ss < 0 || ss > 60) return false;
     ms += ss * 1000;
     i += 3;
     if (i < e && (b[i] === 46 || b[i] === 44)) {
@@ -134,7 +202,7 @@ export function parseDate(b: Uint8Array, s: number, e: number): number {
         scale /= 10;
         i++;
       }
-      if (i === fracStart) return NaN;
+      if (i === fracStart) return false;
     }
   }
   if (i < e) {
@@ -147,17 +215,18 @@ export function parseDate(b: Uint8Array, s: number, e: number): number {
       let om = 0;
       if (rest === 5 && b[i + 3] === 58) om = two(b, i + 4);
       else if (rest === 4) om = two(b, i + 3);
-      else if (rest !== 2) return NaN;
-      if (oh < 0 || oh > 23 || om < 0 || om > 59) return NaN;
+      else if (rest !== 2) return false;
+      if (oh < 0 || oh > 23 || om < 0 || om > 59) return false;
       const off = oh * 3600000 + om * 60000;
       ms += z === 43 ? -off : off;
       i = e;
     } else {
-      return NaN;
+      return false;
     }
   }
   parsed.hadTime = true;
-  return day + ms;
+  parsedValue[0] = day + ms;
+  return true;
 }
 
 /** 1 for true, 0 for false, -1 for anything else (`true`/`false` in any case, as pandas reads them). */
