@@ -37,6 +37,18 @@ class ByteSlot {
   }
 }
 
+/**
+ * The first four bytes as a big-endian unsigned number, zero-padded: when a value's word is strictly
+ * greater (smaller) than another's, so is the value in byte order.
+ */
+function prefixWord(buf: Buffer, s: number, e: number): number {
+  const len = e - s;
+  if (len >= 4) return ((buf[s]! << 24) | (buf[s + 1]! << 16) | (buf[s + 2]! << 8) | buf[s + 3]!) >>> 0;
+  let w = 0;
+  for (let i = 0; i < 4; i++) w = w * 256 + (i < len ? buf[s + i]! : 0);
+  return w;
+}
+
 const scratch = { buf: Buffer.allocUnsafe(4096) };
 
 /**
@@ -51,8 +63,10 @@ export class ColumnAccumulator {
   private kinds = [0, 0, 0, 0, 0, 0];
   private trues = 0;
   private n = 0;
-  private mean = 0;
-  private m2 = 0;
+  /** Sums of (x - shift) and its square, shift being the first value: no division per value. */
+  private shift = 0;
+  private s1 = 0;
+  private s2 = 0;
   private min = Infinity;
   private max = -Infinity;
   private dateMin = Infinity;
@@ -61,9 +75,9 @@ export class ColumnAccumulator {
   private dateMaxText = '';
   private readonly lexMin = new ByteSlot();
   private readonly lexMax = new ByteSlot();
-  /** First bytes of the lexical extremes (256 and -1 while there are none). */
-  private lexMinFirst = 256;
-  private lexMaxFirst = -1;
+  /** `prefixWord` of the lexical extremes (above and below any while there are none). */
+  private lexMinWord = 2 ** 32;
+  private lexMaxWord = -1;
   private readonly freq: frequency.FrequencyTable;
   private readonly histogram = new StreamingHistogram();
 
@@ -140,10 +154,10 @@ export class ColumnAccumulator {
   /** Adds the number in parsedValue[0] (passed there, not as an argument, so that it is never boxed). */
   private addNumber(): void {
     const v = parsedValue[0]!;
-    const n = ++this.n;
-    const delta = v - this.mean;
-    this.mean += delta / n;
-    this.m2 += delta * (v - this.mean);
+    if (this.n++ === 0 && Number.isFinite(v)) this.shift = v;
+    const d = v - this.shift;
+    this.s1 += d;
+    this.s2 += d * d;
     if (v < this.min) this.min = v;
     if (v > this.max) this.max = v;
     this.histogram.add(v);
@@ -211,9 +225,9 @@ export class ColumnAccumulator {
     let low = h2 >>> 11;
     if ((h1 | low) === 0) low = 1;
     this.freq.add(h1, low, buf, s, e);
-    // Lexical extremes: most values start with a byte strictly between the extremes' first bytes.
-    const c0 = len > 0 ? buf[s]! : -1;
-    if (c0 <= this.lexMinFirst || c0 >= this.lexMaxFirst) this.lexical(buf, s, e);
+    // Lexical extremes: most values' first four bytes lie strictly between the extremes' ones.
+    const p = prefixWord(buf, s, e);
+    if (p <= this.lexMinWord || p >= this.lexMaxWord) this.lexical(buf, s, e);
     if (high & 0x80808080 && !isValidUtf8(buf, s, e)) {
       this.invalidUtf8++;
       return false;
@@ -225,12 +239,12 @@ export class ColumnAccumulator {
     const lexMin = this.lexMin;
     if (lexMin.len < 0 || compareBytes(buf, s, e, lexMin.buf, 0, lexMin.len) < 0) {
       lexMin.set(buf, s, e);
-      this.lexMinFirst = lexMin.len > 0 ? lexMin.buf[0]! : -1;
+      this.lexMinWord = prefixWord(lexMin.buf, 0, lexMin.len);
     }
     const lexMax = this.lexMax;
     if (lexMax.len < 0 || compareBytes(buf, s, e, lexMax.buf, 0, lexMax.len) > 0) {
       lexMax.set(buf, s, e);
-      this.lexMaxFirst = lexMax.len > 0 ? lexMax.buf[0]! : -1;
+      this.lexMaxWord = prefixWord(lexMax.buf, 0, lexMax.len);
     }
   }
 
@@ -266,8 +280,9 @@ export class ColumnAccumulator {
     if (type === 'integer' || type === 'number') {
       profile.min = this.min;
       profile.max = this.max;
-      profile.mean = this.mean;
-      profile.stddev = this.n > 1 ? Math.sqrt(this.m2 / (this.n - 1)) : null;
+      const n = this.n;
+      profile.mean = this.shift + this.s1 / n;
+      profile.stddev = n > 1 ? Math.sqrt(Math.max(0, this.s2 - (this.s1 * this.s1) / n) / (n - 1)) : null;
       profile.histogram = this.histogram.toJSON(type === 'integer' ? 1 : 0);
     } else if (type === 'date' || type === 'timestamp') {
       profile.min = this.dateMinText;
