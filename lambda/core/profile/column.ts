@@ -63,10 +63,16 @@ export class ColumnAccumulator {
   private kinds = [0, 0, 0, 0, 0, 0];
   private trues = 0;
   private n = 0;
-  /** Sums of (x - shift) and its square, shift being the first value: no division per value. */
+  /**
+   * Sums of (x - shift) and its square, shift being the first value: no division per value. Each
+   * block of 4096 values is summed apart and then added, which keeps the rounding error near a
+   * two-pass computation's.
+   */
   private shift = 0;
   private s1 = 0;
   private s2 = 0;
+  private b1 = 0;
+  private b2 = 0;
   private min = Infinity;
   private max = -Infinity;
   private dateMin = Infinity;
@@ -154,10 +160,15 @@ export class ColumnAccumulator {
   /** Adds the number in parsedValue[0] (passed there, not as an argument, so that it is never boxed). */
   private addNumber(): void {
     const v = parsedValue[0]!;
-    if (this.n++ === 0 && Number.isFinite(v)) this.shift = v;
+    if (this.n === 0 && Number.isFinite(v)) this.shift = v;
     const d = v - this.shift;
-    this.s1 += d;
-    this.s2 += d * d;
+    this.b1 += d;
+    this.b2 += d * d;
+    if ((++this.n & 4095) === 0) {
+      this.s1 += this.b1;
+      this.s2 += this.b2;
+      this.b1 = this.b2 = 0;
+    }
     if (v < this.min) this.min = v;
     if (v > this.max) this.max = v;
     this.histogram.add(v);
@@ -281,8 +292,10 @@ export class ColumnAccumulator {
       profile.min = this.min;
       profile.max = this.max;
       const n = this.n;
-      profile.mean = this.shift + this.s1 / n;
-      profile.stddev = n > 1 ? Math.sqrt(Math.max(0, this.s2 - (this.s1 * this.s1) / n) / (n - 1)) : null;
+      const s1 = this.s1 + this.b1;
+      const s2 = this.s2 + this.b2;
+      profile.mean = this.shift + s1 / n;
+      profile.stddev = n > 1 ? Math.sqrt(Math.max(0, s2 - (s1 * s1) / n) / (n - 1)) : null;
       profile.histogram = this.histogram.toJSON(type === 'integer' ? 1 : 0);
     } else if (type === 'date' || type === 'timestamp') {
       profile.min = this.dateMinText;

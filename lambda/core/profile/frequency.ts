@@ -72,6 +72,9 @@ export class FrequencyTable {
   private scratch: Float64Array | null = null;
   /** While sketching: how many counters hold each count below SMALL, to find the median fast. */
   private readonly tally = new Int32Array(SMALL);
+  /** While sketching: the slots whose count has reached 2, the only survivors of a purge by 1. */
+  private heavy: Int32Array = new Int32Array(0);
+  private heavyLen = 0;
 
   constructor(
     readonly exactLimit = 10_000,
@@ -104,10 +107,12 @@ export class FrequencyTable {
         if (c > 0) {
           cells[2 * slot + 1] = c + 1;
           if (hll !== null && c < SMALL) this.moveTally(c);
+          if (c === 1 && hll !== null) this.heavy[this.heavyLen++] = slot;
         } else {
           cells[2 * slot + 1] = 1 - c;
           t.setText(slot, buf, s, e);
           if (-c < SMALL) this.moveTally(-c);
+          if (c === -1) this.heavy[this.heavyLen++] = slot;
         }
         return;
       }
@@ -203,6 +208,7 @@ export class FrequencyTable {
     }
     const cut = this.countAtRank(this.capacity);
     this.hll = hll;
+    this.heavy = new Int32Array(this.capacity);
     this.rebuild(new Slots(this.capacity * 2), cut);
     this.spare = new Slots(this.capacity * 2);
   }
@@ -211,7 +217,48 @@ export class FrequencyTable {
     const median = Math.max(1, this.countAtRank(this.capacity >> 1));
     const spare = this.spare!;
     this.spare = this.cur;
-    this.rebuild(spare, median);
+    if (median === 1) this.rebuildHeavy(spare);
+    else this.rebuild(spare, median);
+  }
+
+  /** `rebuild(into, 1)` that visits only the slots in `heavy`: most of a high-cardinality column's purges. */
+  private rebuildHeavy(into: Slots): void {
+    const old = this.cur;
+    const from = old.cells;
+    const heavy = this.heavy;
+    const n = this.heavyLen;
+    this.cur = into;
+    this.size = 0;
+    this.heavyLen = 0;
+    this.tally.fill(0);
+    for (let h = 0; h < n; h++) {
+      const i = heavy[h]!;
+      const signed = from[2 * i + 1]!;
+      this.reinsert(old, i, Math.abs(signed) - 1, signed > 0);
+    }
+    from.fill(0);
+    old.arenaLen = 0;
+  }
+
+  /** Puts old slot i's key, with `count` (> 0), into the current table. */
+  private reinsert(old: Slots, i: number, count: number, hasText: boolean): void {
+    const into = this.cur;
+    const cells = into.cells;
+    const mask = this.mask;
+    const key = old.cells[2 * i]!;
+    let slot = (key % KEY_LOW) & mask;
+    while (cells[2 * slot] !== EMPTY) slot = (slot + 1) & mask;
+    cells[2 * slot] = key;
+    if (count < SMALL) this.tally[count]!++;
+    if (count >= 2 && this.hll !== null) this.heavy[this.heavyLen++] = slot;
+    if (hasText) {
+      cells[2 * slot + 1] = count;
+      const at = old.textAt[i]!;
+      into.setText(slot, old.arena, at, at + old.textLen[i]!);
+    } else {
+      cells[2 * slot + 1] = -count;
+    }
+    this.size++;
   }
 
   /**
@@ -224,30 +271,15 @@ export class FrequencyTable {
     this.cur = into;
     this.mask = into.length - 1;
     this.size = 0;
-    const mask = this.mask;
-    const cells = into.cells;
-    const tally = this.tally;
-    tally.fill(0);
+    this.tally.fill(0);
+    this.heavyLen = 0;
+    // An empty slot's count cell is 0, so one test per slot finds the survivors.
     for (let i = 0; i < old.length; i++) {
-      const key = from[2 * i]!;
-      if (key === EMPTY) continue;
-      from[2 * i] = EMPTY;
       const signed = from[2 * i + 1]!;
       const count = Math.abs(signed) - minus;
-      if (count <= 0) continue;
-      let slot = (key % KEY_LOW) & mask;
-      while (cells[2 * slot] !== EMPTY) slot = (slot + 1) & mask;
-      cells[2 * slot] = key;
-      if (count < SMALL) tally[count]!++;
-      if (signed > 0) {
-        cells[2 * slot + 1] = count;
-        const at = old.textAt[i]!;
-        into.setText(slot, old.arena, at, at + old.textLen[i]!);
-      } else {
-        cells[2 * slot + 1] = -count;
-      }
-      this.size++;
+      if (count > 0) this.reinsert(old, i, count, signed > 0);
     }
+    from.fill(0);
     old.arenaLen = 0;
   }
 }
