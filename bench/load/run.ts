@@ -291,7 +291,7 @@ export function resultsMarkdown(report: LoadReport): string {
     '|---|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    'Latencies are measured at the client, from request to complete response, with everything (load generator, gateway, handlers, s3rver, processor) sharing the machine\'s cores; they describe this local setup, not AWS.',
+    'Latencies are measured at the client, from request to complete response, with everything (load generator, gateway, handlers, s3rver, processor) sharing the machine\'s cores; they describe this local setup, not AWS. The generator also makes and hashes every upload\'s bytes in its own event loop while the requests are in flight, which adds to the upload-phase latencies (most visible on POST /uploads, the first request of each upload).',
     '',
   ].join('\n');
 }
