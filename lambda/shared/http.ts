@@ -88,13 +88,32 @@ export function corsHeaders(event: Pick<ApiEvent, 'headers'>, allowedOrigins: re
   };
 }
 
-/** The one place errors become HTTP. Anything that is not an HttpError is a bug or an outage: 500, logged. */
+/** The one place errors become HTTP: HttpErrors as they say, S3 outages 503, anything else (a bug) 500; both logged. */
 export function toErrorResponse(err: unknown): ApiResult {
   if (err instanceof HttpError) {
     return json(err.statusCode, { error: { code: err.code, message: err.message } });
   }
+  if (isUpstreamUnavailable(err)) {
+    console.error(JSON.stringify({ level: 'error', message: 'Storage unavailable', error: describe(err) }));
+    return json(503, { error: { code: 'ServiceUnavailable', message: 'Storage is unavailable or throttling; retry later' } }, { 'retry-after': '1' });
+  }
   console.error(JSON.stringify({ level: 'error', message: 'Unhandled error', error: describe(err) }));
   return json(500, { error: { code: 'InternalError', message: 'Internal error' } });
+}
+
+const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
+
+/**
+ * An outage or throttling of S3 (or the network to it), as opposed to a bug: the SDK marks such
+ * errors `$fault: 'server'` (SlowDown, InternalError, 503s); connection failures carry a Node code.
+ * Callers get 503 with Retry-After, which clients (and the s3files command) retry.
+ */
+function isUpstreamUnavailable(err: unknown): boolean {
+  const e = err as { $fault?: string; $metadata?: { httpStatusCode?: number }; code?: string; name?: string } | undefined;
+  if (!e) return false;
+  if (e.$fault === 'server' || (e.$metadata?.httpStatusCode ?? 0) >= 500) return true;
+  if (e.name === 'TimeoutError') return true;
+  return NETWORK_ERROR_CODES.has(e.code ?? '');
 }
 
 function describe(err: unknown): Record<string, unknown> {

@@ -204,14 +204,36 @@ describe('GET /buckets/{bucket}/objects/{key+}', () => {
     expect(s3Mock).not.toHaveReceivedCommand(HeadObjectCommand);
   });
 
-  it('returns 500 without details when S3 fails for its own reasons', async () => {
+  it('returns 503 with Retry-After when S3 is throttling or down', async () => {
     jest.spyOn(console, 'error').mockImplementation(() => undefined);
     s3Mock.on(HeadObjectCommand).rejects(new S3ServiceException({ name: 'SlowDown', $fault: 'server', message: 'slow', $metadata: {} }));
 
     const res = await get('a.csv');
 
+    expect(res.statusCode).toBe(503);
+    expect(errorCode(res)).toBe('ServiceUnavailable');
+    expect(res.headers?.['retry-after']).toBe('1');
+  });
+
+  it('returns 503 when the connection to S3 is refused', async () => {
+    jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    s3Mock.on(HeadObjectCommand).rejects(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4569'), { code: 'ECONNREFUSED' }));
+
+    const res = await get('a.csv');
+
+    expect(res.statusCode).toBe(503);
+    expect(errorCode(res)).toBe('ServiceUnavailable');
+  });
+
+  it('returns 500 without details for an error that is not an outage (a bug)', async () => {
+    jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    s3Mock.on(HeadObjectCommand).rejects(new TypeError('cannot read properties of undefined'));
+
+    const res = await get('a.csv');
+
     expect(res.statusCode).toBe(500);
     expect(errorCode(res)).toBe('InternalError');
+    expect(res.body).not.toContain('cannot read');
   });
 });
 
