@@ -3,6 +3,8 @@
  * (service-function.ts) and the bundle benchmark (bench/bundles/run.ts) both read them, so what is
  * measured is what is deployed. Why each choice: bench/bundles/RESULTS.md.
  */
+import * as path from 'node:path';
+
 export const NODE_TARGET = 'node22';
 
 /**
@@ -22,6 +24,18 @@ export const MAIN_FIELDS = ['module', 'main'];
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __cjsRequire } from 'node:module'; const require = __cjsRequire(import.meta.url);";
 
+/**
+ * Swaps the SDK's default credential chain for environment credentials only
+ * (lambda/shared/lambda-credentials.ts): in Lambda the role's credentials are always in
+ * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, and the rest of the chain (SSO,
+ * ini, process, web identity, IMDS, and `@aws-sdk/nested-clients` for STS/SSO) is ~30% of each
+ * bundle's bytes and ~20% of its load time (bench/bundles/RESULTS.md). Bundles only: local mode and tests
+ * resolve the real module. Absolute path, so the alias does not depend on esbuild's working directory.
+ */
+export const MODULE_ALIASES: Readonly<Record<string, string>> = {
+  '@aws-sdk/credential-provider-node': path.join(__dirname, '..', '..', 'lambda', 'shared', 'lambda-credentials.ts'),
+};
+
 /** The options, as esbuild's own API spells them (the benchmark calls esbuild directly). */
 export const SERVICE_ESBUILD_OPTIONS = {
   bundle: true,
@@ -36,6 +50,7 @@ export const SERVICE_ESBUILD_OPTIONS = {
   // Bundle the SDK too (nothing external): versions pinned by our lock file, and only the
   // commands we import end up in the bundle, instead of the whole SDK the runtime provides.
   external: [] as string[],
+  alias: MODULE_ALIASES,
   banner: BUNDLE_FORMAT === 'esm' ? { js: ESM_REQUIRE_BANNER } : undefined,
   legalComments: 'none',
 } as const;

@@ -28,6 +28,7 @@ export const SERVICE_BUNDLING: BundlingOptions = {
   esbuildArgs: {
     '--tree-shaking': String(SERVICE_ESBUILD_OPTIONS.treeShaking),
     '--legal-comments': SERVICE_ESBUILD_OPTIONS.legalComments,
+    '--alias': Object.entries(SERVICE_ESBUILD_OPTIONS.alias).map(([from, to]) => `${from}=${to}`),
   },
 };
 

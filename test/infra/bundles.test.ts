@@ -48,6 +48,13 @@ describe('function bundles', () => {
     expect(output).toBe('function');
   });
 
+  it.each(['list', 'read', 'upload', 'process'])('builds a %s bundle whose only credential source is the environment', (name) => {
+    // lib/constructs/bundling.ts aliases the SDK's default chain to lambda/shared/lambda-credentials.ts.
+    const code = fs.readFileSync(bundles[name]!, 'utf8');
+    expect(code).toContain('@aws-sdk/credential-provider-env - fromEnv');
+    expect(code).not.toContain('defaultProvider::fromSSO');
+  });
+
   it('writes a source map next to every bundle', () => {
     for (const file of Object.values(bundles)) expect(fs.existsSync(`${file}.map`)).toBe(true);
   });
