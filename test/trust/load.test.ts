@@ -32,6 +32,15 @@ describe('load with a ledger (short)', () => {
     expect(report.noProfile).toEqual([]);
   });
 
+  it('uploads a distinct content for every body of 6 bytes or more', () => {
+    expect(report.bodies.checked).toBeGreaterThan(0);
+    expect(report.bodies.distinct).toBe(report.bodies.checked);
+  });
+
+  it('stops the service process with SIGTERM and exit code 0', () => {
+    expect(report.serviceExit).toEqual({ code: 0, signal: null, clean: true });
+  });
+
   it('answers the concurrent readers without a 5xx', () => {
     expect(report.serverErrors).toBe(0);
     expect(report.latencies['GET /buckets/{bucket}/objects']?.length).toBeGreaterThan(0);
