@@ -286,7 +286,7 @@ export class ColumnAccumulator {
       mean: null,
       stddev: null,
       top: this.freq.entries(this.options.topValues),
-      topMethod: exact ? 'exact' : 'misra-gries',
+      topMethod: exact ? 'exact' : this.freq.sampled ? 'misra-gries-sampled' : 'misra-gries',
     };
     if (type === 'integer' || type === 'number') {
       profile.min = this.min;

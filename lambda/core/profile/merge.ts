@@ -96,7 +96,12 @@ function mergeColumn(a: ColumnProfile, b: ColumnProfile): ColumnProfile {
     mean: null,
     stddev: null,
     top: mergeTop(a.state?.top ?? a.top, b.state?.top ?? b.top, topLimit),
-    topMethod: a.topMethod === 'exact' && b.topMethod === 'exact' && distinct.exact ? 'exact' : 'misra-gries',
+    topMethod:
+      a.topMethod === 'exact' && b.topMethod === 'exact' && distinct.exact
+        ? 'exact'
+        : a.topMethod === 'misra-gries-sampled' || b.topMethod === 'misra-gries-sampled'
+          ? 'misra-gries-sampled'
+          : 'misra-gries',
   };
   if (type === 'integer' || type === 'number') {
     // Chan et al.'s parallel combination of Welford moments.

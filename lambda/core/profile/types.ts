@@ -45,8 +45,13 @@ export interface ColumnProfile {
   stddev: number | null;
   /** Most frequent values, most frequent first (ties by value). */
   top: TopValue[];
-  /** 'exact' counts, or 'misra-gries' lower bounds (each under by at most 2 × the column's count / capacity, capacity 2048). */
-  topMethod: 'exact' | 'misra-gries';
+  /**
+   * 'exact' counts, or 'misra-gries' lower bounds (each under by at most 2 × the column's count /
+   * capacity, capacity 2048), or 'misra-gries-sampled' for columns where almost every value is new:
+   * a Misra-Gries summary of a 1-in-8 random sample, counts scaled by 8, so each count errs by that
+   * bound plus a sampling error of standard deviation at most sqrt(8 × count).
+   */
+  topMethod: 'exact' | 'misra-gries' | 'misra-gries-sampled';
   histogram?: Histogram;
   /** Only with `mergeable: true`: what `mergeProfiles` needs to union distinct counts. */
   state?: ColumnState;

@@ -40,6 +40,36 @@ describe('profileObject', () => {
     expect(col(p, 'id').topMethod).toBe('misra-gries');
   });
 
+  it('samples the top values of a column where almost every value is new, and still finds its heavy hitter', async () => {
+    const rand = seededRandom(11);
+    const values: string[] = [];
+    let heavy = 0;
+    for (let i = 0; i < 60_000; i++) {
+      if (rand() < 0.2) {
+        values.push('unknown');
+        heavy++;
+      } else {
+        values.push(`u${i}`);
+      }
+    }
+    const p = await profileObject({ body: bodyOf('v\n' + values.join('\n'), 8192), key: 'v.csv' });
+    const v = col(p, 'v');
+    expect(v.topMethod).toBe('misra-gries-sampled');
+    expect(v.top[0]!.value).toBe('unknown');
+    // The documented error: 2n / capacity plus a few sampling standard deviations, sqrt(8 * count).
+    expect(Math.abs(v.top[0]!.count - heavy)).toBeLessThan((2 * 60_000) / 2048 + 4 * Math.sqrt(8 * heavy));
+    expect(v.top.slice(1)).toEqual([]);
+    expect(Math.abs(v.distinct.value - (60_000 - heavy + 1)) / 48_000).toBeLessThan(5 * v.distinct.error!);
+  });
+
+  it('gives the same sampled top values on every run', async () => {
+    const csv = 'v\n' + Array.from({ length: 40_000 }, (_v, i) => (i % 7 === 0 ? 'x' : `u${i}`)).join('\n');
+    const a = await profileObject({ body: bodyOf(csv, 4096), key: 'v.csv' });
+    const b = await profileObject({ body: bodyOf(csv, 1000), key: 'v.csv' });
+    expect(col(a, 'v').topMethod).toBe('misra-gries-sampled');
+    expect(col(a, 'v').top).toEqual(col(b, 'v').top);
+  });
+
   it('keeps a histogram whose bins hold every numeric value', async () => {
     const csv = 'v\n' + Array.from({ length: 1000 }, (_v, i) => String(i * 0.37 - 100)).join('\n');
     const p = await profileObject({ body: bodyOf(csv, 512), key: 'h.csv' });
