@@ -15,7 +15,23 @@ const SMALL = 64;
 export const SAMPLE_EVERY = 8;
 /** Consecutive purges that removed every count-1 counter (median 1) before sampling starts. */
 const CHURN_PURGES = 8;
-const LOG_KEEP = Math.log(1 - 1 / SAMPLE_EVERY);
+
+/**
+ * 4096 geometric skips (mean SAMPLE_EVERY - 1) from a fixed-seed xorshift32, drawn once and read
+ * in turn: a logarithm per sampled value showed up in the profile.
+ */
+const SKIPS = (() => {
+  const skips = new Int32Array(4096);
+  const logKeep = Math.log(1 - 1 / SAMPLE_EVERY);
+  let x = 0x2545f491;
+  for (let i = 0; i < skips.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    skips[i] = Math.floor(Math.log(((x >>> 0) + 1) / 4294967296) / logKeep); // u in (0, 1]
+  }
+  return skips;
+})();
 
 /**
  * One generation of the table. `cells` interleaves each slot's key and count, so that a probe
@@ -71,7 +87,7 @@ class Slots {
  * Sampling: when CHURN_PURGES purges in a row had a median count of 1 (almost every value in the
  * column is new: ids, prices, free text), probing the summary for each value buys nothing but time.
  * From then on each value enters the summary independently with probability 1 / SAMPLE_EVERY
- * (geometric skips drawn from a fixed-seed generator, so a profile is reproducible), its counts
+ * (geometric skips from a fixed-seed generator, so a profile is reproducible), its counts
  * are multiplied by SAMPLE_EVERY when read, and the counts already held are divided by it (floored).
  * A reported count c then errs by the Misra-Gries bound (2n / capacity) plus the sampling error,
  * whose standard deviation is at most sqrt(c × SAMPLE_EVERY): for a value a tenth of a
@@ -97,7 +113,7 @@ export class FrequencyTable {
   private scale = 1;
   /** Values to skip before the next sampled one. */
   private skip = 0;
-  private seed = 0x2545f491;
+  private nextSkipAt = 0;
 
   constructor(
     readonly exactLimit = 10_000,
@@ -269,14 +285,9 @@ export class FrequencyTable {
 
   /** How many values to pass over before the next one kept: geometric, mean SAMPLE_EVERY - 1. */
   private nextSkip(): number {
-    // xorshift32, never zero; u in (0, 1].
-    let x = this.seed;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.seed = x;
-    const u = ((x >>> 0) + 1) / 4294967296;
-    return Math.floor(Math.log(u) / LOG_KEEP);
+    const skip = SKIPS[this.nextSkipAt]!;
+    this.nextSkipAt = (this.nextSkipAt + 1) & (SKIPS.length - 1);
+    return skip;
   }
 
   /** `rebuild(into, 1)` that visits only the slots in `heavy`: most of a high-cardinality column's purges. */
