@@ -2,6 +2,8 @@
  * A small client for the S3 File Service HTTP API (contract v1). Everything it needs is passed in
  * (fetch, base URL, token), so tests can hand in a fake fetch and the CLI a real one.
  */
+import type { BucketInfo, ObjectInfo, ObjectPage, RowsPage, UploadedPart, UploadSessionResponse as UploadSession } from '../lambda/shared/api-types';
+
 export type FetchFn = typeof fetch;
 
 export interface ApiClientOptions {
@@ -10,54 +12,17 @@ export interface ApiClientOptions {
   fetch?: FetchFn;
 }
 
-export interface BucketInfo {
-  name: string;
-  writable: boolean;
-}
-
-export interface ObjectInfo {
-  key: string;
-  size: number;
-  lastModified: string;
-  etag: string;
-}
-
-export interface ObjectPage {
-  objects: ObjectInfo[];
-  prefixes: string[];
-  nextCursor: string | null;
-}
-
-export interface SinglePutSession {
-  uploadId: null;
-  key: string;
-  method: 'PUT';
-  url: string;
-  headers: Record<string, string>;
-  expiresAt: string;
-}
-
-export interface MultipartSession {
-  uploadId: string;
-  key: string;
-  partSize: number;
-  partCount: number;
-  expiresAt: string;
-}
-
-export type UploadSession = SinglePutSession | MultipartSession;
-
-export interface UploadedPart {
-  partNumber: number;
-  etag: string;
-  size: number;
-}
-
-export interface RowsPage {
-  columns: string[];
-  rows: unknown[][];
-  nextOffset: number | null;
-}
+// The response bodies are the server's own types (contract v1), so the two cannot drift.
+export type {
+  BucketInfo,
+  MultipartSession,
+  ObjectInfo,
+  ObjectPage,
+  RowsPage,
+  SinglePutSession,
+  UploadedPart,
+  UploadSessionResponse as UploadSession,
+} from '../lambda/shared/api-types';
 
 /** An error response from the API (or a response that is not the API's JSON at all). */
 export class ApiError extends Error {

@@ -2,7 +2,8 @@ import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../shared/config';
 import { decodeCursor, encodeCursor } from '../shared/cursor';
 import { BadRequestError } from '../shared/errors';
-import { fromS3Key, LOGICAL_BUCKETS, resolveBucket, toS3Key, validatePrefix, type LogicalBucket } from '../shared/keys';
+import { fromS3Key, LOGICAL_BUCKETS, resolveBucket, toS3Key, validatePrefix } from '../shared/keys';
+import type { BucketInfo, ObjectInfo, ObjectPage } from '../shared/api-types';
 
 export interface ListDeps {
   s3: S3Client;
@@ -12,10 +13,7 @@ export interface ListDeps {
 export const DEFAULT_LIST_LIMIT = 100;
 export const MAX_LIST_LIMIT = 1000;
 
-export interface BucketSummary {
-  name: LogicalBucket;
-  writable: boolean;
-}
+export type BucketSummary = BucketInfo;
 
 export function listBuckets(): { buckets: BucketSummary[] } {
   return { buckets: LOGICAL_BUCKETS.map(({ name, writable }) => ({ name, writable })) };
@@ -47,18 +45,8 @@ export interface ListObjectsInput {
   cursor?: string;
 }
 
-export interface ObjectSummary {
-  key: string;
-  size: number;
-  lastModified: string | null;
-  etag: string | null;
-}
-
-export interface ListObjectsResult {
-  objects: ObjectSummary[];
-  prefixes: string[];
-  nextCursor: string | null;
-}
+export type ObjectSummary = ObjectInfo;
+export type ListObjectsResult = ObjectPage;
 
 export async function listObjects(deps: ListDeps, input: ListObjectsInput): Promise<ListObjectsResult> {
   const bucket = resolveBucket(deps.config, input.bucket);

@@ -11,12 +11,13 @@ import {
   RangeNotSatisfiableError,
 } from '../shared/errors';
 import { resolveBucket, toS3Key, validateKey } from '../shared/keys';
+import type { RowsPage } from '../shared/api-types';
 
 /** The engine's row reader (lambda/core/profile), injected so tests can use a fake. */
 export type ReadRowsFn = (
   input: { body: AsyncIterable<Uint8Array>; key: string; contentType?: string; size?: number; etag?: string },
   req: { offset: number; limit: number; columns?: string[] },
-) => Promise<{ columns: string[]; rows: unknown[][]; nextOffset: number | null }>;
+) => Promise<RowsPage>;
 
 export interface ReadDeps {
   s3: S3Client;
@@ -50,7 +51,7 @@ export type ReadResult =
   | { kind: 'inline'; status: 200 | 206; body: string; headers: Record<string, string> }
   | { kind: 'redirect'; url: string }
   | { kind: 'notModified'; headers: Record<string, string> }
-  | { kind: 'rows'; rows: { columns: string[]; rows: unknown[][]; nextOffset: number | null } };
+  | { kind: 'rows'; rows: RowsPage };
 
 /** 416 that remembers the size, so the response can carry `Content-Range: bytes *\/size`. */
 export class UnsatisfiableRangeError extends RangeNotSatisfiableError {

@@ -20,6 +20,7 @@ import {
 } from '../shared/errors';
 import { profileKeyFor, resolveBucket, toS3Key, validateKey } from '../shared/keys';
 import { signToken, verifyToken } from '../shared/signed-token';
+import type { CompletedUpload, UploadedPart, UploadSessionResponse } from '../shared/api-types';
 import { MAX_PARTS, planParts } from './multipart';
 
 export interface UploadDeps {
@@ -164,16 +165,8 @@ export function parseCreateUpload(body: unknown, config: Pick<Config, 'maxUpload
   };
 }
 
-export type CreateUploadResult =
-  | {
-      uploadId: null;
-      key: string;
-      method: 'PUT';
-      url: string;
-      headers: Record<string, string>;
-      expiresAt: string;
-    }
-  | { uploadId: string; key: string; partSize: number; partCount: number; expiresAt: string };
+export type CreateUploadResult = UploadSessionResponse;
+export type { UploadedPart };
 
 export async function createUpload(deps: UploadDeps, userId: string, input: CreateUploadInput): Promise<CreateUploadResult> {
   const { config, s3 } = deps;
@@ -262,12 +255,6 @@ export async function signParts(
 
 // ---------------------------------------------------------------------------------------------
 // Multipart uploads in S3: listing, aborting and checked completion
-
-export interface UploadedPart {
-  partNumber: number;
-  etag: string;
-  size: number;
-}
 
 /** Where a multipart upload lives in S3: shared by our upload routes and the Uppy adapter. */
 export interface MultipartTarget {
@@ -431,7 +418,7 @@ export async function completeUpload(
   userId: string,
   uploadId: string,
   body: unknown,
-): Promise<{ key: string; etag: string | null; size: number }> {
+): Promise<CompletedUpload> {
   const b = bodyObject(body);
   const session = decodeUploadId(deps, userId, uploadId, b.key);
   const parts = parseChosenParts(b.parts);

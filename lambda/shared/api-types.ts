@@ -1,0 +1,60 @@
+/**
+ * The API's response bodies (contract v1), in one place: the core functions return them and the
+ * s3files client reads them, so a change to the contract fails the type-check on both sides.
+ */
+export interface BucketInfo {
+  name: 'uploads' | 'results';
+  writable: boolean;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  lastModified: string | null;
+  etag: string | null;
+}
+
+export interface ObjectPage {
+  objects: ObjectInfo[];
+  prefixes: string[];
+  nextCursor: string | null;
+}
+
+/** `POST /uploads` at or under the multipart threshold: one presigned PUT. */
+export interface SinglePutSession {
+  uploadId: null;
+  key: string;
+  method: 'PUT';
+  url: string;
+  headers: Record<string, string>;
+  expiresAt: string;
+}
+
+/** `POST /uploads` above the threshold: a multipart session with a server-chosen part size. */
+export interface MultipartSession {
+  uploadId: string;
+  key: string;
+  partSize: number;
+  partCount: number;
+  expiresAt: string;
+}
+
+export type UploadSessionResponse = SinglePutSession | MultipartSession;
+
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+  size: number;
+}
+
+export interface CompletedUpload {
+  key: string;
+  etag: string | null;
+  size: number;
+}
+
+export interface RowsPage {
+  columns: string[];
+  rows: unknown[][];
+  nextOffset: number | null;
+}
