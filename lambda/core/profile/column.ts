@@ -192,7 +192,8 @@ export class ColumnAccumulator {
   private record(kind: number, buf: Buffer, s: number, e: number): boolean {
     this.count++;
     this.kinds[kind]!++;
-    // Two MurmurHash3-style 32-bit hashes with different constants, four bytes per step.
+    // Two 32-bit hashes, four bytes per step: each step is one multiply and a rotation (the
+    // finalisers below mix thoroughly); one lane xors the word in, the other adds it.
     const len = e - s;
     let h1 = 0x9747b28c;
     let h2 = 0x2f8a1b3c;
@@ -201,24 +202,18 @@ export class ColumnAccumulator {
     for (const end4 = s + (len & ~3); i < end4; i += 4) {
       const w = buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
       high |= w;
-      let k = Math.imul(w, 0xcc9e2d51);
-      k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
-      h1 ^= k;
-      h1 = (Math.imul((h1 << 13) | (h1 >>> 19), 5) + 0xe6546b64) | 0;
-      let q = Math.imul(w, 0x85ebca77);
-      q = Math.imul((q << 16) | (q >>> 16), 0xc2b2ae3d);
-      h2 ^= q;
-      h2 = (Math.imul((h2 << 11) | (h2 >>> 21), 9) + 0x7fb5d329) | 0;
+      h1 = Math.imul(h1 ^ w, 0x9e3779b1);
+      h1 = (h1 << 15) | (h1 >>> 17);
+      h2 = Math.imul(h2 + w, 0x85ebca77);
+      h2 = (h2 << 13) | (h2 >>> 19);
     }
     if (i < e) {
       let w = buf[i]!;
       if (i + 1 < e) w |= buf[i + 1]! << 8;
       if (i + 2 < e) w |= buf[i + 2]! << 16;
       high |= w;
-      let k = Math.imul(w, 0xcc9e2d51);
-      h1 ^= Math.imul((k << 15) | (k >>> 17), 0x1b873593);
-      k = Math.imul(w, 0x85ebca77);
-      h2 ^= Math.imul((k << 16) | (k >>> 16), 0xc2b2ae3d);
+      h1 = Math.imul(h1 ^ w, 0x9e3779b1);
+      h2 = Math.imul(h2 + w, 0x85ebca77);
     }
     h1 ^= len;
     h1 ^= h1 >>> 16;
