@@ -7,6 +7,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Endpoints } from '../../local/service';
+import { seededRandom } from '../support/seeded-random';
 
 /**
  * Load with a ledger (`npm run bench:load`): many uploads at once through the API (mixed sizes,
@@ -103,17 +104,6 @@ function http(method: string, url: string, headers: Record<string, string> = {},
   });
 }
 
-/** Seeded PRNG (mulberry32), so a run's size mix is repeatable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The i-th upload's size and type: 0 B now and then, log-uniform up to 5 MiB, or multipart up to maxBytes. */
 export function planUpload(i: number, options: Pick<LoadOptions, 'maxBytes' | 'multipartEvery'>, random: () => number) {
@@ -349,7 +339,7 @@ async function loadAgainst(
   };
 
   // Before the timed phase: every body made and hashed, so the generator only sends while timing.
-  const random = prng(42);
+  const random = seededRandom(42);
   const plans = Array.from({ length: options.uploads }, (_, i) => planUpload(i, options, random));
   const pools = makePools(options.maxBytes);
   const bodies = plans.map(({ size, csv }, i) => makeBody(i, size, csv, pools));
@@ -387,7 +377,7 @@ async function loadAgainst(
   let uploading = true;
   let serverErrors = 0;
   async function reader(r: number): Promise<void> {
-    const rnd = prng(1000 + r);
+    const rnd = seededRandom(1000 + r);
     for (let n = 0; n < 100_000 && uploading && Date.now() < deadline; n++) {
       const list = await timed('GET /buckets/{bucket}/objects', () => http('GET', `${api}/buckets/uploads/objects?prefix=load%2F&limit=100`, auth));
       if (list.status >= 500) serverErrors++;

@@ -25,16 +25,6 @@ interface Measure {
   rows: number | null;
 }
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CITIES = ['Berlin', 'Paris', 'Oslo', 'Lisbon', 'Tokyo', 'Lima', '"Washington, D.C."', '"Paris, France"', 'São Paulo', 'Zürich', '"Portland, OR"', 'Nairobi'];
 const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'late delivery', 'ok', 'refund', 'damaged box', 'repeat customer'];
@@ -42,7 +32,7 @@ const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'late delivery', 'ok', 'refund
 /** Writes `rows` rows deterministically; 3 million rows make about 150 MB. */
 async function generate(path: string, rows: number): Promise<void> {
   if (existsSync(path)) return;
-  const rand = seeded(42);
+  const rand = seededRandom(42);
   const out = createWriteStream(path);
   const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
   await write('id,city,price,quantity,ratio,date,note\n');
@@ -93,6 +83,7 @@ s = time.perf_counter() - t
 import json
 print(json.dumps({"seconds": s, "maxRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rows": len(df)}))
 `;
+import { seededRandom } from '../support/seeded-random';
 
 function findPython(): string | null {
   for (const py of ['python3', '/usr/bin/python3']) {

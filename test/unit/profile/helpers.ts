@@ -1,16 +1,6 @@
 import { Readable } from 'node:stream';
 
-/** A small seeded PRNG (mulberry32), so generated cases are the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../../bench/support/seeded-random';
 
 /** Splits bytes into chunks at the given sizes, cycling through them. */
 export function splitBytes(bytes: Uint8Array, sizes: number[]): Uint8Array[] {
