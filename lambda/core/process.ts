@@ -51,13 +51,14 @@ export function decodeEventKey(key: string): string {
 }
 
 /**
- * S3 sequencers order events for one key: hexadecimal strings of varying length, compared after
- * left-padding to equal length. Negative when `a` is older than `b`.
+ * S3 sequencers order events for one key: hexadecimal strings of varying length. As the S3 user
+ * guide says, the shorter one is RIGHT-padded with zeros, then the two compared lexically.
+ * Negative when `a` is older than `b`.
  */
 export function compareSequencers(a: string, b: string): number {
   const width = Math.max(a.length, b.length);
-  const pa = a.toUpperCase().padStart(width, '0');
-  const pb = b.toUpperCase().padStart(width, '0');
+  const pa = a.toUpperCase().padEnd(width, '0');
+  const pb = b.toUpperCase().padEnd(width, '0');
   return pa < pb ? -1 : pa > pb ? 1 : 0;
 }
 

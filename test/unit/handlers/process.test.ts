@@ -275,8 +275,11 @@ describe('compareSequencers', () => {
   it.each([
     ['0A', '0B', -1],
     ['B', '0A', 1],
-    ['00FF', 'FF', 0],
-    ['0055AED6DCD90281E5', '0055AED6DCD90281E50000', -1],
+    ['FF', 'FF00', 0],
+    ['0055AED6DCD90281E5', '0055AED6DCD90281E50000', 0],
+    ['0055AED6DCD90281E5', '0055AED6DCD90281E6', -1],
+    // Right padding, not left: "1" is "10", which is later than "0F".
+    ['1', '0F', 1],
     ['ff', 'FE', 1],
   ])('compares %p with %p as %p', (a, b, expected) => {
     expect(Math.sign(compareSequencers(a, b))).toBe(expected);
