@@ -1,3 +1,4 @@
+import { HASH_SEED1, HASH_SEED2 } from './csv-parser';
 import * as frequency from './frequency';
 import { HLL_ERROR } from './hll';
 import { StreamingHistogram } from './histogram';
@@ -100,6 +101,37 @@ export class ColumnAccumulator {
 
   /** Adds a CSV field; returns false when its bytes are not valid UTF-8. */
   addField(buf: Buffer, s: number, e: number): boolean {
+    // Two 32-bit lanes, four bytes per step: each step is one multiply and a rotation (the
+    // finalisers in `addHashed` mix thoroughly); one lane xors the word in, the other adds it.
+    // `CsvRecordParser` computes the same lanes while it scans a field (see `HashedRecordSink`).
+    let h1 = HASH_SEED1;
+    let h2 = HASH_SEED2;
+    let high = 0;
+    let i = s;
+    for (const end4 = s + ((e - s) & ~3); i < end4; i += 4) {
+      const w = buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
+      high |= w;
+      h1 = Math.imul(h1 ^ w, 0x9e3779b1);
+      h1 = (h1 << 15) | (h1 >>> 17);
+      h2 = Math.imul(h2 + w, 0x85ebca77);
+      h2 = (h2 << 13) | (h2 >>> 19);
+    }
+    if (i < e) {
+      let w = buf[i]!;
+      if (i + 1 < e) w |= buf[i + 1]! << 8;
+      if (i + 2 < e) w |= buf[i + 2]! << 16;
+      high |= w;
+      h1 = Math.imul(h1 ^ w, 0x9e3779b1);
+      h2 = Math.imul(h2 + w, 0x85ebca77);
+    }
+    return this.addHashed(buf, s, e, h1, h2, high);
+  }
+
+  /**
+   * `addField` for a field whose hash lanes (before finalisation) and OR of its words are already
+   * known: the parser computes them while it scans the bytes.
+   */
+  addHashed(buf: Buffer, s: number, e: number, h1: number, h2: number, high: number): boolean {
     if (e - s <= 4 && isNullToken(buf, s, e)) {
       this.nulls++;
       return true;
@@ -109,20 +141,20 @@ export class ColumnAccumulator {
       if (e - s >= 10 && buf[s + 4] === 45) {
         if (readDate(buf, s, e)) {
           this.addDate(buf, s, e);
-          return this.record(K_DATE, buf, s, e);
+          return this.record(K_DATE, buf, s, e, h1, h2, high);
         }
       } else if (readNumber(buf, s, e)) {
         this.addNumber();
-        return this.record(parsed.integer ? K_INTEGER : K_NUMBER, buf, s, e);
+        return this.record(parsed.integer ? K_INTEGER : K_NUMBER, buf, s, e, h1, h2, high);
       }
     } else if ((c0 | 32) === 116 || (c0 | 32) === 102) {
       const b = parseBoolean(buf, s, e);
       if (b >= 0) {
         this.trues += b;
-        return this.record(K_BOOLEAN, buf, s, e);
+        return this.record(K_BOOLEAN, buf, s, e, h1, h2, high);
       }
     }
-    return this.record(K_STRING, buf, s, e);
+    return this.record(K_STRING, buf, s, e, h1, h2, high);
   }
 
   /** Adds a JSON value: numbers and booleans keep their JSON type; strings are strings unless ISO dates. */
@@ -154,7 +186,7 @@ export class ColumnAccumulator {
         kind = K_DATE;
       }
     }
-    this.record(kind, scratch.buf, 0, len);
+    this.addTyped(kind, scratch.buf, 0, len);
   }
 
   /** Adds the number in parsedValue[0] (passed there, not as an argument, so that it is never boxed). */
@@ -188,18 +220,13 @@ export class ColumnAccumulator {
     }
   }
 
-  /** What every non-null value costs: the type vote, hashing, frequencies and lexical extremes. */
-  private record(kind: number, buf: Buffer, s: number, e: number): boolean {
-    this.count++;
-    this.kinds[kind]!++;
-    // Two 32-bit hashes, four bytes per step: each step is one multiply and a rotation (the
-    // finalisers below mix thoroughly); one lane xors the word in, the other adds it.
-    const len = e - s;
-    let h1 = 0x9747b28c;
-    let h2 = 0x2f8a1b3c;
+  /** Records a value of a known kind: hashes it, then as `record`. */
+  private addTyped(kind: number, buf: Buffer, s: number, e: number): void {
+    let h1 = HASH_SEED1;
+    let h2 = HASH_SEED2;
     let high = 0;
     let i = s;
-    for (const end4 = s + (len & ~3); i < end4; i += 4) {
+    for (const end4 = s + ((e - s) & ~3); i < end4; i += 4) {
       const w = buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
       high |= w;
       h1 = Math.imul(h1 ^ w, 0x9e3779b1);
@@ -215,6 +242,17 @@ export class ColumnAccumulator {
       h1 = Math.imul(h1 ^ w, 0x9e3779b1);
       h2 = Math.imul(h2 + w, 0x85ebca77);
     }
+    this.record(kind, buf, s, e, h1, h2, high);
+  }
+
+  /**
+   * What every non-null value costs: the type vote, frequencies and lexical extremes. h1 and h2 are
+   * the value's hash lanes before finalisation, `high` the OR of its words (for the UTF-8 check).
+   */
+  private record(kind: number, buf: Buffer, s: number, e: number, h1: number, h2: number, high: number): boolean {
+    this.count++;
+    this.kinds[kind]!++;
+    const len = e - s;
     h1 ^= len;
     h1 ^= h1 >>> 16;
     h1 = Math.imul(h1, 0x85ebca6b);

@@ -30,6 +30,20 @@ export interface RecordSink {
   endRecord(line: number): boolean;
 }
 
+/**
+ * A sink that also takes fields with their hash computed during the scan: the parser reads each
+ * unquoted field's bytes once, finding its end and hashing it in the same loop. The lanes are
+ * `ColumnAccumulator.addField`'s, before finalisation (seeds HASH_SEED1 / HASH_SEED2); `high` is
+ * the OR of the field's words, non-zero in 0x80808080 when it has non-ASCII bytes.
+ */
+export interface HashedRecordSink extends RecordSink {
+  hashedField(buf: Buffer, start: number, end: number, h1: number, h2: number, high: number): void;
+}
+
+/** The field hash's lane seeds, shared with `ColumnAccumulator.addField`. */
+export const HASH_SEED1 = 0x9747b28c | 0;
+export const HASH_SEED2 = 0x2f8a1b3c;
+
 export interface ParserOptions {
   maxFieldBytes?: number;
   /** Called for each problem found: an oversized field, an unterminated or malformed quote. */
@@ -57,6 +71,7 @@ export class CsvRecordParser {
   private accLen = 0;
   private stopped = false;
   private readonly maxFieldBytes: number;
+  private readonly hashed: HashedRecordSink | null;
   private readonly onIssue: (line: number, message: string) => void;
 
   constructor(
@@ -65,6 +80,7 @@ export class CsvRecordParser {
     options: ParserOptions = {},
   ) {
     this.maxFieldBytes = options.maxFieldBytes ?? DEFAULT_MAX_FIELD_BYTES;
+    this.hashed = 'hashedField' in sink ? (sink as HashedRecordSink) : null;
     this.onIssue = options.onIssue ?? (() => undefined);
   }
 
@@ -98,6 +114,63 @@ export class CsvRecordParser {
             break;
           }
           let j = i;
+          const hashed = this.hashed;
+          if (hashed !== null && n - i <= this.maxFieldBytes) {
+            // Scan and hash four bytes per step; the field must end before the chunk does.
+            let h1 = HASH_SEED1;
+            let h2 = HASH_SEED2;
+            let high = 0;
+            let w = 0;
+            let found = false;
+            const last = n - 4;
+            while (j <= last) {
+              const b0 = buf[j]!;
+              if (b0 === delim || b0 === LF || b0 === CR) {
+                found = true;
+                break;
+              }
+              const b1 = buf[j + 1]!;
+              if (b1 === delim || b1 === LF || b1 === CR) {
+                w = b0;
+                j += 1;
+                found = true;
+                break;
+              }
+              const b2 = buf[j + 2]!;
+              if (b2 === delim || b2 === LF || b2 === CR) {
+                w = b0 | (b1 << 8);
+                j += 2;
+                found = true;
+                break;
+              }
+              const b3 = buf[j + 3]!;
+              if (b3 === delim || b3 === LF || b3 === CR) {
+                w = b0 | (b1 << 8) | (b2 << 16);
+                j += 3;
+                found = true;
+                break;
+              }
+              const word = b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
+              high |= word;
+              h1 = Math.imul(h1 ^ word, 0x9e3779b1);
+              h1 = (h1 << 15) | (h1 >>> 17);
+              h2 = Math.imul(h2 + word, 0x85ebca77);
+              h2 = (h2 << 13) | (h2 >>> 19);
+              j += 4;
+            }
+            if (found && (j > i || this.fieldIndex > 0 || buf[j] === delim)) {
+              if ((j - i) & 3) {
+                high |= w;
+                h1 = Math.imul(h1 ^ w, 0x9e3779b1);
+                h2 = Math.imul(h2 + w, 0x85ebca77);
+              }
+              hashed.hashedField(buf, i, j, h1, h2, high);
+              i = this.terminate(buf, j, n);
+              if (this.stopped) return false;
+              break;
+            }
+            j = i;
+          }
           while (j < n) {
             const c = buf[j];
             if (c === delim || c === LF || c === CR) break;

@@ -1,5 +1,5 @@
 import { ColumnAccumulator, type ColumnOptions } from './column';
-import { CsvRecordParser, DEFAULT_MAX_FIELD_BYTES, type RecordSink } from './csv-parser';
+import { CsvRecordParser, DEFAULT_MAX_FIELD_BYTES, type HashedRecordSink } from './csv-parser';
 import type { ColumnProfile, ProfileErrors, ProfileOptions } from './types';
 
 const MAX_SAMPLES = 10;
@@ -49,7 +49,7 @@ function columnOptions(options: ProfileOptions): ColumnOptions {
  * Feeds parsed CSV records into column accumulators. Short rows count their missing cells as nulls
  * (as pandas fills NaN); cells past the header's width are dropped; both are counted as ragged rows.
  */
-class CsvProfileSink implements RecordSink {
+class CsvProfileSink implements HashedRecordSink {
   columns: ColumnAccumulator[] = [];
   rows = 0;
   private width = -1;
@@ -77,6 +77,16 @@ class CsvProfileSink implements RecordSink {
       if (!this.columns[c]!.addField(buf, s, e)) this.invalidInRecord = true;
     }
     if (this.sampleRow) this.sampleRow.push(buf.toString('utf8', s, e));
+  }
+
+  hashedField(buf: Buffer, s: number, e: number, h1: number, h2: number, high: number): void {
+    const c = this.col;
+    if (c < this.width && this.sampleRow === null) {
+      this.col = c + 1;
+      if (!this.columns[c]!.addHashed(buf, s, e, h1, h2, high)) this.invalidInRecord = true;
+      return;
+    }
+    this.field(buf, s, e);
   }
 
   endRecord(line: number): boolean {

@@ -30,6 +30,19 @@ describe('profileObject', () => {
     expect(col(p, 'd')).toMatchObject({ min: '2023-12-31', max: '2024-03-01' });
   });
 
+  it('counts a value as one whether it arrives unquoted, quoted or split across chunks', async () => {
+    const values = ['abcdefgh', 'abcdefghi', 'ab', 'abcd', 'ü-ümlaut'];
+    const lines = ['v'];
+    for (const v of values) lines.push(v, `"${v}"`, v);
+    const bytes = Buffer.from(`${lines.join('\n')}\n`);
+    const whole = await profileObject({ body: bodyOf(bytes, bytes.length), key: 'x.csv' });
+    const split = await profileObject({ body: bodyOf(bytes, 3), key: 'x.csv' });
+    for (const p of [whole, split]) {
+      expect(col(p, 'v').distinct).toEqual({ value: values.length, exact: true });
+      expect(col(p, 'v').top.map((t) => t.count)).toEqual(values.map(() => 3));
+    }
+  });
+
   it('switches to HyperLogLog past the exact bound and states its error', async () => {
     const csv = 'id\n' + Array.from({ length: 5000 }, (_v, i) => `v${i}`).join('\n');
     const p = await profileObject({ body: bodyOf(csv, 4096), key: 'ids.csv' }, { distinctExactLimit: 1000 });
