@@ -284,13 +284,54 @@ export class NotificationQueue {
   }
 }
 
+/** One entry of a ListObjectsV2 page, ETag without quotes. */
+export interface ListedObject {
+  key: string;
+  eTag: string;
+  size: number;
+  lastModified?: Date;
+}
+
+/** The pages of a ListObjectsV2 listing of `prefix`, fetched one at a time as they are consumed. */
+export async function* listObjectPages(s3: S3Client, bucket: string, prefix: string): AsyncGenerator<ListedObject[]> {
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const objects: ListedObject[] = [];
+    for (const o of page.Contents ?? []) {
+      if (!o.Key) continue;
+      objects.push({ key: o.Key, eTag: (o.ETag ?? '').replace(/"/g, ''), size: o.Size ?? 0, ...(o.LastModified ? { lastModified: o.LastModified } : {}) });
+    }
+    yield objects;
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+}
+
+/**
+ * The event for an object found in a listing rather than announced by the server (poller,
+ * start-up reconciliation): a listing cannot tell how it was written, so `Put`, or
+ * `CompleteMultipartUpload` when the ETag has the multipart `-N` suffix.
+ */
+export function createdFromListing(bucket: string, o: ListedObject): ObjectCreated {
+  return {
+    eventName: o.eTag.includes('-') ? 'ObjectCreated:CompleteMultipartUpload' : 'ObjectCreated:Put',
+    bucket,
+    key: o.key,
+    size: o.size,
+    eTag: o.eTag,
+  };
+}
+
 /**
  * For S3-compatible servers that emit no events in-process (MinIO, LocalStack, moto): lists the
  * watched prefix every `intervalMs` and reports keys that are new or whose ETag changed since the
- * last scan. The first scan only records what is there, so a restart does not re-process.
+ * last scan. The first scan only records what is there, so a restart does not re-process, unless
+ * `onFirstScan` is given: it gets the first listing to decide itself (start-up reconciliation).
+ * A first scan that fails is repeated as a first scan.
  */
 export class ObjectPoller {
   private seen = new Map<string, string>();
+  private baselineDone = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -304,13 +345,21 @@ export class ObjectPoller {
       prefix?: string;
       intervalMs?: number;
       onCreated: (created: ObjectCreated) => void;
+      onFirstScan?: (objects: ListedObject[]) => Promise<void>;
       log?: (line: string) => void;
     },
   ) {}
 
-  async start(): Promise<void> {
-    await this.scan(true);
-    this.schedule();
+  /** Runs the first scan, then polls; the returned promise settles with the first scan. */
+  start(): Promise<void> {
+    const first = this.scan();
+    this.running = first
+      .catch(() => undefined) // the caller gets this error from the returned promise
+      .finally(() => {
+        this.running = undefined;
+        this.schedule();
+      });
+    return first;
   }
 
   /** Resolves after a complete scan that started after this call: objects written before it are seen. */
@@ -332,7 +381,7 @@ export class ObjectPoller {
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.scan(false)
+      this.running = this.scan()
         .catch((err: unknown) => this.options.log?.(`poller: scan failed: ${String((err as Error)?.message ?? err)}`))
         .finally(() => {
           this.running = undefined;
@@ -341,34 +390,25 @@ export class ObjectPoller {
     }, this.options.intervalMs ?? 500);
   }
 
-  private async scan(baseline: boolean): Promise<void> {
+  private async scan(): Promise<void> {
     // Only callers waiting before this scan started can rely on it having seen their objects.
     const waiters = this.scanWaiters.splice(0);
+    const baseline = !this.baselineDone;
     try {
       const current = new Map<string, string>();
+      const listed: ListedObject[] = [];
       const created: ObjectCreated[] = [];
-      let token: string | undefined;
-      do {
-        const page = await this.options.s3.send(
-          new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: this.options.prefix ?? USER_ROOT, ContinuationToken: token }),
-        );
-        for (const o of page.Contents ?? []) {
-          if (!o.Key) continue;
-          const eTag = (o.ETag ?? '').replace(/"/g, '');
-          current.set(o.Key, eTag);
-          if (!baseline && this.seen.get(o.Key) !== eTag) {
-            created.push({
-              eventName: eTag.includes('-') ? 'ObjectCreated:CompleteMultipartUpload' : 'ObjectCreated:Put',
-              bucket: this.options.bucket,
-              key: o.Key,
-              size: o.Size ?? 0,
-              eTag,
-            });
-          }
+      for await (const page of listObjectPages(this.options.s3, this.options.bucket, this.options.prefix ?? USER_ROOT)) {
+        for (const o of page) {
+          current.set(o.key, o.eTag);
+          if (baseline) {
+            if (this.options.onFirstScan) listed.push(o);
+          } else if (this.seen.get(o.key) !== o.eTag) created.push(createdFromListing(this.options.bucket, o));
         }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+      }
+      if (baseline && this.options.onFirstScan) await this.options.onFirstScan(listed);
       this.seen = current;
+      this.baselineDone = true;
       this.scans++;
       for (const c of created) this.options.onCreated(c);
     } finally {

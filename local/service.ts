@@ -13,12 +13,14 @@ import { createGateway, originMatcher, type ApiHandler } from './gateway';
 import {
   fromS3rverEvent,
   NotificationQueue,
+  type ListedObject,
   ObjectPoller,
   toS3EventRecord,
   type DeadLetter,
   type ObjectCreated,
   type ProcessHandler,
 } from './notifications';
+import { findUnprocessed, listUploads, type ReconcileDeps } from './reconcile';
 import { S3RVER_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from './s3-server';
 
 /**
@@ -56,6 +58,12 @@ export interface LocalServiceOptions {
   defaultUserId?: string;
   retryBaseMs?: number;
   pollIntervalMs?: number;
+  /**
+   * At start, queue every upload under `users/` whose profile is missing or was made from another
+   * ETag (written while the service was stopped, or pending when it stopped). On by default; runs
+   * in the background after the API is up. `maxKeys` bounds the keys checked (100,000).
+   */
+  reconcile?: boolean | { maxKeys?: number };
   /** Defaults to the real handlers (local/handlers.ts). */
   buildHandlers?: BuildHandlers;
   log?: (line: string) => void;
@@ -219,6 +227,29 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       queue.sendS3Event(toS3EventRecord(created, region));
     };
 
+    // Start-up reconciliation: in the background, so the API is up at once; idle() and stop() wait for it.
+    let stopping = false;
+    const reconcileDeps: ReconcileDeps | undefined =
+      options.reconcile === false
+        ? undefined
+        : {
+            s3,
+            uploadsBucket: buckets.uploads,
+            resultsBucket: buckets.results,
+            deadLetters: () => queue.deadLetters(),
+            ...(typeof options.reconcile === 'object' && options.reconcile.maxKeys !== undefined ? { maxKeys: options.reconcile.maxKeys } : {}),
+            stopped: () => stopping,
+            log,
+          };
+    const queueUnprocessed = async (deps: ReconcileDeps, uploads: ListedObject[]) => {
+      const { created, deadLettered } = await findUnprocessed(deps, uploads);
+      if (stopping) return;
+      for (const c of created) notify(c);
+      log(`reconciled: ${created.length} objects queued for processing${deadLettered ? ` (${deadLettered} left in the dead-letter store)` : ''}`);
+    };
+    const reconcileFailed = (err: unknown) => log(`reconcile failed: ${String((err as Error)?.message ?? err)}`);
+    let reconciling: Promise<void> = Promise.resolve();
+
     // Event conversions in progress (s3rver events may need a HeadObject); idle() waits for them.
     const converting = new Set<Promise<void>>();
     let poller: ObjectPoller | undefined;
@@ -231,11 +262,26 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
           .finally(() => converting.delete(work));
         converting.add(work);
       });
+      if (reconcileDeps) reconciling = listUploads(reconcileDeps).then((uploads) => queueUnprocessed(reconcileDeps, uploads)).catch(reconcileFailed);
     } else {
-      poller = new ObjectPoller({ s3, bucket: buckets.uploads, intervalMs: options.pollIntervalMs ?? 500, onCreated: notify, log });
-      await poller.start();
+      poller = new ObjectPoller({
+        s3,
+        bucket: buckets.uploads,
+        intervalMs: options.pollIntervalMs ?? 500,
+        onCreated: notify,
+        // The poller's first listing is the reconciliation's; without it, what is there is taken as done.
+        ...(reconcileDeps ? { onFirstScan: (uploads: ListedObject[]) => queueUnprocessed(reconcileDeps, uploads) } : {}),
+        log,
+      });
       stops.push(() => poller!.stop());
+      if (reconcileDeps) reconciling = poller.start().catch(reconcileFailed);
+      else await poller.start();
     }
+    // Runs before the poller's and the queue's stops: a reconciliation in progress gives up early.
+    stops.push(async () => {
+      stopping = true;
+      await reconciling;
+    });
 
     const gateway = createGateway({
       handlers,
@@ -287,6 +333,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       }),
       processing: {
         idle: async () => {
+          await reconciling;
           if (poller) await poller.nextScan();
           while (converting.size) await Promise.all([...converting]);
           await queue.idle();
