@@ -72,6 +72,8 @@ export class CsvRecordParser {
   private stopped = false;
   private readonly maxFieldBytes: number;
   private readonly hashed: HashedRecordSink | null;
+  /** The largest byte that ends an unquoted field: most bytes of most data lie above it, one test each. */
+  private readonly topStop: number;
   private readonly onIssue: (line: number, message: string) => void;
 
   constructor(
@@ -80,6 +82,7 @@ export class CsvRecordParser {
     options: ParserOptions = {},
   ) {
     this.maxFieldBytes = options.maxFieldBytes ?? DEFAULT_MAX_FIELD_BYTES;
+    this.topStop = Math.max(delimiter, LF, CR);
     this.hashed = 'hashedField' in sink ? (sink as HashedRecordSink) : null;
     this.onIssue = options.onIssue ?? (() => undefined);
   }
@@ -104,6 +107,11 @@ export class CsvRecordParser {
     while (i < n) {
       switch (this.state) {
         case S_FIELD: {
+          if (this.hashed !== null) {
+            i = this.hashedFields(buf, i, n, this.hashed);
+            if (this.stopped) return false;
+            if (i >= n) break;
+          }
           if (buf[i] === QUOTE) {
             this.state = S_QUOTED;
             this.escaped = false;
@@ -114,63 +122,6 @@ export class CsvRecordParser {
             break;
           }
           let j = i;
-          const hashed = this.hashed;
-          if (hashed !== null && n - i <= this.maxFieldBytes) {
-            // Scan and hash four bytes per step; the field must end before the chunk does.
-            let h1 = HASH_SEED1;
-            let h2 = HASH_SEED2;
-            let high = 0;
-            let w = 0;
-            let found = false;
-            const last = n - 4;
-            while (j <= last) {
-              const b0 = buf[j]!;
-              if (b0 === delim || b0 === LF || b0 === CR) {
-                found = true;
-                break;
-              }
-              const b1 = buf[j + 1]!;
-              if (b1 === delim || b1 === LF || b1 === CR) {
-                w = b0;
-                j += 1;
-                found = true;
-                break;
-              }
-              const b2 = buf[j + 2]!;
-              if (b2 === delim || b2 === LF || b2 === CR) {
-                w = b0 | (b1 << 8);
-                j += 2;
-                found = true;
-                break;
-              }
-              const b3 = buf[j + 3]!;
-              if (b3 === delim || b3 === LF || b3 === CR) {
-                w = b0 | (b1 << 8) | (b2 << 16);
-                j += 3;
-                found = true;
-                break;
-              }
-              const word = b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
-              high |= word;
-              h1 = Math.imul(h1 ^ word, 0x9e3779b1);
-              h1 = (h1 << 15) | (h1 >>> 17);
-              h2 = Math.imul(h2 + word, 0x85ebca77);
-              h2 = (h2 << 13) | (h2 >>> 19);
-              j += 4;
-            }
-            if (found && (j > i || this.fieldIndex > 0 || buf[j] === delim)) {
-              if ((j - i) & 3) {
-                high |= w;
-                h1 = Math.imul(h1 ^ w, 0x9e3779b1);
-                h2 = Math.imul(h2 + w, 0x85ebca77);
-              }
-              hashed.hashedField(buf, i, j, h1, h2, high);
-              i = this.terminate(buf, j, n);
-              if (this.stopped) return false;
-              break;
-            }
-            j = i;
-          }
           while (j < n) {
             const c = buf[j];
             if (c === delim || c === LF || c === CR) break;
@@ -280,6 +231,79 @@ export class CsvRecordParser {
     }
     this.prevCR = buf[n - 1] === CR;
     return !this.stopped;
+  }
+
+  /**
+   * The fast path for a HashedRecordSink: takes the unquoted fields that end inside this chunk, one
+   * after another, scanning and hashing each in one loop (four bytes per step). Returns where the
+   * general path must go on: at a quote, a blank line, an oversized field or one the chunk cuts.
+   */
+  private hashedFields(buf: Buffer, i: number, n: number, sink: HashedRecordSink): number {
+    const delim = this.delimiter;
+    const top = this.topStop;
+    const last = n - 4;
+    while (i < n) {
+      if (buf[i] === QUOTE) return i;
+      let j = i;
+      let h1 = HASH_SEED1;
+      let h2 = HASH_SEED2;
+      let high = 0;
+      let w = 0;
+      let found = false;
+      while (j <= last) {
+        const b0 = buf[j]!;
+        if (b0 <= top && (b0 === delim || b0 === LF || b0 === CR)) {
+          found = true;
+          break;
+        }
+        const b1 = buf[j + 1]!;
+        if (b1 <= top && (b1 === delim || b1 === LF || b1 === CR)) {
+          w = b0;
+          j += 1;
+          found = true;
+          break;
+        }
+        const b2 = buf[j + 2]!;
+        if (b2 <= top && (b2 === delim || b2 === LF || b2 === CR)) {
+          w = b0 | (b1 << 8);
+          j += 2;
+          found = true;
+          break;
+        }
+        const b3 = buf[j + 3]!;
+        if (b3 <= top && (b3 === delim || b3 === LF || b3 === CR)) {
+          w = b0 | (b1 << 8) | (b2 << 16);
+          j += 3;
+          found = true;
+          break;
+        }
+        const word = b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
+        high |= word;
+        h1 = Math.imul(h1 ^ word, 0x9e3779b1);
+        h1 = (h1 << 15) | (h1 >>> 17);
+        h2 = Math.imul(h2 + word, 0x85ebca77);
+        h2 = (h2 << 13) | (h2 >>> 19);
+        j += 4;
+      }
+      if (!found || j - i > this.maxFieldBytes) return i;
+      const c = buf[j];
+      if (j === i && this.fieldIndex === 0 && c !== delim) return i; // a blank line
+      if ((j - i) & 3) {
+        high |= w;
+        h1 = Math.imul(h1 ^ w, 0x9e3779b1);
+        h2 = Math.imul(h2 + w, 0x85ebca77);
+      }
+      sink.hashedField(buf, i, j, h1, h2, high);
+      if (c === delim) {
+        this.fieldIndex++;
+        i = j + 1;
+      } else {
+        i = this.skipLineBreak(buf, j, n);
+        this.endRecord();
+        if (this.stopped) return i;
+      }
+    }
+    return i;
   }
 
   /** Ends the input: emits the last record when it had no line break after it. */
