@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync';
-import { CsvRecordParser, parseRecords } from '../../../lambda/core/profile/csv-parser';
+import { CsvRecordParser, HASH_SEED1, HASH_SEED2, parseRecords, type HashedRecordSink } from '../../../lambda/core/profile/csv-parser';
 import { randomChunks, seededRandom, splitBytes } from './helpers';
 
 const bytes = (s: string) => Buffer.from(s, 'utf8');
@@ -23,6 +23,51 @@ function generateCsv(rand: () => number, delimiter: string, eol: string): string
     lines.push(fields.join(delimiter));
   }
   return lines.join(eol) + (rand() < 0.5 ? eol : '');
+}
+
+/** The field hash lanes as `ColumnAccumulator.addField` computes them, written plainly. */
+function referenceLanes(b: Buffer, s: number, e: number): [number, number, number] {
+  let h1 = HASH_SEED1;
+  let h2 = HASH_SEED2;
+  let high = 0;
+  for (let i = s; i < e; i += 4) {
+    let w = 0;
+    for (let k = 0; k < 4 && i + k < e; k++) w |= b[i + k]! << (8 * k);
+    high |= w;
+    h1 = Math.imul(h1 ^ w, 0x9e3779b1);
+    h2 = Math.imul(h2 + w, 0x85ebca77);
+    if (i + 4 <= e) {
+      h1 = (h1 << 15) | (h1 >>> 17);
+      h2 = (h2 << 13) | (h2 >>> 19);
+    }
+  }
+  return [h1, h2, high];
+}
+
+/** Parses with a HashedRecordSink; checks each hashed field's lanes; returns the records and start lines. */
+function parseHashed(chunks: Uint8Array[], delimiter: number): { records: string[][]; lines: number[]; hashed: number } {
+  const records: string[][] = [];
+  const lines: number[] = [];
+  let row: string[] = [];
+  let hashed = 0;
+  const sink: HashedRecordSink = {
+    field: (b, s, e) => void row.push(b.toString('utf8', s, e)),
+    hashedField: (b, s, e, h1, h2, high) => {
+      hashed++;
+      expect([h1, h2, high]).toEqual(referenceLanes(b, s, e));
+      row.push(b.toString('utf8', s, e));
+    },
+    endRecord: (line) => {
+      records.push(row);
+      lines.push(line);
+      row = [];
+      return false;
+    },
+  };
+  const parser = new CsvRecordParser(delimiter, sink);
+  for (const chunk of chunks) parser.push(chunk);
+  parser.finish();
+  return { records, lines, hashed };
 }
 
 describe('CsvRecordParser', () => {
@@ -105,5 +150,23 @@ describe('CsvRecordParser', () => {
       const actual = parseRecords(randomChunks(bytes(text), rand, 1 + Math.floor(rand() * 16)), delimiter.charCodeAt(0));
       expect({ text, records: actual }).toEqual({ text, records: expected });
     }
+  });
+
+  it('gives a sink that takes hashed fields the same records and lines as a plain sink, with correct hash lanes', () => {
+    const rand = seededRandom(99);
+    let hashed = 0;
+    for (let k = 0; k < 400; k++) {
+      const delimiter = [',', '\t', ';', '|'][k % 4]!;
+      const text = bytes(generateCsv(rand, delimiter, k % 3 === 0 ? '\r\n' : '\n') + (k % 5 === 0 ? '\n\r\n\nlast' : ''));
+      const plainLines: number[] = [];
+      const plain = new CsvRecordParser(delimiter.charCodeAt(0), { field: () => undefined, endRecord: (line) => (plainLines.push(line), false) });
+      plain.push(text);
+      plain.finish();
+      const chunks = k % 2 === 0 ? [text] : randomChunks(text, rand, 1 + Math.floor(rand() * 16));
+      const result = parseHashed(chunks, delimiter.charCodeAt(0));
+      expect({ records: result.records, lines: result.lines }).toEqual({ records: parseRecords([text], delimiter.charCodeAt(0)), lines: plainLines });
+      hashed += result.hashed;
+    }
+    expect(hashed).toBeGreaterThan(1000);
   });
 });
