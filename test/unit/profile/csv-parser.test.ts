@@ -152,6 +152,23 @@ describe('CsvRecordParser', () => {
     }
   });
 
+  it('hands a hashed sink quoted fields without doubled quotes or line breaks as hashed fields, the others as plain ones', () => {
+    const hashed: string[] = [];
+    const plain: string[] = [];
+    const sink: HashedRecordSink = {
+      field: (b, s, e) => void plain.push(b.toString('utf8', s, e)),
+      hashedField: (b, s, e, h1, h2, high) => {
+        expect([h1, h2, high]).toEqual(referenceLanes(b, s, e));
+        hashed.push(b.toString('utf8', s, e));
+      },
+      endRecord: () => false,
+    };
+    const parser = new CsvRecordParser(44, sink);
+    parser.push(bytes('"Paris, France",x\n"a""b","c\nd"\n"",""\n"São Paulo"\n'));
+    parser.finish();
+    expect({ hashed, plain }).toEqual({ hashed: ['Paris, France', 'x', '', '', 'São Paulo'], plain: ['a"b', 'c\nd'] });
+  });
+
   it('gives a sink that takes hashed fields the same records and lines as a plain sink, with correct hash lanes', () => {
     const rand = seededRandom(99);
     let hashed = 0;
