@@ -8,7 +8,7 @@ import * as values from './values';
 // Module-local references: a CommonJS build reads imports through getters, which the hot path
 // should not pay for on every field.
 const { FrequencyTable } = frequency;
-const { compareBytes, isNullToken, parseBoolean, parsed, parsedValue, readDate, readNumber, isValidUtf8 } = values;
+const { compareBytes, copyBytes, isNullToken, parseBoolean, parsed, parsedValue, readDate, readNumber, isValidUtf8 } = values;
 
 const K_INTEGER = 0;
 const K_NUMBER = 1;
@@ -30,7 +30,7 @@ class ByteSlot {
   set(src: Buffer, s: number, e: number): void {
     const n = e - s;
     if (n > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
-    src.copy(this.buf, 0, s, e);
+    copyBytes(src, s, e, this.buf, 0);
     this.len = n;
   }
   text(): string | null {

@@ -1,4 +1,5 @@
 import { HyperLogLog } from './hll';
+import { copyBytes } from './values';
 
 /** A 53-bit key for a value from its two 32-bit hashes: collisions among 10,000 values ~ 1e-8. */
 export function valueKey(h1: number, h2: number): number {
@@ -61,7 +62,7 @@ class Slots {
       this.arena.copy(grown, 0, 0, this.arenaLen);
       this.arena = grown;
     }
-    src.copy(this.arena, this.arenaLen, s, e);
+    copyBytes(src, s, e, this.arena, this.arenaLen);
     this.textAt[slot] = this.arenaLen;
     this.textLen[slot] = n;
     this.arenaLen = need;

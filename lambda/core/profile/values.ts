@@ -273,6 +273,18 @@ export function isNullToken(b: Uint8Array, s: number, e: number): boolean {
   return b[s] === 35 && c1 === 110 && b[s + 2] === 47 && c3 === 97;
 }
 
+/**
+ * Copies src[s, e) to dst at `at`. Short slices (most field values) are copied by a loop: a
+ * `Buffer.copy` call costs more than copying a few dozen bytes.
+ */
+export function copyBytes(src: Uint8Array, s: number, e: number, dst: Uint8Array, at: number): void {
+  if (e - s > 32) {
+    dst.set(src.subarray(s, e), at);
+    return;
+  }
+  for (let i = s; i < e; i++) dst[at++] = src[i]!;
+}
+
 /** Byte-wise comparison, which for UTF-8 is code point order. */
 export function compareBytes(a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: number, be: number): number {
   const n = Math.min(ae - as, be - bs);
