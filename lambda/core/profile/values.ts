@@ -149,6 +149,23 @@ export function daysFromCivil(y: number, m: number, d: number): number {
   return era * 146097 + doe - 719468;
 }
 
+/** Years whose months' first days `monthStart` keeps, computed once each on first use. */
+const TABLE_FIRST_YEAR = 1900;
+const TABLE_YEARS = 256;
+const MONTH_STARTS = new Float64Array(TABLE_YEARS * 12).fill(NaN);
+
+/**
+ * `daysFromCivil(y, m, 1)`, from a table for 1900-2155 (most dates in data): a date then costs an
+ * addition instead of the four divisions of days_from_civil.
+ */
+function monthStart(y: number, m: number): number {
+  const at = (y - TABLE_FIRST_YEAR) * 12 + m - 1;
+  if (at < 0 || at >= TABLE_YEARS * 12) return daysFromCivil(y, m, 1);
+  let days = MONTH_STARTS[at]!;
+  if (days !== days) days = MONTH_STARTS[at] = daysFromCivil(y, m, 1); // NaN: not computed yet
+  return days;
+}
+
 function digit(b: Uint8Array, i: number): number {
   const c = b[i]! - 48;
   return c >= 0 && c <= 9 ? c : -1000;
@@ -175,7 +192,7 @@ export function readDate(b: Uint8Array, s: number, e: number): boolean {
   const d = two(b, s + 8);
   if (y < 0 || m < 1 || m > 12 || d < 1 || d > DAYS_IN_MONTH[m]!) return false;
   if (m === 2 && d === 29 && (y % 4 !== 0 || (y % 100 === 0 && y % 400 !== 0))) return false;
-  const day = daysFromCivil(y, m, d) * 86400000;
+  const day = (monthStart(y, m) + d - 1) * 86400000;
   if (len === 10) {
     parsed.hadTime = false;
     parsedValue[0] = day;

@@ -1,4 +1,6 @@
-import { copyBytes } from '../../../lambda/core/profile/values';
+import { copyBytes, parseDate } from '../../../lambda/core/profile/values';
+
+const bytes = (s: string) => Buffer.from(s, 'utf8');
 
 describe('copyBytes', () => {
   it('copies a short slice into the destination at the given offset', () => {
@@ -12,5 +14,23 @@ describe('copyBytes', () => {
     const dst = Buffer.alloc(100);
     copyBytes(src, 5, 95, dst, 3);
     expect(dst.subarray(3, 93).toString()).toBe(src.subarray(5, 95).toString());
+  });
+});
+
+describe('parseDate', () => {
+  it('gives Date.UTC of every day from 1899 to 2157, across the month table and beyond it', () => {
+    const wrong: string[] = [];
+    for (let t = Date.UTC(1899, 0, 1); t <= Date.UTC(2157, 11, 31); t += 86400000) {
+      const text = new Date(t).toISOString().slice(0, 10);
+      if (parseDate(bytes(text), 0, 10) !== t) wrong.push(text);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('reads dates of the first and last years ISO 8601 spells with four digits', () => {
+    expect([parseDate(bytes('0001-03-01'), 0, 10), parseDate(bytes('9999-12-31T23:59:59Z'), 0, 20)]).toEqual([
+      Date.parse('0001-03-01T00:00:00Z'),
+      Date.parse('9999-12-31T23:59:59Z'),
+    ]);
   });
 });
