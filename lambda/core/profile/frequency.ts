@@ -138,7 +138,6 @@ export class FrequencyTable {
    * in buf[s, e). The key is made here from two int32s so that no double crosses a call.
    */
   add(h1: number, low: number, buf: Buffer, s: number, e: number): void {
-    const key = (h1 >>> 0) * KEY_LOW + low;
     const hll = this.hll;
     if (hll !== null) {
       hll.add(h1, low);
@@ -148,6 +147,7 @@ export class FrequencyTable {
       }
       if (this.scale !== 1) this.skip = this.nextSkip();
     }
+    const key = (h1 >>> 0) * KEY_LOW + low; // after the sampling skip: most values of a sampled column need no key
     const t = this.cur;
     const cells = t.cells;
     const mask = this.mask;
