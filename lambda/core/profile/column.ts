@@ -271,7 +271,8 @@ export class ColumnAccumulator {
     this.freq.add(h1, low, buf, s, e);
     // Lexical extremes: most values' first four bytes lie strictly between the extremes' ones.
     const p = prefixWord(buf, s, e);
-    if (p <= this.lexMinWord || p >= this.lexMaxWord) this.lexical(buf, s, e);
+    if (p <= this.lexMinWord) this.lexicalMin(buf, s, e);
+    if (p >= this.lexMaxWord) this.lexicalMax(buf, s, e);
     if (high & 0x80808080 && !isValidUtf8(buf, s, e)) {
       this.invalidUtf8++;
       return false;
@@ -279,12 +280,17 @@ export class ColumnAccumulator {
     return true;
   }
 
-  private lexical(buf: Buffer, s: number, e: number): void {
+  /** Called when the value's prefix word is not above the minimum's (so it may be below it). */
+  private lexicalMin(buf: Buffer, s: number, e: number): void {
     const lexMin = this.lexMin;
     if (lexMin.len < 0 || compareBytes(buf, s, e, lexMin.buf, 0, lexMin.len) < 0) {
       lexMin.set(buf, s, e);
       this.lexMinWord = prefixWord(lexMin.buf, 0, lexMin.len);
     }
+  }
+
+  /** Called when the value's prefix word is not below the maximum's. */
+  private lexicalMax(buf: Buffer, s: number, e: number): void {
     const lexMax = this.lexMax;
     if (lexMax.len < 0 || compareBytes(buf, s, e, lexMax.buf, 0, lexMax.len) > 0) {
       lexMax.set(buf, s, e);

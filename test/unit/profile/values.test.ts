@@ -1,3 +1,4 @@
+import { ColumnAccumulator } from '../../../lambda/core/profile/column';
 import { copyBytes, parseDate } from '../../../lambda/core/profile/values';
 
 const bytes = (s: string) => Buffer.from(s, 'utf8');
@@ -32,5 +33,19 @@ describe('parseDate', () => {
       Date.parse('0001-03-01T00:00:00Z'),
       Date.parse('9999-12-31T23:59:59Z'),
     ]);
+  });
+});
+
+describe('ColumnAccumulator lexical extremes', () => {
+  it('finds the byte-order minimum and maximum among strings that share their first four bytes', () => {
+    const column = new ColumnAccumulator('c', { distinctExactLimit: 10_000, topValues: 3, mergeable: false });
+    for (const v of ['abcdz', 'abcd', 'abcdzz', 'abc', 'abcdy', 'ab', 'abcdzy', 'b', 'abce', 'a']) column.addField(bytes(v), 0, bytes(v).length);
+    expect([column.toProfile().min, column.toProfile().max]).toEqual(['a', 'b']);
+  });
+
+  it('keeps the extremes of a column of numbers and strings in byte order', () => {
+    const column = new ColumnAccumulator('c', { distinctExactLimit: 10_000, topValues: 3, mergeable: false });
+    for (const v of ['10', '9', 'x1', '100', '-5', 'x10', '2.5']) column.addField(bytes(v), 0, bytes(v).length);
+    expect([column.toProfile().min, column.toProfile().max]).toEqual(['-5', 'x10']);
   });
 });
