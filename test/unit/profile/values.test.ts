@@ -1,5 +1,6 @@
 import { ColumnAccumulator } from '../../../lambda/core/profile/column';
-import { copyBytes, parseDate } from '../../../lambda/core/profile/values';
+import { copyBytes, parseDate, parsed, parsedValue, readNumber } from '../../../lambda/core/profile/values';
+import { seededRandom } from './helpers';
 
 const bytes = (s: string) => Buffer.from(s, 'utf8');
 
@@ -47,5 +48,48 @@ describe('ColumnAccumulator lexical extremes', () => {
     const column = new ColumnAccumulator('c', { distinctExactLimit: 10_000, topValues: 3, mergeable: false });
     for (const v of ['10', '9', 'x1', '100', '-5', 'x10', '2.5']) column.addField(bytes(v), 0, bytes(v).length);
     expect([column.toProfile().min, column.toProfile().max]).toEqual(['-5', 'x10']);
+  });
+});
+
+/** What readNumber must give: Number() of the text when it has the accepted shape, else not a number. */
+function referenceNumber(text: string): { value: number; integer: boolean } | null {
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) return null;
+  return { value: Number(text), integer: !/[.eE]/.test(text) };
+}
+
+describe('readNumber', () => {
+  it('agrees with Number() on generated signs, leading zeros, fractions, exponents, long digit runs and junk', () => {
+    const rand = seededRandom(7);
+    const pieces = ['0', '00', '1', '5', '9', '12345678', '999999999', '9007199254740993', '.', 'e', 'E', '+', '-', ' ', ',', 'x', '1,000'];
+    const wrong: string[] = [];
+    for (let k = 0; k < 20000; k++) {
+      let text = '';
+      const len = 1 + Math.floor(rand() * 5);
+      for (let p = 0; p < len; p++) text += pieces[Math.floor(rand() * pieces.length)];
+      const b = bytes(`#${text}#`);
+      const ok = readNumber(b, 1, b.length - 1);
+      const got = ok ? { value: parsedValue[0]!, integer: parsed.integer } : null;
+      const want = referenceNumber(text);
+      if (want === null ? got !== null : got === null || !Object.is(got.value, want.value) || got.integer !== want.integer) wrong.push(text);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it.each([
+    ['-0', -0, true],
+    ['+7', 7, true],
+    ['007', 7, true],
+    ['.5', 0.5, false],
+    ['5.', 5, false],
+    ['123456789012345678', 123456789012345680, true],
+    ['0.1234567890123', 0.1234567890123, false],
+    ['1e3', 1000, false],
+    ['-2.5E-3', -0.0025, false],
+  ])('reads %s as %p', (text, value, integer) => {
+    expect([readNumber(bytes(text), 0, text.length), parsedValue[0], parsed.integer]).toEqual([true, value, integer]);
+  });
+
+  it.each([' 1', '1 ', '1,000', '.', '-', 'e5', '1e', '1.2.3', '--1', '0x10'])('rejects %p', (text) => {
+    expect(readNumber(bytes(text), 0, text.length)).toBe(false);
   });
 });
