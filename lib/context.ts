@@ -6,11 +6,15 @@ import type { FileServiceStackProps } from './file-service-stack';
  * - allowedOrigins: comma-separated string or array of origins; default none (no CORS, never `*`)
  * - autoDeleteObjects: `true` for dev stacks (buckets, users and logs go with the stack)
  * - throttleRateLimit / throttleBurstLimit: API stage throttling (default 50 / 100)
+ * - sourceMaps: `true` sets NODE_OPTIONS=--enable-source-maps on every function, for stack traces in
+ *   the TypeScript sources while debugging; default off, since it slows every cold start (the .map
+ *   files are shipped either way)
  */
 export function stackPropsFromContext(node: Node): FileServiceStackProps {
   return {
     allowedOrigins: origins(node.tryGetContext('allowedOrigins')),
     autoDeleteObjects: flag(node.tryGetContext('autoDeleteObjects')),
+    sourceMaps: flag(node.tryGetContext('sourceMaps')),
     throttling: {
       rateLimit: positive(node.tryGetContext('throttleRateLimit'), 50, 'throttleRateLimit'),
       burstLimit: positive(node.tryGetContext('throttleBurstLimit'), 100, 'throttleBurstLimit'),

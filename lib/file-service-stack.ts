@@ -17,6 +17,8 @@ export interface FileServiceStackProps extends StackProps {
   autoDeleteObjects?: boolean;
   /** API stage throttling. Default: 50 requests/s, bursts of 100. */
   throttling?: { rateLimit: number; burstLimit: number };
+  /** Set NODE_OPTIONS=--enable-source-maps on every function (slower cold starts). Default: off. */
+  sourceMaps?: boolean;
   /** Optional overrides of the functions' limits (unset: the defaults in lambda/shared/config.ts). */
   /** Where the entry modules live. Default: lambda/functions. */
   functionsDir?: string;
@@ -66,6 +68,7 @@ export class FileServiceStack extends Stack {
     }
     const apiEnv = { ...common, [ENV.allowedOrigins]: allowedOrigins.join(',') };
     const logRemovalPolicy = removalPolicy;
+    const sourceMaps = props.sourceMaps ?? false;
     const apiFunction = (name: 'list' | 'read' | 'upload', description: string) =>
       new ServiceFunction(this, `${name[0]!.toUpperCase()}${name.slice(1)}Function`, {
         entry: path.join(functionsDir, `${name}.ts`),
@@ -75,6 +78,7 @@ export class FileServiceStack extends Stack {
         timeout: Duration.seconds(10),
         environment: apiEnv,
         logRemovalPolicy,
+        sourceMaps,
       });
 
     const list = apiFunction('list', 'Lists buckets and the caller’s objects');
@@ -87,6 +91,7 @@ export class FileServiceStack extends Stack {
       timeout: Duration.minutes(5),
       environment: common,
       logRemovalPolicy,
+      sourceMaps,
     });
     this.functions = { list, read, upload, process: processor };
 

@@ -7,10 +7,19 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { ENV } from '../../lambda/shared/config';
 import { buildStack, logicalId } from './helpers';
 
+const BUNDLE_ENV = {
+  PATH: process.env.PATH,
+  AWS_REGION: 'eu-west-1',
+  [ENV.uploadsBucket]: 'uploads-bucket',
+  [ENV.resultsBucket]: 'results-bucket',
+  [ENV.signingSecret]: 'test-signing-secret',
+  [ENV.allowedOrigins]: '',
+};
+
 /**
  * One real synth: esbuild bundles the real entries in lambda/functions with the options the stack
  * deploys, and each bundle is loaded by a fresh Node process, as Lambda would, with the environment
- * the stack sets.
+ * the stack sets (no NODE_OPTIONS by default).
  */
 describe('function bundles', () => {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundles-'));
@@ -34,18 +43,17 @@ describe('function bundles', () => {
   it.each(['list', 'read', 'upload', 'process'])('builds a %s bundle that exports a handler function', (name) => {
     const file = bundles[name]!;
     const probe = `import(${JSON.stringify(pathToFileURL(file).href)}).then((m) => process.stdout.write(typeof m.handler))`;
-    const output = execFileSync(process.execPath, ['--enable-source-maps', '-e', probe], {
-      env: {
-        PATH: process.env.PATH,
-        AWS_REGION: 'eu-west-1',
-        [ENV.uploadsBucket]: 'uploads-bucket',
-        [ENV.resultsBucket]: 'results-bucket',
-        [ENV.signingSecret]: 'test-signing-secret',
-        [ENV.allowedOrigins]: '',
-      },
-      encoding: 'utf8',
-    });
+    const output = execFileSync(process.execPath, ['-e', probe], { env: BUNDLE_ENV, encoding: 'utf8' });
     expect(output).toBe('function');
+  });
+
+  it('maps a start-up error in a bundle back to the TypeScript source with --enable-source-maps (-c sourceMaps=true)', () => {
+    // Without the bucket variable, loadConfig throws at module scope, inside the minified bundle.
+    const env = { ...BUNDLE_ENV, [ENV.uploadsBucket]: '' };
+    const probe = `try { require(${JSON.stringify(bundles.list!)}) } catch (err) { process.stdout.write(String(err.stack)) }`;
+    const output = execFileSync(process.execPath, ['--enable-source-maps', '-e', probe], { env, encoding: 'utf8' });
+    expect(output).toContain(`Missing required environment variable ${ENV.uploadsBucket}`);
+    expect(output).toMatch(/lambda[\\/]shared[\\/]config\.ts:\d+/);
   });
 
   it.each(['list', 'read', 'upload', 'process'])('builds a %s bundle whose only credential source is the environment', (name) => {

@@ -49,7 +49,7 @@ const usersPrefix = ` if ${JSON.stringify({ StringLike: { 's3:prefix': ['users/*
 
 describe('functions', () => {
   it.each(Object.keys(stack.functions) as (keyof typeof stack.functions)[])(
-    'runs %s on Node.js 24 on arm64 with the exported handler, active tracing and source maps',
+    'runs %s on Node.js 24 on arm64 with the exported handler and active tracing',
     (name) => {
       const fn = resources[logicalId(stack.functions[name])]!.Properties;
       expect(fn).toMatchObject({
@@ -58,9 +58,22 @@ describe('functions', () => {
         Architectures: ['arm64'],
         TracingConfig: { Mode: 'Active' },
       });
-      expect(fn.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
     },
   );
+
+  it.each(Object.keys(stack.functions) as (keyof typeof stack.functions)[])(
+    'does not load source maps in %s by default, so cold starts skip parsing the .map',
+    (name) => {
+      expect(resources[logicalId(stack.functions[name])]!.Properties.Environment.Variables).not.toHaveProperty('NODE_OPTIONS');
+    },
+  );
+
+  it('loads source maps in every function when the sourceMaps context flag is true', () => {
+    const { stack: debug } = buildStack({ context: { sourceMaps: 'true' } });
+    const json = Template.fromStack(debug).toJSON().Resources;
+    const options = Object.values(debug.functions).map((fn) => json[logicalId(fn)].Properties.Environment.Variables.NODE_OPTIONS);
+    expect(options).toEqual(Array(4).fill('--enable-source-maps'));
+  });
 
   it('gives the processor 1024 MB and 5 minutes and the API functions 512 MB and 10 seconds', () => {
     const limits = Object.fromEntries(
@@ -75,7 +88,6 @@ describe('functions', () => {
   it.each(['list', 'read', 'upload'] as const)('sets the buckets, signing secret and origins for the %s function', (name) => {
     const vars = resources[logicalId(stack.functions[name])]!.Properties.Environment.Variables;
     expect(vars).toEqual({
-      NODE_OPTIONS: '--enable-source-maps',
       [ENV.uploadsBucket]: { Ref: logicalId(stack.storage.uploads) },
       [ENV.resultsBucket]: { Ref: logicalId(stack.storage.results) },
       [ENV.signingSecret]: { 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: logicalId(stack.signingSecret) }, ':SecretString:::}}']] },
@@ -85,7 +97,7 @@ describe('functions', () => {
 
   it('sets the buckets and the signing secret for the process function', () => {
     const vars = resources[logicalId(stack.functions.process)]!.Properties.Environment.Variables;
-    expect(Object.keys(vars).sort()).toEqual(['NODE_OPTIONS', ENV.resultsBucket, ENV.signingSecret, ENV.uploadsBucket].sort());
+    expect(Object.keys(vars).sort()).toEqual([ENV.resultsBucket, ENV.signingSecret, ENV.uploadsBucket].sort());
   });
 
   it('writes each function to its own log group kept for one month', () => {
