@@ -3,7 +3,9 @@
  * For each Lambda entry, the minified bundle size and its load time in a fresh Node process over a
  * bare `node -e ''` start (median of BENCH_RUNS), beside a baseline built in the same run: a default
  * esbuild bundle (no minify) of a one-call client-s3 handler, as CJS and as ESM. Our bundles use
- * the options the stack deploys (lib/constructs/bundling.ts). Writes bench/bundles/RESULTS.md.
+ * the options the stack deploys (lib/constructs/bundling.ts) and are loaded as deployed: without
+ * --enable-source-maps (the stack sets it only with `-c sourceMaps=true`); one extra row loads
+ * `list` with the flag to show what it costs. Writes bench/bundles/RESULTS.md.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -34,7 +36,7 @@ interface Row {
   name: string;
   format: 'esm' | 'cjs';
   file: string;
-  /** Load with --enable-source-maps, as NODE_OPTIONS does in Lambda. */
+  /** Load with --enable-source-maps, as NODE_OPTIONS does in Lambda with `-c sourceMaps=true`. */
   sourceMaps: boolean;
   bytes?: number;
   loadMs?: number;
@@ -99,15 +101,18 @@ async function main(): Promise<void> {
       const ext = service.format === 'esm' ? 'mjs' : 'cjs';
       const file = join(out, name, `index.${ext}`);
       await build({ ...service, entryPoints: [join(ROOT, 'lambda', 'functions', `${name}.ts`)], outfile: file, logLevel: 'error' });
-      rows.push({ name, format: service.format as 'esm' | 'cjs', file, sourceMaps: true });
+      rows.push({ name, format: service.format as 'esm' | 'cjs', file, sourceMaps: false });
     }
+    // The cost of `-c sourceMaps=true`: the same list bundle, loaded with its .map parsed at start.
+    const list = rows.find((r) => r.name === 'list')!;
+    rows.push({ ...list, name: 'list (with --enable-source-maps, `-c sourceMaps=true`)', sourceMaps: true });
     // The same options in the other module format, to show what the format choice is worth.
     const other = service.format === 'esm' ? 'cjs' : 'esm';
     for (const name of FUNCTIONS) {
       const file = join(out, `${name}-${other}`, `index.${other === 'esm' ? 'mjs' : 'cjs'}`);
       const banner = other === 'esm' ? { js: ESM_REQUIRE_BANNER } : undefined;
       await build({ ...service, format: other, banner, entryPoints: [join(ROOT, 'lambda', 'functions', `${name}.ts`)], outfile: file, logLevel: 'error' });
-      rows.push({ name: `${name} (same options, ${other})`, format: other, file, sourceMaps: true });
+      rows.push({ name: `${name} (same options, ${other})`, format: other, file, sourceMaps: false });
     }
 
     const [bare, ...loads] = timeAll([['-e', ''], ...rows.map(loadArgs)]);
@@ -126,7 +131,7 @@ async function main(): Promise<void> {
       `Bare \`node -e ''\`: ${bare!.toFixed(1)} ms (subtracted from every load time).`,
       '',
       'Load = fresh `node` process that imports (ESM) or requires (CJS) the bundle and checks `typeof handler`, minus bare start.',
-      'Our bundles are loaded with `--enable-source-maps`, as the stack\'s NODE_OPTIONS does in Lambda; the baseline without.',
+      'All rows are loaded without `--enable-source-maps`, as the stack deploys by default, except the one row that says so (what `-c sourceMaps=true` costs).',
       'Speed-up = baseline load / our load (higher is better; goal ≥ 1.5× against both baselines).',
       '',
       '| bundle | format | size (KB) | load over bare (ms) | speed-up vs baseline CJS | speed-up vs baseline ESM |',
