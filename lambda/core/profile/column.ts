@@ -57,6 +57,41 @@ const scratch = { buf: Buffer.allocUnsafe(4096) };
  * nulls, Welford mean and variance, numeric / chronological / lexical extremes, exact-then-sketched
  * distinct and top values, and a power-of-two histogram.
  */
+/** Scratch for `hashLanes`: h1, h2 and the OR of all words (whether any byte is non-ASCII). */
+const LANES = new Int32Array(3);
+
+/**
+ * The field hash of buf[s, e) into LANES: two 32-bit lanes, four bytes per step, each step one
+ * multiply and a rotation (the finalisers in `addHashed` mix thoroughly); one lane xors the word
+ * in, the other adds it. `CsvRecordParser` computes the same lanes while it scans a field (see
+ * `HashedRecordSink`); this is the path for fields it could not hash on the way.
+ */
+function hashLanes(buf: Buffer, s: number, e: number): void {
+  let h1 = HASH_SEED1;
+  let h2 = HASH_SEED2;
+  let high = 0;
+  let i = s;
+  for (const end4 = s + ((e - s) & ~3); i < end4; i += 4) {
+    const w = buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
+    high |= w;
+    h1 = Math.imul(h1 ^ w, 0x9e3779b1);
+    h1 = (h1 << 15) | (h1 >>> 17);
+    h2 = Math.imul(h2 + w, 0x85ebca77);
+    h2 = (h2 << 13) | (h2 >>> 19);
+  }
+  if (i < e) {
+    let w = buf[i]!;
+    if (i + 1 < e) w |= buf[i + 1]! << 8;
+    if (i + 2 < e) w |= buf[i + 2]! << 16;
+    high |= w;
+    h1 = Math.imul(h1 ^ w, 0x9e3779b1);
+    h2 = Math.imul(h2 + w, 0x85ebca77);
+  }
+  LANES[0] = h1;
+  LANES[1] = h2;
+  LANES[2] = high;
+}
+
 export class ColumnAccumulator {
   count = 0;
   nulls = 0;
@@ -101,30 +136,8 @@ export class ColumnAccumulator {
 
   /** Adds a CSV field; returns false when its bytes are not valid UTF-8. */
   addField(buf: Buffer, s: number, e: number): boolean {
-    // Two 32-bit lanes, four bytes per step: each step is one multiply and a rotation (the
-    // finalisers in `addHashed` mix thoroughly); one lane xors the word in, the other adds it.
-    // `CsvRecordParser` computes the same lanes while it scans a field (see `HashedRecordSink`).
-    let h1 = HASH_SEED1;
-    let h2 = HASH_SEED2;
-    let high = 0;
-    let i = s;
-    for (const end4 = s + ((e - s) & ~3); i < end4; i += 4) {
-      const w = buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
-      high |= w;
-      h1 = Math.imul(h1 ^ w, 0x9e3779b1);
-      h1 = (h1 << 15) | (h1 >>> 17);
-      h2 = Math.imul(h2 + w, 0x85ebca77);
-      h2 = (h2 << 13) | (h2 >>> 19);
-    }
-    if (i < e) {
-      let w = buf[i]!;
-      if (i + 1 < e) w |= buf[i + 1]! << 8;
-      if (i + 2 < e) w |= buf[i + 2]! << 16;
-      high |= w;
-      h1 = Math.imul(h1 ^ w, 0x9e3779b1);
-      h2 = Math.imul(h2 + w, 0x85ebca77);
-    }
-    return this.addHashed(buf, s, e, h1, h2, high);
+    hashLanes(buf, s, e);
+    return this.addHashed(buf, s, e, LANES[0]!, LANES[1]!, LANES[2]!);
   }
 
   /**
@@ -222,27 +235,8 @@ export class ColumnAccumulator {
 
   /** Records a value of a known kind: hashes it, then as `record`. */
   private addTyped(kind: number, buf: Buffer, s: number, e: number): void {
-    let h1 = HASH_SEED1;
-    let h2 = HASH_SEED2;
-    let high = 0;
-    let i = s;
-    for (const end4 = s + ((e - s) & ~3); i < end4; i += 4) {
-      const w = buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
-      high |= w;
-      h1 = Math.imul(h1 ^ w, 0x9e3779b1);
-      h1 = (h1 << 15) | (h1 >>> 17);
-      h2 = Math.imul(h2 + w, 0x85ebca77);
-      h2 = (h2 << 13) | (h2 >>> 19);
-    }
-    if (i < e) {
-      let w = buf[i]!;
-      if (i + 1 < e) w |= buf[i + 1]! << 8;
-      if (i + 2 < e) w |= buf[i + 2]! << 16;
-      high |= w;
-      h1 = Math.imul(h1 ^ w, 0x9e3779b1);
-      h2 = Math.imul(h2 + w, 0x85ebca77);
-    }
-    this.record(kind, buf, s, e, h1, h2, high);
+    hashLanes(buf, s, e);
+    this.record(kind, buf, s, e, LANES[0]!, LANES[1]!, LANES[2]!);
   }
 
   /**
