@@ -1,6 +1,6 @@
 import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { MAX_PRESIGN_EXPIRES_SECONDS, MiB } from '../shared/config';
+import { MiB } from '../shared/config';
 import { BadRequestError, NotFoundError, UnauthorizedError } from '../shared/errors';
 import { toS3Key, validateKey } from '../shared/keys';
 import { signToken, verifyToken } from '../shared/signed-token';
@@ -41,7 +41,6 @@ const UPLOAD_PURPOSE = 'uppy-upload';
 const DEFAULT_TYPE = 'application/octet-stream';
 
 const nowMs = (deps: UploadDeps) => (deps.now ? deps.now() : new Date()).getTime();
-const presignSeconds = (deps: UploadDeps) => Math.min(deps.config.presignExpiresSeconds, MAX_PRESIGN_EXPIRES_SECONDS);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -121,7 +120,7 @@ export async function signPart(deps: UploadDeps, userId: string, uploadId: strin
   if (!/^\d+$/.test(partNumber) || n < 1 || n > MAX_PARTS) {
     throw new BadRequestError('InvalidPartNumber', `partNumber must be an integer from 1 to ${MAX_PARTS}`);
   }
-  const expires = presignSeconds(deps);
+  const expires = deps.config.presignExpiresSeconds;
   const url = await getSignedUrl(
     deps.s3,
     new UploadPartCommand({ Bucket: deps.config.uploadsBucket, Key: toS3Key(userId, session.key), UploadId: session.uploadId, PartNumber: n }),

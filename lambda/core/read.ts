@@ -1,6 +1,6 @@
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { MAX_PRESIGN_EXPIRES_SECONDS, type Config } from '../shared/config';
+import type { Config } from '../shared/config';
 import {
   BadRequestError,
   ConflictError,
@@ -197,7 +197,7 @@ async function presignGet(deps: Pick<ReadDeps, 's3' | 'config'>, where: { Bucket
   return getSignedUrl(
     deps.s3,
     new GetObjectCommand({ ...where, ...(download ? { ResponseContentDisposition: contentDisposition(key) } : {}) }),
-    { expiresIn: Math.min(deps.config.presignExpiresSeconds, MAX_PRESIGN_EXPIRES_SECONDS) },
+    { expiresIn: deps.config.presignExpiresSeconds },
   );
 }
 

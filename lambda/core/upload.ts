@@ -9,7 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { MAX_PRESIGN_EXPIRES_SECONDS, type Config } from '../shared/config';
+import type { Config } from '../shared/config';
 import {
   BadRequestError,
   ConflictError,
@@ -39,10 +39,6 @@ const TOKEN_PURPOSE = 'upload';
 const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
 const QUOTED = '"(?:[^"\\\\\\u0000-\\u001f\\u007f]|\\\\[\\u0020-\\u007e])*"';
 const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|${QUOTED}))*$`);
-
-function presignSeconds(config: Config): number {
-  return Math.min(config.presignExpiresSeconds, MAX_PRESIGN_EXPIRES_SECONDS);
-}
 
 function nowOf(deps: UploadDeps): Date {
   return deps.now ? deps.now() : new Date();
@@ -174,7 +170,7 @@ export async function createUpload(deps: UploadDeps, userId: string, input: Crea
   const now = nowOf(deps).getTime();
 
   if (input.size <= config.multipartThresholdBytes) {
-    const expiresIn = presignSeconds(config);
+    const expiresIn = config.presignExpiresSeconds;
     // Content type and length are signed, so S3 refuses a body of another size or type.
     const url = await getSignedUrl(
       s3,
@@ -238,7 +234,7 @@ export async function signParts(
     }
     seen.add(n);
   }
-  const expiresIn = presignSeconds(deps.config);
+  const expiresIn = deps.config.presignExpiresSeconds;
   const Key = toS3Key(userId, session.key);
   const parts = await Promise.all(
     (numbers as number[]).map(async (partNumber) => ({
