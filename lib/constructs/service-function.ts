@@ -5,6 +5,8 @@ import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import type { ENV } from '../../lambda/shared/config';
+import { USER_ROOT } from '../../lambda/shared/keys';
 import { SERVICE_ESBUILD_OPTIONS } from './bundling';
 import { acknowledgeNag, nagArnRef } from './nag';
 
@@ -110,35 +112,38 @@ export class ServiceFunction extends NodejsFunction {
  */
 export type BucketAccess = 'list' | 'exists' | 'read' | 'write' | 'delete' | 'writeMultipart';
 
+/** The user area every grant is limited to: the handlers keep each caller inside users/<their sub>/. */
+const USER_AREA = `${USER_ROOT}*`;
+
+const OBJECT_ACTIONS: Record<Exclude<BucketAccess, 'list' | 'exists'>, string[]> = {
+  read: ['s3:GetObject'],
+  write: ['s3:PutObject'],
+  writeMultipart: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+  delete: ['s3:DeleteObject'],
+};
+
 /**
  * Grants a function exactly the listed kinds of access to the user area (`users/*`) of a bucket and
  * sets the environment variable that names the bucket, in one call so the two cannot drift apart.
+ * `envVar` is one of the names in lambda/shared/config.ts `ENV`, the ones `loadConfig` reads.
  */
 export function bindBucket(
   fn: ServiceFunction,
-  options: { bucket: IBucket; envVar: string; access: readonly BucketAccess[]; keyPattern?: string },
+  options: { bucket: IBucket; envVar: (typeof ENV)[keyof typeof ENV]; access: readonly BucketAccess[] },
 ): void {
-  const pattern = options.keyPattern ?? 'users/*';
-  const objects = options.bucket.arnForObjects(pattern);
-  const actions: Record<Exclude<BucketAccess, 'list' | 'exists'>, string[]> = {
-    read: ['s3:GetObject'],
-    write: ['s3:PutObject'],
-    writeMultipart: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
-    delete: ['s3:DeleteObject'],
-  };
   for (const access of options.access) {
     if (access === 'list') {
       fn.addToRolePolicy(
         new PolicyStatement({
           actions: ['s3:ListBucket'],
           resources: [options.bucket.bucketArn],
-          conditions: { StringLike: { 's3:prefix': ['users/*'] } },
+          conditions: { StringLike: { 's3:prefix': [USER_AREA] } },
         }),
       );
     } else if (access === 'exists') {
       fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [options.bucket.bucketArn] }));
     } else {
-      fn.addToRolePolicy(new PolicyStatement({ actions: actions[access], resources: [objects] }));
+      fn.addToRolePolicy(new PolicyStatement({ actions: OBJECT_ACTIONS[access], resources: [options.bucket.arnForObjects(USER_AREA)] }));
     }
   }
   fn.addEnvironment(options.envVar, options.bucket.bucketName);
@@ -146,8 +151,8 @@ export function bindBucket(
   if (cfnBucket instanceof CfnResource && fn.role) {
     acknowledgeNag(
       fn.role,
-      `AwsSolutions-IAM5[Resource::${nagArnRef(cfnBucket)}/${pattern}]`,
-      `The wildcard is the user area (${pattern}): keys are chosen per user at run time (users/<sub>/...), and the handlers keep each caller inside users/<their sub>/.`,
+      `AwsSolutions-IAM5[Resource::${nagArnRef(cfnBucket)}/${USER_AREA}]`,
+      `The wildcard is the user area (${USER_AREA}): keys are chosen per user at run time (users/<sub>/...), and the handlers keep each caller inside users/<their sub>/.`,
     );
   }
 }
