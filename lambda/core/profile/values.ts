@@ -7,7 +7,7 @@ const POW10: number[] = [];
 for (let i = 0; i <= 22; i++) POW10.push(10 ** i);
 
 /**
- * Side results of the last `parseNumber` / `parseDate` call, kept in one object so the hot path
+ * Side results of the last `readNumber` / `readDate` call, kept in one object so the hot path
  * returns a plain number and allocates nothing: `integer` is whether the number had neither fraction
  * nor exponent; `hadTime` is whether the date had a time part (a timestamp).
  */
@@ -19,19 +19,12 @@ export const parsedValue = new Float64Array(1);
 const decoder = new TextDecoder();
 
 /**
- * The number a field spells, or NaN. Accepts `[+-]digits[.digits][e[+-]digits]` (and `.5`, `5.`).
- * Up to 15 significant digits and no exponent it computes mantissa / 10^k, which is correctly
- * rounded because both operands are exact doubles (Clinger's fast path); anything else goes to
- * `Number()` on the decoded text, which is rare in real data.
- */
-export function parseNumber(b: Uint8Array, s: number, e: number): number {
-  return readNumber(b, s, e) ? parsedValue[0]! : NaN;
-}
-
-/**
- * `parseNumber` for the hot path: returns whether the field is a number and leaves the value in
- * `parsedValue[0]`, so that no number is boxed. The integer and fraction parts (up to 9 digits
- * each) are read in int32 arithmetic; longer ones, and exponents, take the general path.
+ * Whether a field is a number, the value left in `parsedValue[0]` so that no number is boxed.
+ * Accepts `[+-]digits[.digits][e[+-]digits]` (and `.5`, `5.`). Up to 15 significant digits and no
+ * exponent it computes mantissa / 10^k, which is correctly rounded because both operands are exact
+ * doubles (Clinger's fast path); anything else goes to `Number()` on the decoded text, which is rare
+ * in real data. The integer and fraction parts (up to 9 digits each) are read in int32 arithmetic;
+ * longer ones, and exponents, take the general path.
  */
 export function readNumber(b: Uint8Array, s: number, e: number): boolean {
   let i = s;
@@ -48,7 +41,7 @@ export function readNumber(b: Uint8Array, s: number, e: number): boolean {
   while (i < e) {
     const d = b[i]! - 48;
     if (d < 0 || d > 9) break;
-    if (i - intStart === 9) return slowNumber(b, s, e);
+    if (i - intStart === 9) return slowNumber(b, s, intStart, e, neg);
     ip = ip * 10 + d;
     i++;
   }
@@ -63,13 +56,13 @@ export function readNumber(b: Uint8Array, s: number, e: number): boolean {
     while (i < e) {
       const d = b[i]! - 48;
       if (d < 0 || d > 9) break;
-      if (i - fracStart === 9) return slowNumber(b, s, e);
+      if (i - fracStart === 9) return slowNumber(b, s, intStart, e, neg);
       fp = fp * 10 + d;
       i++;
     }
     frac = i - fracStart;
   }
-  if (i < e || intDigits + frac > 15) return slowNumber(b, s, e);
+  if (i < e || intDigits + frac > 15) return slowNumber(b, s, intStart, e, neg);
   if (intDigits + frac === 0) return false;
   parsed.integer = integer;
   const v = frac === 0 ? ip : (ip * POW10[frac]! + fp) / POW10[frac]!;
@@ -77,17 +70,9 @@ export function readNumber(b: Uint8Array, s: number, e: number): boolean {
   return true;
 }
 
-/** The general path of `readNumber`: any digit count, exponents. */
-function slowNumber(b: Uint8Array, s: number, e: number): boolean {
-  let i = s;
-  let c = b[i]!;
-  let neg = false;
-  if (c === 45) {
-    neg = true;
-    i++;
-  } else if (c === 43) {
-    i++;
-  }
+/** The general path of `readNumber`, from `i`, just past the sign it read: any digit count, exponents. */
+function slowNumber(b: Uint8Array, s: number, i: number, e: number, neg: boolean): boolean {
+  let c: number;
   let mant = 0;
   let digits = 0;
   let frac = 0;
