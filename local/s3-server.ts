@@ -104,16 +104,15 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
   // ETag is a plain MD5: only the request tells them apart. Its events are emitted synchronously
   // inside the request, so the request is remembered in async-local storage.
   const requests = new AsyncLocalStorage<{ completesMultipart: boolean }>();
-  server.use((ctx: { method: string; query: Record<string, unknown> }, next: () => Promise<unknown>) =>
-    requests.run({ completesMultipart: ctx.method === 'POST' && 'uploadId' in ctx.query }, next),
+  // koa runs middleware in array order, and s3rver added its router in its constructor: ours go in
+  // front of its stack, in this order.
+  server.middleware.unshift(
+    (ctx: { method: string; query: Record<string, unknown> }, next: () => Promise<unknown>) =>
+      requests.run({ completesMultipart: ctx.method === 'POST' && 'uploadId' in ctx.query }, next),
+    decodeAwsChunked,
+    s3rverMultipartRoutes(options.directory),
+    s3rverConditionalRequests(),
   );
-  server.use(decodeAwsChunked);
-  server.use(s3rverMultipartRoutes(options.directory));
-  server.use(s3rverConditionalRequests());
-  // koa runs middleware in the order added; ours must run before the router, which s3rver added
-  // in its constructor, so move them to the front.
-  const stack = (server as unknown as { middleware: unknown[] }).middleware;
-  stack.unshift(...stack.splice(-4));
   const address = (await server.run()) as AddressInfo;
   const endpoint = `http://${host}:${address.port}`;
   return {

@@ -15,7 +15,8 @@ declare module 's3rver' {
     constructor(options?: S3rverOptions);
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
-    use(middleware: (ctx: never, next: () => Promise<unknown>) => unknown): this;
+    /** koa's middleware stack, run in array order; the router is already on it after construction. */
+    middleware: ((ctx: never, next: () => Promise<unknown>) => unknown)[];
     on(event: string, listener: (...args: never[]) => void): this;
   }
   export default S3rver;
