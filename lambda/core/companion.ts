@@ -1,7 +1,8 @@
 import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { MiB } from '../shared/config';
-import { BadRequestError, NotFoundError, UnauthorizedError } from '../shared/errors';
+import { BadRequestError, UnauthorizedError } from '../shared/errors';
+import { bodyObject, isObject } from '../shared/http';
 import { toS3Key, validateKey } from '../shared/keys';
 import { signToken, verifyToken } from '../shared/signed-token';
 import { MAX_PARTS } from './multipart';
@@ -9,7 +10,10 @@ import {
   abortMultipartUpload,
   completeCheckedUpload,
   listAllParts,
+  nowOf,
+  openUploadToken,
   parseChosenParts,
+  signUploadToken,
   UPLOAD_SESSION_SECONDS,
   validateContentType,
   validateSize,
@@ -40,11 +44,7 @@ const GRANT_PURPOSE = 'uppy-grant';
 const UPLOAD_PURPOSE = 'uppy-upload';
 const DEFAULT_TYPE = 'application/octet-stream';
 
-const nowMs = (deps: UploadDeps) => (deps.now ? deps.now() : new Date()).getTime();
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+const nowMs = (deps: UploadDeps) => nowOf(deps).getTime();
 
 // ---------------------------------------------------------------------------------------------
 // Grants
@@ -75,17 +75,18 @@ interface CompanionSession {
 }
 
 function encodeSession(deps: UploadDeps, userId: string, session: CompanionSession): string {
-  const e = Math.floor(nowMs(deps) / 1000) + UPLOAD_SESSION_SECONDS;
-  return signToken(deps.config.signingSecret, UPLOAD_PURPOSE, { v: 1, u: session.uploadId, s: userId, k: session.key, z: session.size ?? -1, e });
+  const expiresAt = Math.floor(nowMs(deps) / 1000) + UPLOAD_SESSION_SECONDS;
+  return signUploadToken(deps.config.signingSecret, UPLOAD_PURPOSE, userId, {
+    uploadId: session.uploadId,
+    key: session.key,
+    size: session.size ?? -1,
+    expiresAt,
+  });
 }
 
 function decodeSession(deps: UploadDeps, userId: string, uploadId: string, key: unknown): CompanionSession {
-  const p = verifyToken(deps.config.signingSecret, UPLOAD_PURPOSE, uploadId) as Record<string, unknown> | undefined;
-  if (!p || p.v !== 1 || typeof p.u !== 'string' || typeof p.k !== 'string' || typeof p.z !== 'number' || typeof p.e !== 'number' || p.s !== userId || p.e * 1000 <= nowMs(deps)) {
-    throw new NotFoundError('NoSuchUpload', 'No such upload (it may have been completed, aborted or expired)');
-  }
-  if (validateKey(key) !== p.k) throw new BadRequestError('KeyMismatch', 'key is not the key this upload was created for');
-  return { uploadId: p.u, key: p.k, size: p.z >= 0 ? p.z : undefined };
+  const t = openUploadToken(deps, UPLOAD_PURPOSE, userId, uploadId, key);
+  return { uploadId: t.uploadId, key: t.key, size: t.size >= 0 ? t.size : undefined };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -98,11 +99,11 @@ function declaredSize(deps: UploadDeps, metadata: Record<string, unknown>): numb
 }
 
 export async function createMultipart(deps: UploadDeps, userId: string, body: unknown): Promise<{ key: string; uploadId: string }> {
-  if (!isObject(body)) throw new BadRequestError('InvalidBody', 'The request body must be a JSON object');
-  const metadata = isObject(body.metadata) ? body.metadata : {};
+  const b = bodyObject(body);
+  const metadata = isObject(b.metadata) ? b.metadata : {};
   // Uppy sends the file name as `filename`; a `key` in the file's metadata names a folder path.
-  const key = validateKey(typeof metadata.key === 'string' && metadata.key !== '' ? metadata.key : body.filename);
-  const contentType = validateContentType(typeof body.type === 'string' && body.type !== '' ? body.type : DEFAULT_TYPE);
+  const key = validateKey(typeof metadata.key === 'string' && metadata.key !== '' ? metadata.key : b.filename);
+  const contentType = validateContentType(typeof b.type === 'string' && b.type !== '' ? b.type : DEFAULT_TYPE);
   const size = declaredSize(deps, metadata);
   const out = await deps.s3.send(
     new CreateMultipartUploadCommand({ Bucket: deps.config.uploadsBucket, Key: toS3Key(userId, key), ContentType: contentType }),

@@ -20,6 +20,7 @@ import {
 } from '../shared/errors';
 import { profileKeyFor, resolveBucket, toS3Key, validateKey } from '../shared/keys';
 import { signToken, verifyToken } from '../shared/signed-token';
+import { bodyObject, isObject } from '../shared/http';
 import type { CompletedUpload, UploadedPart, UploadSessionResponse } from '../shared/api-types';
 import { MAX_PARTS, planParts } from './multipart';
 
@@ -40,17 +41,8 @@ const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
 const QUOTED = '"(?:[^"\\\\\\u0000-\\u001f\\u007f]|\\\\[\\u0020-\\u007e])*"';
 const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|${QUOTED}))*$`);
 
-function nowOf(deps: UploadDeps): Date {
+export function nowOf(deps: UploadDeps): Date {
   return deps.now ? deps.now() : new Date();
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function bodyObject(body: unknown): Record<string, unknown> {
-  if (!isObject(body)) throw new BadRequestError('InvalidBody', 'The request body must be a JSON object');
-  return body;
 }
 
 export function validateContentType(value: unknown): string {
@@ -72,6 +64,70 @@ export function validateSize(value: unknown, config: Pick<Config, 'maxUploadByte
 
 // ---------------------------------------------------------------------------------------------
 // Upload ids: a signed token carrying S3's upload id and what completion must check against.
+// Our routes and the Uppy adapter sign them for different purposes (their size rules differ, so
+// one must never be accepted as the other) but read them with the one check below.
+
+/** What an upload id carries, whichever route issued it. */
+export interface UploadToken {
+  /** S3's own upload id. */
+  uploadId: string;
+  key: string;
+  /** Declared size; -1 when none was declared (Uppy). */
+  size: number;
+  /** The server-chosen part size (our sessions only). */
+  partSize?: number;
+  /** Epoch seconds. */
+  expiresAt: number;
+}
+
+interface TokenPayload {
+  v: 1;
+  u: string;
+  s: string;
+  k: string;
+  z: number;
+  p?: number;
+  e: number;
+}
+
+export function signUploadToken(secret: string, purpose: string, userId: string, t: UploadToken): string {
+  const payload: TokenPayload = {
+    v: 1,
+    u: t.uploadId,
+    s: userId,
+    k: t.key,
+    z: t.size,
+    ...(t.partSize !== undefined ? { p: t.partSize } : {}),
+    e: t.expiresAt,
+  };
+  return signToken(secret, purpose, payload);
+}
+
+const noSuchUpload = () => new NotFoundError('NoSuchUpload', 'No such upload (it may have been completed, aborted or expired)');
+
+/**
+ * The upload behind an id signed for `purpose`. Forged, expired and other users' ids all get the
+ * same 404 so a caller learns nothing about uploads that are not theirs. A matching id with another
+ * key is the caller's mistake, and says so.
+ */
+export function openUploadToken(deps: UploadDeps, purpose: string, userId: string, token: string, key: unknown): UploadToken {
+  const p = verifyToken(deps.config.signingSecret, purpose, token) as Partial<TokenPayload> | undefined;
+  if (
+    !p ||
+    p.v !== 1 ||
+    typeof p.u !== 'string' ||
+    typeof p.k !== 'string' ||
+    typeof p.z !== 'number' ||
+    (p.p !== undefined && typeof p.p !== 'number') ||
+    typeof p.e !== 'number' ||
+    p.s !== userId ||
+    p.e * 1000 <= nowOf(deps).getTime()
+  ) {
+    throw noSuchUpload();
+  }
+  if (validateKey(key) !== p.k) throw new BadRequestError('KeyMismatch', 'key is not the key this upload was created for');
+  return { uploadId: p.u, key: p.k, size: p.z, ...(p.p !== undefined ? { partSize: p.p } : {}), expiresAt: p.e };
+}
 
 export interface UploadSession {
   /** S3's own upload id. */
@@ -85,62 +141,16 @@ export interface UploadSession {
   expiresAt: number;
 }
 
-interface TokenPayload {
-  v: 1;
-  u: string;
-  s: string;
-  k: string;
-  z: number;
-  p: number;
-  e: number;
-}
-
 export function encodeUploadId(secret: string, session: Omit<UploadSession, 'partCount'>): string {
-  const payload: TokenPayload = {
-    v: 1,
-    u: session.uploadId,
-    s: session.userId,
-    k: session.key,
-    z: session.size,
-    p: session.partSize,
-    e: session.expiresAt,
-  };
-  return signToken(secret, TOKEN_PURPOSE, payload);
+  const { userId, ...token } = session;
+  return signUploadToken(secret, TOKEN_PURPOSE, userId, token);
 }
 
-const noSuchUpload = () => new NotFoundError('NoSuchUpload', 'No such upload (it may have been completed, aborted or expired)');
-
-/**
- * The session behind an upload id. Forged, expired and other users' ids all get the same 404 so
- * a caller learns nothing about uploads that are not theirs. A matching id with another key is
- * the caller's mistake, and says so.
- */
+/** The session behind one of our upload ids (POST /uploads); 404 and 400 as openUploadToken. */
 export function decodeUploadId(deps: UploadDeps, userId: string, uploadId: string, key: unknown): UploadSession {
-  const p = verifyToken(deps.config.signingSecret, TOKEN_PURPOSE, uploadId) as Partial<TokenPayload> | undefined;
-  if (
-    !p ||
-    p.v !== 1 ||
-    typeof p.u !== 'string' ||
-    typeof p.k !== 'string' ||
-    typeof p.z !== 'number' ||
-    typeof p.p !== 'number' ||
-    typeof p.e !== 'number' ||
-    p.s !== userId ||
-    p.e * 1000 <= nowOf(deps).getTime()
-  ) {
-    throw noSuchUpload();
-  }
-  const given = validateKey(key);
-  if (given !== p.k) throw new BadRequestError('KeyMismatch', 'key is not the key this upload was created for');
-  return {
-    uploadId: p.u,
-    userId,
-    key: p.k,
-    size: p.z,
-    partSize: p.p,
-    partCount: Math.ceil(p.z / p.p),
-    expiresAt: p.e,
-  };
+  const t = openUploadToken(deps, TOKEN_PURPOSE, userId, uploadId, key);
+  if (t.partSize === undefined || t.size < 0) throw noSuchUpload();
+  return { ...t, userId, partSize: t.partSize, partCount: Math.ceil(t.size / t.partSize) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, ListPartsCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { completeMultipart, createGrant, createMultipart, GRANT_SECONDS, signPart, verifyGrant } from '../../../lambda/core/companion';
+import { decodeUploadId, encodeUploadId, UPLOAD_SESSION_SECONDS } from '../../../lambda/core/upload';
 import { MiB } from '../../../lambda/shared/config';
 import { OTHER_USER, presigningS3Client, TEST_CONFIG, USER } from '../helpers/events';
 
@@ -95,6 +96,40 @@ describe('signPart (GET /s3/multipart/{id}/{partNumber})', () => {
   it.each(['0', '10001', '1.5', 'x'])('refuses part number %s', async (n) => {
     const { uploadId, key } = await start();
     await expect(signPart(deps, USER, uploadId, n, key)).rejects.toMatchObject({ statusCode: 400, code: 'InvalidPartNumber' });
+  });
+});
+
+describe('upload ids', () => {
+  it('refuses an Uppy upload id on the /uploads routes, whose size rules differ', async () => {
+    const { uploadId, key } = await start({ size: 10 * MiB });
+
+    expect(() => decodeUploadId(deps, USER, uploadId, key)).toThrow(expect.objectContaining({ statusCode: 404, code: 'NoSuchUpload' }));
+  });
+
+  it('refuses a /uploads id on the Uppy routes', async () => {
+    const uploadId = encodeUploadId(deps.config.signingSecret, {
+      uploadId: 's3-id',
+      userId: USER,
+      key: 'clip.mp4',
+      size: 10 * MiB,
+      partSize: 8 * MiB,
+      expiresAt: NOW.getTime() / 1000 + 3600,
+    });
+
+    await expect(signPart(deps, USER, uploadId, '1', 'clip.mp4')).rejects.toMatchObject({ statusCode: 404, code: 'NoSuchUpload' });
+  });
+
+  it('treats an expired upload id as unknown (404)', async () => {
+    const { uploadId, key } = await start();
+    const later = { ...deps, now: () => new Date(NOW.getTime() + UPLOAD_SESSION_SECONDS * 1000) };
+
+    await expect(signPart(later, USER, uploadId, '1', key)).rejects.toMatchObject({ statusCode: 404, code: 'NoSuchUpload' });
+  });
+
+  it('answers 400 KeyMismatch for the right upload id with another key', async () => {
+    const { uploadId } = await start();
+
+    await expect(signPart(deps, USER, uploadId, '1', 'other.mp4')).rejects.toMatchObject({ statusCode: 400, code: 'KeyMismatch' });
   });
 });
 
