@@ -52,11 +52,6 @@ function prefixWord(buf: Buffer, s: number, e: number): number {
 
 const scratch = { buf: Buffer.allocUnsafe(4096) };
 
-/**
- * Streaming statistics of one column, fed one value at a time in flat memory: type votes, count and
- * nulls, Welford mean and variance, numeric / chronological / lexical extremes, exact-then-sketched
- * distinct and top values, and a power-of-two histogram.
- */
 /** Scratch for `hashLanes`: h1, h2 and the OR of all words (whether any byte is non-ASCII). */
 const LANES = new Int32Array(3);
 
@@ -92,6 +87,11 @@ function hashLanes(buf: Buffer, s: number, e: number): void {
   LANES[2] = high;
 }
 
+/**
+ * Streaming statistics of one column, fed one value at a time in flat memory: type votes, count and
+ * nulls, shifted-sum mean and variance, numeric / chronological / lexical extremes, exact-then-sketched
+ * distinct and top values, and a power-of-two histogram.
+ */
 export class ColumnAccumulator {
   count = 0;
   nulls = 0;
