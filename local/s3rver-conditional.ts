@@ -1,3 +1,5 @@
+import { objectAddress, xmlError, type S3rverContext } from './s3rver-context';
+
 /**
  * Conditional requests for s3rver, which ignores them: `If-Match` on GET/HEAD, and S3's conditional
  * writes, `If-Match` and `If-None-Match: *` on PUT. The processor depends on both (it profiles the
@@ -6,21 +8,6 @@
  * where it cannot on AWS. Conditional PUTs are serialised per key so check-and-write is atomic
  * within this server, as S3 makes it.
  */
-interface Store {
-  getMetadata(bucket: string, key: string): Promise<{ etag?: string }>;
-}
-
-interface Ctx {
-  method: string;
-  path: string;
-  query: Record<string, unknown>;
-  headers: Record<string, string | string[] | undefined>;
-  status: number;
-  body: unknown;
-  store: Store;
-  set(name: string, value: string): void;
-}
-
 const normalise = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
 
 function matches(condition: string, etag: string | undefined): boolean {
@@ -28,20 +15,14 @@ function matches(condition: string, etag: string | undefined): boolean {
   return condition.split(',').some((c) => c.trim() === '*' || normalise(c) === normalise(etag));
 }
 
-function xmlError(ctx: Ctx, status: number, code: string, message: string): void {
-  ctx.status = status;
-  ctx.set('content-type', 'application/xml');
-  ctx.body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`;
-}
-
 /** Object requests only: no subresource (`?acl`, `?uploadId`, `?partNumber`...), no copy. */
-function isPlainObjectRequest(ctx: Ctx): boolean {
+function isPlainObjectRequest(ctx: S3rverContext): boolean {
   return Object.keys(ctx.query).every((q) => q === 'x-id' || /^x-amz-/i.test(q)) && !ctx.headers['x-amz-copy-source'];
 }
 
 export function s3rverConditionalRequests() {
   const locks = new Map<string, Promise<unknown>>();
-  return async (ctx: Ctx, next: () => Promise<unknown>): Promise<unknown> => {
+  return async (ctx: S3rverContext, next: () => Promise<unknown>): Promise<unknown> => {
     const header = (name: string) => {
       const v = ctx.headers[name];
       return Array.isArray(v) ? v.join(',') : v;
@@ -51,9 +32,9 @@ export function s3rverConditionalRequests() {
     const isRead = (ctx.method === 'GET' || ctx.method === 'HEAD') && !!ifMatch;
     const isWrite = ctx.method === 'PUT' && (!!ifMatch || ifNoneMatch === '*');
     if ((!isRead && !isWrite) || !isPlainObjectRequest(ctx)) return next();
-    const [, bucket, ...keyParts] = ctx.path.split('/');
-    if (!bucket || keyParts.length === 0) return next();
-    const key = decodeURIComponent(keyParts.join('/'));
+    const object = objectAddress(ctx);
+    if (!object) return next();
+    const { bucket, key } = object;
 
     const check = async (): Promise<unknown> => {
       const etag = await ctx.store.getMetadata(bucket, key).then(

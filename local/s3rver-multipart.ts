@@ -1,5 +1,6 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { objectAddress, xmlError, xmlEscape, type S3rverContext } from './s3rver-context';
 
 /**
  * ListParts and AbortMultipartUpload for s3rver, which answers both with MethodNotAllowed. Both are
@@ -7,30 +8,13 @@ import { join } from 'node:path';
  * abort cleans up), so the embedded server gets them here, read straight from s3rver's store:
  * `<dir>/<bucket>/._S3rver_uploads/<uploadId>/<partNumber>` with a `<partNumber>.md5` beside it.
  */
-interface Ctx {
-  method: string;
-  path: string;
-  query: Record<string, unknown>;
-  status: number;
-  body: unknown;
-  set(name: string, value: string): void;
-}
-
-const xmlEscape = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
-
-function xmlError(ctx: Ctx, status: number, code: string, message: string): void {
-  ctx.status = status;
-  ctx.set('content-type', 'application/xml');
-  ctx.body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error>`;
-}
-
 export function s3rverMultipartRoutes(directory: string) {
-  return async (ctx: Ctx, next: () => Promise<unknown>): Promise<unknown> => {
+  return async (ctx: S3rverContext, next: () => Promise<unknown>): Promise<unknown> => {
     const uploadId = ctx.query.uploadId;
     if ((ctx.method !== 'GET' && ctx.method !== 'DELETE') || typeof uploadId !== 'string') return next();
-    const [, bucket, ...keyParts] = ctx.path.split('/');
-    if (!bucket || keyParts.length === 0 || !/^[0-9a-f]+$/i.test(uploadId)) return next();
-    const key = decodeURIComponent(keyParts.join('/'));
+    const object = objectAddress(ctx);
+    if (!object || !/^[0-9a-f]+$/i.test(uploadId)) return next();
+    const { bucket, key } = object;
     const dir = join(directory, bucket, '._S3rver_uploads', uploadId);
     const exists = await stat(dir).then(
       (s) => s.isDirectory(),
