@@ -53,10 +53,10 @@ export type ReadResult =
   | { kind: 'notModified'; headers: Record<string, string> }
   | { kind: 'rows'; rows: RowsPage };
 
-/** 416 that remembers the size, so the response can carry `Content-Range: bytes *\/size`. */
+/** 416 with the `Content-Range: bytes *\/size` that RFC 9110 asks for. */
 export class UnsatisfiableRangeError extends RangeNotSatisfiableError {
-  constructor(readonly size: number) {
-    super('InvalidRange', `The range is outside the object (${size} bytes)`);
+  constructor(size: number) {
+    super('InvalidRange', `The range is outside the object (${size} bytes)`, { 'content-range': `bytes */${size}` });
   }
 }
 

@@ -1,17 +1,5 @@
-import { headObject, readObject, UnsatisfiableRangeError, type ReadDeps } from '../core/read';
-import { HttpError } from '../shared/errors';
-import {
-  callerId,
-  createApiHandler,
-  getHeader,
-  json,
-  pathParam,
-  queryParam,
-  redirect,
-  toErrorResponse,
-  type ApiEvent,
-  type ApiResult,
-} from '../shared/http';
+import { headObject, readObject, type ReadDeps } from '../core/read';
+import { callerId, createApiHandler, getHeader, json, pathParam, queryParam, redirect, type ApiEvent, type ApiResult } from '../shared/http';
 
 export type { ReadDeps, ReadRowsFn } from '../core/read';
 
@@ -30,51 +18,37 @@ export function createReadHandler(deps: ReadDeps) {
         const ifNoneMatch = getHeader(event, 'if-none-match');
         const rows = queryParam(event, 'rows');
         const columns = queryParam(event, 'columns');
-        try {
-          const result = await readObject(deps, {
-            ...target(event),
-            download: download === '1' || download === 'true',
-            ...(range ? { range } : {}),
-            ...(ifNoneMatch ? { ifNoneMatch } : {}),
-            ...(rows !== undefined ? { rows } : {}),
-            ...(columns !== undefined ? { columns } : {}),
-          });
-          switch (result.kind) {
-            case 'inline':
-              return { statusCode: result.status, headers: result.headers, body: result.body };
-            case 'redirect':
-              return redirect(result.url);
-            case 'notModified':
-              return { statusCode: 304, headers: result.headers, body: '' };
-            case 'rows':
-              return json(200, result.rows);
-          }
-        } catch (err) {
-          if (err instanceof UnsatisfiableRangeError) {
-            const res = toErrorResponse(err);
-            return { ...res, headers: { ...res.headers, 'content-range': `bytes */${err.size}` } };
-          }
-          throw err;
+        const result = await readObject(deps, {
+          ...target(event),
+          download: download === '1' || download === 'true',
+          ...(range ? { range } : {}),
+          ...(ifNoneMatch ? { ifNoneMatch } : {}),
+          ...(rows !== undefined ? { rows } : {}),
+          ...(columns !== undefined ? { columns } : {}),
+        });
+        switch (result.kind) {
+          case 'inline':
+            return { statusCode: result.status, headers: result.headers, body: result.body };
+          case 'redirect':
+            return redirect(result.url);
+          case 'notModified':
+            return { statusCode: 304, headers: result.headers, body: '' };
+          case 'rows':
+            return json(200, result.rows);
         }
       },
       headObject: async (event: ApiEvent): Promise<ApiResult> => {
-        try {
-          const meta = await headObject(deps, target(event));
-          return {
-            statusCode: 200,
-            headers: {
-              'content-length': String(meta.size),
-              'content-type': meta.contentType,
-              etag: meta.etag,
-              'last-modified': meta.lastModified,
-            },
-            body: '',
-          };
-        } catch (err) {
-          // HEAD responses carry no body, errors included.
-          if (err instanceof HttpError) return { statusCode: err.statusCode, headers: {}, body: '' };
-          throw err;
-        }
+        const meta = await headObject(deps, target(event));
+        return {
+          statusCode: 200,
+          headers: {
+            'content-length': String(meta.size),
+            'content-type': meta.contentType,
+            etag: meta.etag,
+            'last-modified': meta.lastModified,
+          },
+          body: '',
+        };
       },
     },
     deps.config.allowedOrigins,

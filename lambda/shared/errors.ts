@@ -7,6 +7,8 @@ export abstract class HttpError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** Response headers the error calls for, such as `Content-Range: bytes *\/size` on a 416. */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = new.target.name;

@@ -101,7 +101,7 @@ export function corsHeaders(event: Pick<ApiEvent, 'headers'>, allowedOrigins: re
 /** The one place errors become HTTP: HttpErrors as they say, S3 outages 503, anything else (a bug) 500; both logged. */
 export function toErrorResponse(err: unknown): ApiResult {
   if (err instanceof HttpError) {
-    return json(err.statusCode, { error: { code: err.code, message: err.message } });
+    return json(err.statusCode, { error: { code: err.code, message: err.message } }, err.headers);
   }
   if (isUpstreamUnavailable(err)) {
     console.error(JSON.stringify({ level: 'error', message: 'Storage unavailable', error: describe(err) }));
@@ -136,6 +136,7 @@ export type Operation = (event: ApiEvent) => Promise<ApiResult>;
 /**
  * Builds a function's API handler from its operations: finds the route the event came in on
  * (by `resource` and method, as API Gateway sets them), runs it, maps errors and adds CORS headers.
+ * A HEAD response never has a body, errors included.
  */
 export function createApiHandler(
   fn: ApiFunctionName,
@@ -157,6 +158,10 @@ export function createApiHandler(
     } catch (err) {
       result = toErrorResponse(err);
     }
-    return { ...result, headers: { ...result.headers, ...corsHeaders(event, allowedOrigins) } };
+    return {
+      ...result,
+      headers: { ...result.headers, ...corsHeaders(event, allowedOrigins) },
+      ...(event.httpMethod === 'HEAD' ? { body: '' } : {}),
+    };
   };
 }

@@ -311,4 +311,15 @@ describe('HEAD /buckets/{bucket}/objects/{key+}', () => {
     expect(res.statusCode).toBe(404);
     expect(res.body).toBe('');
   });
+
+  it('returns 503 with Retry-After and no body when S3 is down', async () => {
+    jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    s3Mock.on(HeadObjectCommand).rejects(new S3ServiceException({ name: 'SlowDown', $fault: 'server', message: 'slow', $metadata: {} }));
+
+    const res = await head('a.csv');
+
+    expect(res.statusCode).toBe(503);
+    expect(res.headers?.['retry-after']).toBe('1');
+    expect(res.body).toBe('');
+  });
 });
