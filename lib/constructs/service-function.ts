@@ -95,7 +95,7 @@ export class ServiceFunction extends NodejsFunction {
     acknowledgeNag(
       role,
       'AwsSolutions-IAM5[Resource::*]',
-      'Only the X-Ray statement (xray:PutTraceSegments, xray:PutTelemetryRecords) has Resource "*": those actions support no narrower resource. test/infra checks that no S3 action has Resource "*".',
+      'Only the X-Ray statement (xray:PutTraceSegments, xray:PutTelemetryRecords) has Resource "*": those actions support no narrower resource. test/trust/stack-security.test.ts checks that no other action has Resource "*".',
     );
     acknowledgeNag(
       this,
