@@ -99,8 +99,11 @@ export interface DetectedFormat {
 
 const CANDIDATES = [',', '\t', ';', '|'];
 
-/** Picks the delimiter whose count per line (outside quotes) is most often the same and non-zero. */
-export function sniffDelimiter(head: Buffer, minConsistency = 0): string | null {
+/**
+ * The delimiter whose count per line (outside quotes) is most often the same and non-zero, with its
+ * score: the share of lines that have the first line's count (plus a tie-break by that count).
+ */
+function sniffDelimiter(head: Buffer): { delimiter: string; score: number } | null {
   const counts = CANDIDATES.map(() => [] as number[]);
   let current = CANDIDATES.map(() => 0);
   let quoted = false;
@@ -120,16 +123,12 @@ export function sniffDelimiter(head: Buffer, minConsistency = 0): string | null 
     }
   }
   if (lines === 0 || current.some((n) => n > 0)) current.forEach((n, k) => counts[k]!.push(n)); // a last line without a break
-  let best: string | null = null;
-  let bestScore = 0;
+  let best: { delimiter: string; score: number } | null = null;
   counts.forEach((perLine, k) => {
     const first = perLine[0] ?? 0;
     if (first === 0) return;
     const score = perLine.filter((n) => n === first).length / perLine.length + first / 1e6;
-    if (score > bestScore && score >= minConsistency) {
-      bestScore = score;
-      best = CANDIDATES[k]!;
-    }
+    if (score > (best?.score ?? 0)) best = { delimiter: CANDIDATES[k]!, score };
   });
   return best;
 }
@@ -173,14 +172,13 @@ export function detectFormat(key: string, contentType: string | undefined, head:
   if (ext === 'tsv' || ext === 'tab' || type === 'text/tab-separated-values') return { format: 'tsv', delimiter: '\t' };
   const sniffed = sniffDelimiter(head);
   if (ext === 'csv' || type === 'text/csv') {
-    const delimiter = sniffed ?? ',';
+    const delimiter = sniffed?.delimiter ?? ',';
     return { format: labelFor(delimiter), delimiter };
   }
   if (looksLikeJsonLines(head)) return { format: 'jsonl', delimiter: null };
   // Without a name or type that says delimited, ask for the same count on at least 90% of lines.
-  const consistent = sniffDelimiter(head, 0.9);
-  if (consistent && /[\r\n]/.test(head.toString('latin1', 0, Math.min(head.length, HEAD_BYTES)).trimEnd())) {
-    return { format: labelFor(consistent), delimiter: consistent };
+  if (sniffed && sniffed.score >= 0.9 && /[\r\n]/.test(head.toString('latin1', 0, Math.min(head.length, HEAD_BYTES)).trimEnd())) {
+    return { format: labelFor(sniffed.delimiter), delimiter: sniffed.delimiter };
   }
   return { format: 'text', delimiter: null };
 }

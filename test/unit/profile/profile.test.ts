@@ -118,6 +118,18 @@ describe('profileObject', () => {
     ]);
   });
 
+  it('takes a file without a delimited name or type as text when under 90% of its lines agree on a delimiter', async () => {
+    const prose = Buffer.from('Dear team, hello.\nThe report is attached\nsee page 2; and 3\nRegards\nAnna\n');
+    const p = await profileObject({ body: bodyOf(prose, 7), key: 'letter.txt' });
+    expect(p).toMatchObject({ format: 'text', delimiter: null, rows: null });
+  });
+
+  it('takes a file without a delimited name or type as delimited when 90% of its lines agree', async () => {
+    const table = Buffer.from('a|b|c\n1|2|3\n4|5|6\n7|8|9\n');
+    const p = await profileObject({ body: bodyOf(table, 7), key: 'table.txt' });
+    expect(p).toMatchObject({ format: 'delimited', delimiter: '|', rows: 3 });
+  });
+
   it('gives a binary object the basic profile only', async () => {
     const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 13, 1, 2, 3]);
     const p = await profileObject({ body: bodyOf(bytes, 3), key: 'img.png', contentType: 'image/png' });
