@@ -115,36 +115,33 @@ describe('functions', () => {
 });
 
 describe('permissions', () => {
-  it('lets the list function list only the user area of both buckets', () => {
-    expect(s3PermissionsOf('list')).toEqual([`s3:ListBucket results${usersPrefix}`, `s3:ListBucket uploads${usersPrefix}`]);
-  });
-
-  it('lets the read function read objects in the user area and tell missing keys from forbidden ones', () => {
-    expect(s3PermissionsOf('read')).toEqual([
-      's3:GetObject results/users/*',
-      's3:GetObject uploads/users/*',
-      's3:ListBucket results',
-      's3:ListBucket uploads',
-    ]);
-  });
-
-  it('lets the upload function write and delete uploads and delete results, nothing else', () => {
-    expect(s3PermissionsOf('upload')).toEqual([
-      's3:AbortMultipartUpload uploads/users/*',
-      's3:DeleteObject results/users/*',
-      's3:DeleteObject uploads/users/*',
-      's3:ListMultipartUploadParts uploads/users/*',
-      's3:PutObject uploads/users/*',
-    ]);
-  });
-
-  it('lets the process function read uploads and read and write results', () => {
-    expect(s3PermissionsOf('process')).toEqual([
-      's3:GetObject results/users/*',
-      's3:GetObject uploads/users/*',
-      's3:ListBucket uploads',
-      's3:PutObject results/users/*',
-    ]);
+  // The S3 actions each function's role allows, as `action bucket[/pattern][ if condition]`: the
+  // reader cannot write, the lister cannot read bodies.
+  it.each([
+    ['list', 'list only the user area of both buckets', [`s3:ListBucket results${usersPrefix}`, `s3:ListBucket uploads${usersPrefix}`]],
+    [
+      'read',
+      'read objects in the user area and tell missing keys from forbidden ones',
+      ['s3:GetObject results/users/*', 's3:GetObject uploads/users/*', 's3:ListBucket results', 's3:ListBucket uploads'],
+    ],
+    [
+      'upload',
+      'write and delete uploads and delete results, nothing else',
+      [
+        's3:AbortMultipartUpload uploads/users/*',
+        's3:DeleteObject results/users/*',
+        's3:DeleteObject uploads/users/*',
+        's3:ListMultipartUploadParts uploads/users/*',
+        's3:PutObject uploads/users/*',
+      ],
+    ],
+    [
+      'process',
+      'read uploads and read and write results',
+      ['s3:GetObject results/users/*', 's3:GetObject uploads/users/*', 's3:ListBucket uploads', 's3:PutObject results/users/*'],
+    ],
+  ] as const)('lets the %s function %s', (name, _what, expected) => {
+    expect(s3PermissionsOf(name)).toEqual(expected);
   });
 
   it('lets the process function consume only its queue', () => {
