@@ -20,8 +20,3 @@ export function planParts(size: number): PartPlan {
   if (partSize > MAX_PART_BYTES) throw new RangeError(`size ${size} needs parts over ${MAX_PART_BYTES} bytes`);
   return { partSize, partCount: Math.ceil(size / partSize) };
 }
-
-/** The size S3 must receive for a part of an upload planned with `plan` for `size` bytes. */
-export function expectedPartSize(size: number, plan: PartPlan, partNumber: number): number {
-  return partNumber < plan.partCount ? plan.partSize : size - plan.partSize * (plan.partCount - 1);
-}

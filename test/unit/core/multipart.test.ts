@@ -1,4 +1,4 @@
-import { expectedPartSize, MAX_PARTS, planParts } from '../../../lambda/core/multipart';
+import { MAX_PARTS, planParts } from '../../../lambda/core/multipart';
 import { GiB, MiB, TiB } from '../../../lambda/shared/config';
 
 describe('planParts', () => {
@@ -29,14 +29,5 @@ describe('planParts', () => {
   it('refuses sizes it cannot plan', () => {
     expect(() => planParts(0)).toThrow(RangeError);
     expect(() => planParts(60_000 * GiB)).toThrow(RangeError);
-  });
-});
-
-describe('expectedPartSize', () => {
-  it('gives the full part size to all but the last part, and the rest to the last', () => {
-    const size = 20 * MiB + 5;
-    const plan = planParts(size);
-
-    expect([1, 2, 3].map((n) => expectedPartSize(size, plan, n))).toEqual([8 * MiB, 8 * MiB, 4 * MiB + 5]);
   });
 });
