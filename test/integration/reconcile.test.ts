@@ -1,11 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { S3Event, SQSEvent } from 'aws-lambda';
 import { createProcessHandler } from '../../lambda/handlers/process';
 import { decodeEventKey } from '../../lambda/core/process';
 import { profileObject } from '../../lambda/core/profile';
+import { createS3Client } from '../../lambda/shared/clients';
 import { profileKeyFor } from '../../lambda/shared/keys';
 import { buildHandlers } from '../../local/handlers';
 import { S3RVER_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from '../../local/s3-server';
@@ -32,7 +33,7 @@ function counting(processed: string[], failing: Set<string> = new Set()): BuildH
 }
 
 function client(endpoint: string): S3Client {
-  return new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS, requestChecksumCalculation: 'WHEN_REQUIRED' });
+  return createS3Client({ region: 'us-east-1', s3Endpoint: endpoint }, { credentials: S3RVER_CREDENTIALS });
 }
 
 /** Writes to the service's own S3 data while the service is stopped: the S3 server alone, on the same folder. */
