@@ -259,15 +259,29 @@ describe('faults', () => {
     survived += redeliveries.flat().length + 2;
   });
 
+  /**
+   * Uploads `key`, holds its event until `change` has run (between the event and its processing),
+   * then lets the processor at it and waits until it is idle. The gate opens even when a step
+   * fails, so one failure does not hold every later test's deliveries until it times out.
+   */
+  async function changeBeforeProcessing(key: string, data: Buffer, change: () => Promise<void>): Promise<void> {
+    closeGate();
+    try {
+      await dave.upload(key, data, 'text/csv');
+      expect(await eventually(async () => eventsFor(key).length === 1)).toBe(true);
+      await change();
+    } finally {
+      openGate();
+    }
+    await service.processing.idle();
+  }
+
   it('skips an object deleted between its event and processing, with nothing dead-lettered', async () => {
     injected++;
     const key = 'fault/deleted.csv';
-    closeGate();
-    await dave.upload(key, Buffer.from('a\n1\n'), 'text/csv');
-    expect(await eventually(async () => eventsFor(key).length === 1)).toBe(true);
-    await dave.expect('DELETE', `/buckets/uploads/objects/${key}`, 204);
-    openGate();
-    await service.processing.idle();
+    await changeBeforeProcessing(key, Buffer.from('a\n1\n'), async () => {
+      await dave.expect('DELETE', `/buckets/uploads/objects/${key}`, 204);
+    });
     expect(await profileOf(key)).toBeUndefined();
     expect(await deadLettersFor(key)).toBe(0);
     expect(eventsFor(key)).toHaveLength(1);
@@ -277,13 +291,10 @@ describe('faults', () => {
   it('profiles the right version of an object overwritten between its event and processing, with nothing dead-lettered', async () => {
     injected++;
     const key = 'fault/overwritten.csv';
-    closeGate();
-    await dave.upload(key, Buffer.from('a\n1\n'), 'text/csv');
-    expect(await eventually(async () => eventsFor(key).length === 1)).toBe(true);
-    await uploadAcknowledged(key, Buffer.from('a\n1\n2\n3\n'));
-    expect(await eventually(async () => eventsFor(key).length === 2)).toBe(true);
-    openGate();
-    await service.processing.idle();
+    await changeBeforeProcessing(key, Buffer.from('a\n1\n'), async () => {
+      await uploadAcknowledged(key, Buffer.from('a\n1\n2\n3\n'));
+      expect(await eventually(async () => eventsFor(key).length === 2)).toBe(true);
+    });
     expect(await deadLettersFor(key)).toBe(0);
     expect(eventsFor(key)).toHaveLength(2);
     const profile = (await profileOf(key))!;
