@@ -1,11 +1,10 @@
 import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { MiB } from '../shared/config';
 import { BadRequestError, UnauthorizedError } from '../shared/errors';
 import { bodyObject, isObject } from '../shared/http';
 import { toS3Key, validateKey } from '../shared/keys';
 import { signToken, verifyToken } from '../shared/signed-token';
-import { MAX_PARTS } from './multipart';
+import { MAX_PARTS, S3_MIN_PART_BYTES } from './multipart';
 import {
   abortMultipartUpload,
   completeCheckedUpload,
@@ -39,7 +38,6 @@ import {
  *   The limit therefore still holds; only "is what was declared" is lost, as nothing was.
  */
 export const GRANT_SECONDS = 60 * 60;
-export const MIN_PART_BYTES = 5 * MiB;
 const GRANT_PURPOSE = 'uppy-grant';
 const UPLOAD_PURPOSE = 'uppy-upload';
 const DEFAULT_TYPE = 'application/octet-stream';
@@ -160,7 +158,7 @@ export async function completeMultipart(
   const parts = parseChosenParts(isObject(body) ? body.parts : undefined, { number: 'PartNumber', etag: 'ETag' });
   // Uppy chooses its own part sizes, so only S3's minimum applies; the declared size when Uppy sent one.
   const { size } = await completeCheckedUpload(deps, targetOf(userId, session), parts, {
-    minPartSize: MIN_PART_BYTES,
+    minPartSize: S3_MIN_PART_BYTES,
     ...(session.size !== undefined ? { declaredSize: session.size } : {}),
   });
   const location = `/buckets/uploads/objects/${session.key.split('/').map(encodeURIComponent).join('/')}`;

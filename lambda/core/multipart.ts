@@ -1,9 +1,11 @@
 import { GiB, MiB } from '../shared/config';
 
-/** S3 multipart limits, and our floor: 8 MiB parts keep the request count (and signing calls) low. */
-export const MIN_PART_BYTES = 8 * MiB;
+/** S3 multipart limits: every part but the last at least 5 MiB, at most 5 GiB, at most 10,000 parts. */
+export const S3_MIN_PART_BYTES = 5 * MiB;
 export const MAX_PART_BYTES = 5 * GiB;
 export const MAX_PARTS = 10_000;
+/** Our floor for the parts we plan: 8 MiB parts keep the request count (and signing calls) low. */
+export const MIN_PART_BYTES = 8 * MiB;
 
 export interface PartPlan {
   partSize: number;
