@@ -8,12 +8,12 @@ export function valueKey(h1: number, h2: number): number {
 }
 
 /** The low 21 bits of a key (h2 >>> 11, or 1 for the key 0 made 1): where its probe starts. */
-export const KEY_LOW = 2097152;
+const KEY_LOW = 2097152;
 
 const EMPTY = 0;
 const SMALL = 64;
 /** Sampling keeps each value with probability 1 / SAMPLE_EVERY once the summary only churns. */
-export const SAMPLE_EVERY = 8;
+const SAMPLE_EVERY = 8;
 /** Consecutive purges that removed every count-1 counter (median 1) before sampling starts. */
 const CHURN_PURGES = 8;
 

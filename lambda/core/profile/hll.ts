@@ -2,7 +2,7 @@
  * HyperLogLog (Flajolet et al. 2007) with 2^14 registers: relative standard error 1.04 / 128 ≈ 0.8%,
  * 16 KiB per column. Registers merge by maximum, so distinct counts of parts union exactly as sketches.
  */
-export const HLL_PRECISION = 14;
+const HLL_PRECISION = 14;
 const M = 1 << HLL_PRECISION;
 export const HLL_ERROR = 1.04 / Math.sqrt(M);
 
