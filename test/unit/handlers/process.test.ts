@@ -125,6 +125,7 @@ describe('processor', () => {
 
     expect(res.batchItemFailures).toEqual([]);
     expect(s3Mock).not.toHaveReceivedCommand(GetObjectCommand);
+    expect(logs).toEqual([expect.objectContaining({ outcome: 'skipped-test-event', messageId: 'm1' })]);
   });
 
   it('skips keys outside any user area', async () => {
@@ -135,24 +136,17 @@ describe('processor', () => {
     expect(logs[0]).toMatchObject({ outcome: 'skipped-outside-user-area' });
   });
 
-  it('skips an event whose object was deleted since, without retrying', async () => {
-    s3Mock.on(GetObjectCommand, { Bucket: 'phys-uploads' }).rejects(noSuchKey());
+  it.each([
+    ['deleted', noSuchKey, 'skipped-deleted'],
+    ['overwritten (412 on If-Match)', preconditionFailed, 'skipped-overwritten'],
+  ])('skips an event whose object was %s since, without retrying', async (_since, error, outcome) => {
+    s3Mock.on(GetObjectCommand, { Bucket: 'phys-uploads' }).rejects(error());
 
     const res = await handler(sqsEvent(notification(s3Record())));
 
     expect(res.batchItemFailures).toEqual([]);
     expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
-    expect(logs[0]).toMatchObject({ outcome: 'skipped-deleted' });
-  });
-
-  it('skips an event whose object was overwritten since (412 on If-Match)', async () => {
-    s3Mock.on(GetObjectCommand, { Bucket: 'phys-uploads' }).rejects(preconditionFailed());
-
-    const res = await handler(sqsEvent(notification(s3Record())));
-
-    expect(res.batchItemFailures).toEqual([]);
-    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
-    expect(logs[0]).toMatchObject({ outcome: 'skipped-overwritten' });
+    expect(logs[0]).toMatchObject({ outcome });
   });
 
   it('skips a duplicate event whose profile is already stored', async () => {
