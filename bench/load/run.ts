@@ -3,10 +3,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Endpoints } from '../../local/service';
+import { machineDescription, today } from '../support/machine';
 import { seededRandom } from '../support/seeded-random';
 
 /**
@@ -472,14 +473,13 @@ export function resultsMarkdown(report: LoadReport): string {
       const f = (n: number) => n.toFixed(1);
       return `| ${route} | ${values.length} | ${f(values.length / report.uploadSeconds)} | ${f(percentile(sorted, 50))} | ${f(percentile(sorted, 95))} | ${f(percentile(sorted, 99))} |`;
     });
-  const cpu = cpus();
   const { options: o, generatorLoopDelayMs: d, serviceExit: x } = report;
   return [
     '# Load with a ledger',
     '',
     `\`npm run bench:load\`: ${o.uploads} uploads started at once through the API (0 B to ${(o.maxBytes / MiB).toFixed(0)} MiB, every ${o.multipartEvery}th multipart, multipart threshold 5 MiB) while ${o.readers} clients list and read, against the local service (\`local/start.ts\` with its embedded s3rver) running in its own process, separate from the load generator.`,
     '',
-    `Machine: ${cpu.length} CPUs (nproc), ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Node ${process.version}, ${process.platform}/${process.arch}. Run on ${new Date().toISOString().slice(0, 10)}.`,
+    `Machine: ${machineDescription()}. Run on ${today()}.`,
     '',
     '## Ledger',
     '',
@@ -496,7 +496,7 @@ export function resultsMarkdown(report: LoadReport): string {
     '|---|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    `Latencies are measured at the client, from request to complete response. The service (gateway, handlers, s3rver, processor) runs in its own Node process; the load generator in another. Every upload body was made and SHA-256-hashed before the timed phase (a unique per-upload prefix followed by a slice of a pre-made random or CSV buffer), so during it the generator only sends and receives: its own event-loop delay over the upload phase (beyond a 10 ms sampling interval) was p50 ${d.p50.toFixed(1)} ms, p99 ${d.p99.toFixed(1)} ms, max ${d.max.toFixed(1)} ms. Both processes still share the machine's ${cpu.length} cores, so the figures describe this local setup, not AWS.`,
+    `Latencies are measured at the client, from request to complete response. The service (gateway, handlers, s3rver, processor) runs in its own Node process; the load generator in another. Every upload body was made and SHA-256-hashed before the timed phase (a unique per-upload prefix followed by a slice of a pre-made random or CSV buffer), so during it the generator only sends and receives: its own event-loop delay over the upload phase (beyond a 10 ms sampling interval) was p50 ${d.p50.toFixed(1)} ms, p99 ${d.p99.toFixed(1)} ms, max ${d.max.toFixed(1)} ms. Both processes still share the machine's ${cpus().length} cores, so the figures describe this local setup, not AWS.`,
     '',
   ].join('\n');
 }

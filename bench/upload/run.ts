@@ -14,12 +14,13 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync, writeSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, openSync, closeSync, rmSync, statSync, writeSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { planParts } from '../../lambda/core/multipart';
 import { startLocalService, type LocalService } from '../../local/service';
+import { machineDescription, today } from '../support/machine';
 
 const MiB = 1024 * 1024;
 const ROOT = resolve(__dirname, '../..');
@@ -155,7 +156,6 @@ async function main(): Promise<void> {
   }
 
   const baseline = results.find((r) => r.method.startsWith('@aws-sdk/lib-storage'))!;
-  const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? cpus()[0]?.model ?? 'unknown';
   const table = [
     '| Method | Time (s) | MiB/s | vs lib-storage |',
     '| --- | ---: | ---: | ---: |',
@@ -175,7 +175,7 @@ ${table}
 - Goal: s3files ≥ 0.9× lib-storage.
 - Why s3files can beat lib-storage here: the SDK signs each part request with SigV4 and, for a buffered body over this plain-http endpoint, hashes the whole payload (SHA-256) on the client first; presigned part URLs carry \`UNSIGNED-PAYLOAD\`. On two cores shared with the server that hashing shows. Runs vary by up to ~40% (disk and the shared cores); use BENCH_UPLOAD_REPEAT for a steadier best-of.
 
-Machine: ${cpus().length} CPUs (nproc), ${cpu}, Node ${process.version}, ${process.platform}/${process.arch}; ${new Date().toISOString().slice(0, 10)}.
+Machine: ${machineDescription()}; ${today()}.
 The server (gateway + s3rver) shares the two cores with the client being measured, so these numbers say more about the ratio than about S3.
 `;
   writeFileSync(join(__dirname, 'RESULTS.md'), md);
