@@ -13,9 +13,7 @@ export interface ListDeps {
 export const DEFAULT_LIST_LIMIT = 100;
 export const MAX_LIST_LIMIT = 1000;
 
-export type BucketSummary = BucketInfo;
-
-export function listBuckets(): { buckets: BucketSummary[] } {
+export function listBuckets(): { buckets: BucketInfo[] } {
   return { buckets: LOGICAL_BUCKETS.map(({ name, writable }) => ({ name, writable })) };
 }
 
@@ -45,10 +43,7 @@ export interface ListObjectsInput {
   cursor?: string;
 }
 
-export type ObjectSummary = ObjectInfo;
-export type ListObjectsResult = ObjectPage;
-
-export async function listObjects(deps: ListDeps, input: ListObjectsInput): Promise<ListObjectsResult> {
+export async function listObjects(deps: ListDeps, input: ListObjectsInput): Promise<ObjectPage> {
   const bucket = resolveBucket(deps.config, input.bucket);
   const prefix = validatePrefix(input.prefix);
   const delimiter = parseDelimiter(input.delimiter);
@@ -66,7 +61,7 @@ export async function listObjects(deps: ListDeps, input: ListObjectsInput): Prom
     }),
   );
 
-  const objects: ObjectSummary[] = [];
+  const objects: ObjectInfo[] = [];
   for (const item of out.Contents ?? []) {
     const key = item.Key === undefined ? undefined : fromS3Key(input.userId, item.Key);
     if (key === undefined || key === '') continue;

@@ -171,10 +171,7 @@ export function parseCreateUpload(body: unknown, config: Pick<Config, 'maxUpload
   };
 }
 
-export type CreateUploadResult = UploadSessionResponse;
-export type { UploadedPart };
-
-export async function createUpload(deps: UploadDeps, userId: string, input: CreateUploadInput): Promise<CreateUploadResult> {
+export async function createUpload(deps: UploadDeps, userId: string, input: CreateUploadInput): Promise<UploadSessionResponse> {
   const { config, s3 } = deps;
   const s3Key = toS3Key(userId, input.key);
   const now = nowOf(deps).getTime();
