@@ -13,3 +13,10 @@ export class UnknownColumnError extends BadRequestError {
     super('UnknownColumn', `No column named ${JSON.stringify(column)}`);
   }
 }
+
+/** A JSON Lines row that is not a JSON object (or not JSON at all). */
+export class InvalidRowError extends BadRequestError {
+  constructor(line: number) {
+    super('InvalidRow', `Line ${line} of the object is not a JSON object`);
+  }
+}

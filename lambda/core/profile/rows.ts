@@ -1,11 +1,23 @@
 import { CsvRecordParser, DEFAULT_MAX_FIELD_BYTES } from './csv-parser';
-import { UnknownColumnError, UnsupportedFormatError } from './errors';
+import { InvalidRowError, UnknownColumnError, UnsupportedFormatError } from './errors';
 import { uniqueNames } from './profiler';
 import { detectFormat, openSource } from './source';
 import type { ProfileInput, RowsRequest, RowsResult } from './index';
 
 /** Stops the stream by throwing through the parser; caught below. */
 class Enough extends Error {}
+
+/** One JSON Lines row; trimmed as the profiler trims it, which also drops a byte order mark. */
+function parseJsonRow(line: string, lineNo: number): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(line.trim());
+  } catch {
+    throw new InvalidRowError(lineNo);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidRowError(lineNo);
+  return value as Record<string, unknown>;
+}
 
 function selectIndexes(names: string[], wanted: string[] | undefined): number[] {
   if (!wanted) return names.map((_n, i) => i);
@@ -31,20 +43,22 @@ export async function readRows(input: ProfileInput, req: RowsRequest): Promise<R
     const columns: string[] = req.columns ? [...req.columns] : [];
     const records: Record<string, unknown>[] = [];
     let index = 0;
+    let lineNo = 0;
     let carry = '';
     outer: for await (const chunk of source.content) {
       const lines = (carry + chunk.toString('utf8')).split('\n');
       carry = lines.pop()!;
       for (const line of lines) {
+        lineNo++;
         if (line.trim() === '') continue;
         if (index === stopAt) {
           more = true;
           break outer;
         }
-        if (index++ >= req.offset) records.push(JSON.parse(line) as Record<string, unknown>);
+        if (index++ >= req.offset) records.push(parseJsonRow(line, lineNo));
       }
     }
-    if (!more && carry.trim() !== '' && index >= req.offset && index < stopAt) records.push(JSON.parse(carry) as Record<string, unknown>);
+    if (!more && carry.trim() !== '' && index >= req.offset && index < stopAt) records.push(parseJsonRow(carry, lineNo + 1));
     if (!req.columns) for (const r of records) for (const k of Object.keys(r)) if (!columns.includes(k)) columns.push(k);
     for (const r of records) rows.push(columns.map((c) => r[c] ?? null));
     return { columns, rows, nextOffset: more ? stopAt : null };

@@ -219,6 +219,19 @@ describe('readRows', () => {
     });
   });
 
+  it('reads JSON Lines rows of a file that starts with a byte order mark', async () => {
+    const result = await readRows({ body: bodyOf('\uFEFF{"a":1}\n{"a":2}\n'), key: 'e.jsonl' }, { offset: 0, limit: 1 });
+    expect(result).toEqual({ columns: ['a'], rows: [[1]], nextOffset: 1 });
+  });
+
+  it('rejects a JSON Lines row that is not a JSON object with InvalidRowError, naming its line', async () => {
+    await expect(readRows({ body: bodyOf('{"a":1}\n\n{"a":\n'), key: 'e.jsonl' }, { offset: 0, limit: 5 })).rejects.toMatchObject({
+      name: 'InvalidRowError',
+      statusCode: 400,
+      message: expect.stringContaining('Line 3') as unknown,
+    });
+  });
+
   it('reads JSON Lines rows as JSON values', async () => {
     const result = await readRows({ body: bodyOf('{"a":1}\n{"a":2,"b":"x"}\n{"a":3}\n'), key: 'e.ndjson' }, { offset: 1, limit: 1 });
     expect(result).toEqual({ columns: ['a', 'b'], rows: [[2, 'x']], nextOffset: 2 });
