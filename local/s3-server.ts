@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import type { CORSRule } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { s3rverConditionalRequests } from './s3rver-conditional';
 import { s3rverMultipartRoutes } from './s3rver-multipart';
@@ -46,15 +47,25 @@ export function patchLegacyDesCipher(): void {
   };
 }
 
-/** The CORS rules the stack gives its buckets, as S3 XML (one `*` wildcard per origin allowed). */
+/**
+ * The CORS rule the local buckets get, one `*` wildcard per origin allowed: given to the embedded
+ * server as XML (`corsXml`), to an external one with PutBucketCors (local/service.ts).
+ */
+export function bucketCorsRule(origins: readonly string[]): CORSRule {
+  return { AllowedOrigins: [...origins], AllowedMethods: ['GET', 'PUT', 'HEAD', 'POST'], AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3000 };
+}
+
+/** `bucketCorsRule` as the S3 XML s3rver's `configureBuckets` takes. */
 export function corsXml(origins: readonly string[]): string {
-  const origin = origins.map((o) => `<AllowedOrigin>${o}</AllowedOrigin>`).join('');
-  const methods = ['GET', 'PUT', 'HEAD', 'POST'].map((m) => `<AllowedMethod>${m}</AllowedMethod>`).join('');
+  const rule = bucketCorsRule(origins);
+  const elements = (tag: string, values: readonly string[] = []) => values.map((v) => `<${tag}>${v}</${tag}>`).join('');
   return (
     '<CORSConfiguration><CORSRule>' +
-    origin +
-    methods +
-    '<AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3000</MaxAgeSeconds>' +
+    elements('AllowedOrigin', rule.AllowedOrigins) +
+    elements('AllowedMethod', rule.AllowedMethods) +
+    elements('AllowedHeader', rule.AllowedHeaders) +
+    elements('ExposeHeader', rule.ExposeHeaders) +
+    `<MaxAgeSeconds>${rule.MaxAgeSeconds}</MaxAgeSeconds>` +
     '</CORSRule></CORSConfiguration>'
   );
 }

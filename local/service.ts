@@ -21,7 +21,7 @@ import {
   type ProcessHandler,
 } from './notifications';
 import { findUnprocessed, listUploads, type ReconcileDeps } from './reconcile';
-import { S3RVER_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from './s3-server';
+import { bucketCorsRule, S3RVER_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from './s3-server';
 
 /**
  * The whole service on one machine: an S3-compatible server (embedded s3rver, or an external one
@@ -138,14 +138,7 @@ async function ensureBuckets(s3: S3Client, names: string[], corsOrigins: string[
       if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw err;
     }
     try {
-      await s3.send(
-        new PutBucketCorsCommand({
-          Bucket,
-          CORSConfiguration: {
-            CORSRules: [{ AllowedOrigins: corsOrigins, AllowedMethods: ['GET', 'PUT', 'HEAD', 'POST'], AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3000 }],
-          },
-        }),
-      );
+      await s3.send(new PutBucketCorsCommand({ Bucket, CORSConfiguration: { CORSRules: [bucketCorsRule(corsOrigins)] } }));
     } catch (err) {
       log(`bucket ${Bucket}: CORS not set (${(err as Error).name}); browsers may be refused`);
     }
