@@ -357,7 +357,7 @@ function reportError(io: CliIO, json: boolean, code: string, message: string): v
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
-  const json = rest.includes('--json') || argv.includes('--json');
+  const json = argv.includes('--json');
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(topHelp() + '\n');
     return name === undefined ? 2 : 0;
