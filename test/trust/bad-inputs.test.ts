@@ -161,10 +161,10 @@ beforeAll(async () => {
   await carol.upload('data.csv', Buffer.from('a,b\n1,2\n'), 'text/csv');
   await carol.upload('empty.txt', Buffer.alloc(0), 'text/plain');
   // A multipart session with both parts uploaded (8 MiB + 1 MiB) but not completed.
-  session = (await carol.createUpload('big.bin', 9 * MiB, 'application/octet-stream')) as unknown as MultipartSession;
+  session = await carol.createMultipart('big.bin', 9 * MiB, 'application/octet-stream');
   const urls = await carol.signParts(session, [1, 2]);
   partEtags = [await putPresigned(urls.get(1)!, Buffer.alloc(8 * MiB, 1), {}), await putPresigned(urls.get(2)!, Buffer.alloc(MiB, 2), {})];
-  const aborted = (await carol.createUpload('aborted.bin', 9 * MiB, 'application/octet-stream')) as unknown as MultipartSession;
+  const aborted = await carol.createMultipart('aborted.bin', 9 * MiB, 'application/octet-stream');
   await carol.expect('DELETE', `/uploads/${aborted.uploadId}?key=aborted.bin`, 204);
   abortedId = aborted.uploadId;
   await started.service.processing.idle();

@@ -12,7 +12,7 @@ import { createS3Client } from '../../lambda/shared/clients';
 import { buildHandlers } from '../../local/handlers';
 import { S3RVER_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from '../../local/s3-server';
 import { startLocalService, type LocalService } from '../../local/service';
-import { ApiUser, call, eventually, LOOPBACK, putPresigned, rawListing, sha256, type MultipartSession } from './helpers';
+import { ApiUser, call, eventually, LOOPBACK, putPresigned, rawListing, sha256 } from './helpers';
 
 /**
  * Faults: the S3 server going away mid-upload, a processor that fails, duplicate and out-of-order
@@ -161,7 +161,7 @@ describe('faults', () => {
     injected++;
     const key = 'fault/resume.bin';
     const data = randomBytes(20 * MiB);
-    const session = (await dave.createUpload(key, data.length, 'application/octet-stream')) as unknown as MultipartSession;
+    const session = await dave.createMultipart(key, data.length, 'application/octet-stream');
     expect(session.partCount).toBe(3);
     const part = (n: number) => data.subarray((n - 1) * session.partSize, n * session.partSize);
     const urls = await dave.signParts(session, [1, 2, 3]);

@@ -8,7 +8,13 @@ import { startLocalService, type BuildHandlers, type LocalService, type LocalSer
 import { buildHandlers } from '../../local/handlers';
 import { createProcessHandler } from '../../lambda/handlers/process';
 import { profileObject } from '../../lambda/core/profile';
+import type { CompletedUpload, MultipartSession, UploadedPart, UploadSessionResponse } from '../../lambda/shared/api-types';
 import { MiB } from '../../lambda/shared/config';
+import { encodeKey } from '../../cli/api-client';
+
+export type { MultipartSession };
+/** `a b/c é` -> `a%20b/c%20%C3%A9`: each segment encoded, slashes kept (the CLI's own encoder). */
+export { encodeKey };
 
 /**
  * Shared by the trust suites: the local service on free loopback ports in a temp folder, raw
@@ -128,16 +134,6 @@ export async function snapshot(service: LocalService): Promise<string[]> {
 
 export const sha256 = (data: Buffer | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
-/** `a b/c é` -> `a%20b/c%20%C3%A9`: each segment encoded, slashes kept. */
-export const encodeKey = (key: string) => key.split('/').map(encodeURIComponent).join('/');
-
-export interface MultipartSession {
-  uploadId: string;
-  key: string;
-  partSize: number;
-  partCount: number;
-}
-
 /** The API as a client uses it, for one user. Every method throws on an unexpected status. */
 export class ApiUser {
   constructor(
@@ -151,8 +147,15 @@ export class ApiUser {
     return res;
   }
 
-  async createUpload(key: string, size: number, contentType: string): Promise<Record<string, unknown>> {
-    return (await this.expect('POST', '/uploads', 201, { key, size, contentType })).json as Record<string, unknown>;
+  async createUpload(key: string, size: number, contentType: string): Promise<UploadSessionResponse> {
+    return (await this.expect('POST', '/uploads', 201, { key, size, contentType })).json as UploadSessionResponse;
+  }
+
+  /** Creates an upload that must be a multipart session (size over the threshold). */
+  async createMultipart(key: string, size: number, contentType: string): Promise<MultipartSession> {
+    const created = await this.createUpload(key, size, contentType);
+    if (created.uploadId === null) throw new Error(`POST /uploads ${key} (${size} bytes): expected a multipart session, got a single PUT`);
+    return created;
   }
 
   async signParts(session: MultipartSession, partNumbers: number[]): Promise<Map<number, string>> {
@@ -160,23 +163,23 @@ export class ApiUser {
     return new Map((res.json as { parts: { partNumber: number; url: string }[] }).parts.map((p) => [p.partNumber, p.url]));
   }
 
-  async listParts(session: Pick<MultipartSession, 'uploadId' | 'key'>): Promise<{ partNumber: number; etag: string; size: number }[]> {
+  async listParts(session: Pick<MultipartSession, 'uploadId' | 'key'>): Promise<UploadedPart[]> {
     const res = await this.expect('GET', `/uploads/${session.uploadId}?key=${encodeURIComponent(session.key)}`, 200);
-    return (res.json as { parts: { partNumber: number; etag: string; size: number }[] }).parts;
+    return (res.json as { parts: UploadedPart[] }).parts;
   }
 
-  async complete(session: Pick<MultipartSession, 'uploadId' | 'key'>, parts: { partNumber: number; etag: string }[]): Promise<Record<string, unknown>> {
-    return (await this.expect('POST', `/uploads/${session.uploadId}/complete`, 200, { key: session.key, parts })).json as Record<string, unknown>;
+  async complete(session: Pick<MultipartSession, 'uploadId' | 'key'>, parts: { partNumber: number; etag: string }[]): Promise<CompletedUpload> {
+    return (await this.expect('POST', `/uploads/${session.uploadId}/complete`, 200, { key: session.key, parts })).json as CompletedUpload;
   }
 
   /** Uploads `data` through the API (presigned PUT, or multipart over the threshold). */
   async upload(key: string, data: Buffer, contentType = 'application/octet-stream'): Promise<{ multipart: boolean }> {
     const created = await this.createUpload(key, data.length, contentType);
     if (created.uploadId === null) {
-      await putPresigned(created.url as string, data, (created.headers as Record<string, string>) ?? {});
+      await putPresigned(created.url, data, created.headers ?? {});
       return { multipart: false };
     }
-    const session = created as unknown as MultipartSession;
+    const session = created;
     const numbers = Array.from({ length: session.partCount }, (_, i) => i + 1);
     const urls = await this.signParts(session, numbers);
     const parts = await Promise.all(

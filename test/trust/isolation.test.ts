@@ -376,7 +376,7 @@ beforeAll(async () => {
   await alice.upload(A_KEY, Buffer.from('id,secret\n1,alpha\n2,beta\n'), 'text/csv');
   await alice.upload('secret/b.csv', Buffer.from('id\n3\n'), 'text/csv');
   // An unfinished multipart upload of alice's with one part in it.
-  aliceSession = (await alice.createUpload(A_MULTIPART_KEY, 9 * 1024 * 1024, 'application/octet-stream')) as unknown as MultipartSession;
+  aliceSession = await alice.createMultipart(A_MULTIPART_KEY, 9 * 1024 * 1024, 'application/octet-stream');
   const urls = await alice.signParts(aliceSession, [1]);
   await putPresigned(urls.get(1)!, Buffer.alloc(aliceSession.partSize, 1), {});
   const page = await alice.expect('GET', '/buckets/uploads/objects?limit=1', 200);
