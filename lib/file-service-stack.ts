@@ -19,9 +19,9 @@ export interface FileServiceStackProps extends StackProps {
   throttling?: { rateLimit: number; burstLimit: number };
   /** Set NODE_OPTIONS=--enable-source-maps on every function (slower cold starts). Default: off. */
   sourceMaps?: boolean;
-  /** Optional overrides of the functions' limits (unset: the defaults in lambda/shared/config.ts). */
   /** Where the entry modules live. Default: lambda/functions. */
   functionsDir?: string;
+  /** Optional overrides of the functions' limits (unset: the defaults in lambda/shared/config.ts). */
   limits?: Partial<Record<'maxUploadBytes' | 'multipartThresholdBytes' | 'presignExpiresSeconds' | 'inlineMaxBytes', number>>;
 }
 
