@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { encodeKey } from '../../cli/api-client';
 import type { Endpoints } from '../../local/service';
 import { machineDescription, today } from '../support/machine';
 import { seededRandom } from '../support/seeded-random';
@@ -325,7 +326,6 @@ async function loadAgainst(
     if (res.status !== 200) throw new Error(`PUT: ${res.status} ${res.body.toString('utf8').slice(0, 200)}`);
     return String(res.headers.etag ?? '');
   };
-  const encode = (key: string) => key.split('/').map(encodeURIComponent).join('/');
   /** Every key under `load/` in a bucket, page by page (bounded). */
   const listAll = async (bucket: string): Promise<Map<string, number>> => {
     const listed = new Map<string, number>();
@@ -387,7 +387,7 @@ async function loadAgainst(
         await sleep(20);
         continue;
       }
-      const path = `${api}/buckets/uploads/objects/${encode(entry.key)}`;
+      const path = `${api}/buckets/uploads/objects/${encodeKey(entry.key)}`;
       const res = await timed(n % 2 ? 'HEAD /buckets/{bucket}/objects/{key+}' : 'GET /buckets/{bucket}/objects/{key+}', () => http(n % 2 ? 'HEAD' : 'GET', path, auth));
       if (res.status >= 500) serverErrors++;
     }
@@ -435,11 +435,11 @@ async function loadAgainst(
   await Promise.all(
     Array.from({ length: 8 }, async () => {
       for (let entry = queue.shift(); entry && Date.now() < deadline + 60_000; entry = queue.shift()) {
-        const path = `/buckets/uploads/objects/${encode(entry.key)}`;
+        const path = `/buckets/uploads/objects/${encodeKey(entry.key)}`;
         let res = await http('GET', api + path, auth);
         if (res.status === 307) res = await http('GET', String(res.headers.location));
         if (res.status !== 200 || sha256(res.body) !== entry.sha256) wrongContent.push(entry.key);
-        const profile = await http('GET', `${api}/buckets/results/objects/${encode(entry.key)}.profile.json`, auth);
+        const profile = await http('GET', `${api}/buckets/results/objects/${encodeKey(entry.key)}.profile.json`, auth);
         if (profile.status !== 200 || !String(JSON.parse(profile.body.toString('utf8') || '{}').profiledAt ?? '')) noProfile.push(entry.key);
       }
       return undefined;
