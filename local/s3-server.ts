@@ -7,6 +7,7 @@ import type { CORSRule } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { s3rverConditionalRequests } from './s3rver-conditional';
 import { s3rverMultipartRoutes } from './s3rver-multipart';
+import { BUCKET_EXPOSED_HEADERS } from '../lambda/shared/cors';
 
 /**
  * The embedded S3-compatible server (s3rver), with the fixes it needs on Node 20+:
@@ -48,11 +49,12 @@ export function patchLegacyDesCipher(): void {
 }
 
 /**
- * The CORS rule the local buckets get, one `*` wildcard per origin allowed: given to the embedded
+ * The CORS rule the local buckets get (exposing the same headers as the stack's buckets), one `*`
+ * wildcard per origin allowed: given to the embedded
  * server as XML (`corsXml`), to an external one with PutBucketCors (local/service.ts).
  */
 export function bucketCorsRule(origins: readonly string[]): CORSRule {
-  return { AllowedOrigins: [...origins], AllowedMethods: ['GET', 'PUT', 'HEAD', 'POST'], AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3000 };
+  return { AllowedOrigins: [...origins], AllowedMethods: ['GET', 'PUT', 'HEAD', 'POST'], AllowedHeaders: ['*'], ExposeHeaders: [...BUCKET_EXPOSED_HEADERS], MaxAgeSeconds: 3000 };
 }
 
 /** `bucketCorsRule` as the S3 XML s3rver's `configureBuckets` takes. */

@@ -8,6 +8,7 @@ import {
   type BucketProps,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { BUCKET_EXPOSED_HEADERS } from '../../lambda/shared/cors';
 
 export interface StorageProps {
   /** Browser origins allowed to PUT/GET presigned URLs (CORS). Empty: no CORS rule at all. */
@@ -15,9 +16,6 @@ export interface StorageProps {
   /** Dev stacks: delete the buckets and their objects with the stack. Default: retain both. */
   autoDeleteObjects: boolean;
 }
-
-/** Headers a browser upload (Uppy, fetch) needs to read from S3 responses: ETag completes multipart. */
-export const UPLOAD_EXPOSED_HEADERS = ['ETag', 'Content-Length', 'Content-Range', 'Content-Type', 'x-amz-request-id', 'x-amz-version-id'];
 
 /**
  * The three buckets, with the secure defaults in one place: no public access, TLS only, S3-managed
@@ -68,7 +66,7 @@ export class Storage extends Construct {
               allowedOrigins: [...props.allowedOrigins],
               allowedMethods: [HttpMethods.GET, HttpMethods.PUT, HttpMethods.HEAD, HttpMethods.POST],
               allowedHeaders: ['*'],
-              exposedHeaders: UPLOAD_EXPOSED_HEADERS,
+              exposedHeaders: [...BUCKET_EXPOSED_HEADERS],
               maxAge: 3000,
             },
           ]
@@ -87,7 +85,7 @@ export class Storage extends Construct {
               allowedOrigins: [...props.allowedOrigins],
               allowedMethods: [HttpMethods.GET, HttpMethods.HEAD],
               allowedHeaders: ['*'],
-              exposedHeaders: UPLOAD_EXPOSED_HEADERS,
+              exposedHeaders: [...BUCKET_EXPOSED_HEADERS],
               maxAge: 3000,
             },
           ]
