@@ -3,6 +3,7 @@
  * (fetch, base URL, token), so tests can hand in a fake fetch and the CLI a real one.
  */
 import type { BucketInfo, ObjectInfo, ObjectPage, RowsPage, UploadedPart, UploadSessionResponse as UploadSession } from '../lambda/shared/api-types';
+export { MAX_PARTS_PER_SIGN_REQUEST } from '../lambda/shared/api-types';
 
 export type FetchFn = typeof fetch;
 
@@ -36,8 +37,6 @@ export class ApiError extends Error {
   }
 }
 
-/** Largest number of part numbers the API signs in one request. */
-export const MAX_PARTS_PER_SIGN_REQUEST = 100;
 
 /** Encodes an object key for the path: each segment with encodeURIComponent, `/` kept. */
 export function encodeKey(key: string): string {

@@ -21,7 +21,7 @@ import {
 import { profileKeyFor, resolveBucket, toS3Key, validateKey } from '../shared/keys';
 import { signToken, verifyToken } from '../shared/signed-token';
 import { bodyObject, isObject } from '../shared/http';
-import type { CompletedUpload, UploadedPart, UploadSessionResponse } from '../shared/api-types';
+import { MAX_PARTS_PER_SIGN_REQUEST, type CompletedUpload, type UploadedPart, type UploadSessionResponse } from '../shared/api-types';
 import { MAX_PARTS, planParts } from './multipart';
 
 export interface UploadDeps {
@@ -32,7 +32,6 @@ export interface UploadDeps {
 
 /** How long an upload id stays valid. Past it, S3's lifecycle rule has aborted the upload anyway. */
 export const UPLOAD_SESSION_SECONDS = 7 * 24 * 3600;
-export const MAX_PARTS_PER_SIGN_REQUEST = 100;
 export const MAX_CONTENT_TYPE_CHARS = 255;
 
 const TOKEN_PURPOSE = 'upload';

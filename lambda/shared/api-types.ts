@@ -1,7 +1,12 @@
 /**
  * The API's response bodies (contract v1), in one place: the core functions return them and the
  * s3files client reads them, so a change to the contract fails the type-check on both sides.
+ * Contract limits the client must respect live here too. No runtime imports: the CLI loads this
+ * without the AWS SDK.
  */
+
+/** At most this many part numbers per `POST /uploads/{uploadId}/parts`. */
+export const MAX_PARTS_PER_SIGN_REQUEST = 100;
 export interface BucketInfo {
   name: 'uploads' | 'results';
   writable: boolean;
