@@ -15,7 +15,8 @@ const kind = (name, extra = {}) => ({
 });
 module.exports = {
   projects: [
-    kind('unit', { setupFilesAfterEnv: ['<rootDir>/test/unit/setup.ts'] }),
+    // restoreMocks: a console spy (or any jest.spyOn) in one test must not silence the next one.
+    kind('unit', { setupFilesAfterEnv: ['<rootDir>/test/unit/setup.ts'], restoreMocks: true }),
     kind('infra'),
     kind('integration'),
     kind('trust'),
