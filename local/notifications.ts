@@ -5,6 +5,7 @@ import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk
 import type { S3Event, S3EventRecord, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { USER_ROOT } from '../lambda/shared/keys';
 import type { S3rverEvent } from './s3-server';
+import { bareEtag } from '../lambda/shared/etag';
 
 /**
  * What AWS does between an upload and the processor, done in-process: S3 object-created
@@ -61,7 +62,7 @@ export function toS3EventRecord(created: ObjectCreated, region: string): S3Event
       s3SchemaVersion: '1.0',
       configurationId: 'local-uploads',
       bucket: { name: created.bucket, ownerIdentity: { principalId: 'LOCAL' }, arn: `arn:aws:s3:::${created.bucket}` },
-      object: { key: encodeEventKey(created.key), size: created.size, eTag: created.eTag.replace(/"/g, ''), sequencer: nextSequencer() },
+      object: { key: encodeEventKey(created.key), size: created.size, eTag: bareEtag(created.eTag), sequencer: nextSequencer() },
     },
   };
 }
@@ -90,7 +91,7 @@ export async function fromS3rverEvent(event: S3rverEvent, deps: { s3: S3Client; 
     eTag = head.ETag ?? '';
     size = head.ContentLength ?? 0;
   }
-  return { eventName, bucket, key, size, eTag: eTag.replace(/"/g, ''), ...(record.requestParameters?.sourceIPAddress ? { sourceIp: record.requestParameters.sourceIPAddress } : {}) };
+  return { eventName, bucket, key, size, eTag: bareEtag(eTag), ...(record.requestParameters?.sourceIPAddress ? { sourceIp: record.requestParameters.sourceIPAddress } : {}) };
 }
 
 export interface QueueMessage {
@@ -300,7 +301,7 @@ export async function* listObjectPages(s3: S3Client, bucket: string, prefix: str
     const objects: ListedObject[] = [];
     for (const o of page.Contents ?? []) {
       if (!o.Key) continue;
-      objects.push({ key: o.Key, eTag: (o.ETag ?? '').replace(/"/g, ''), size: o.Size ?? 0, ...(o.LastModified ? { lastModified: o.LastModified } : {}) });
+      objects.push({ key: o.Key, eTag: bareEtag(o.ETag ?? ''), size: o.Size ?? 0, ...(o.LastModified ? { lastModified: o.LastModified } : {}) });
     }
     yield objects;
     token = page.IsTruncated ? page.NextContinuationToken : undefined;

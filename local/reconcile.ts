@@ -4,6 +4,7 @@ import { decodeEventKey } from '../lambda/core/process';
 import { isNotFound } from '../lambda/shared/errors';
 import { profileKeyFor, USER_ROOT } from '../lambda/shared/keys';
 import { createdFromListing, listObjectPages, type DeadLetter, type ListedObject, type ObjectCreated } from './notifications';
+import { bareEtag } from '../lambda/shared/etag';
 
 /**
  * Start-up reconciliation. The local queue lives in memory, so an object written while the
@@ -61,7 +62,7 @@ export function deadLetteredVersions(letters: readonly DeadLetter[]): Set<string
   return versions;
 }
 
-const versionOf = (key: string, eTag: string) => `${key}\n${eTag.replace(/"/g, '')}`;
+const versionOf = (key: string, eTag: string) => `${key}\n${bareEtag(eTag)}`;
 
 /** Which of the listed uploads (in S3 listing order) need processing. */
 export async function findUnprocessed(deps: ReconcileDeps, listed: readonly ListedObject[]): Promise<Reconciliation> {
@@ -125,7 +126,7 @@ async function profiledETag(deps: ReconcileDeps, key: string): Promise<string | 
   }
   try {
     const etag = (JSON.parse(text) as { source?: { etag?: unknown } }).source?.etag;
-    return typeof etag === 'string' ? etag.replace(/"/g, '') : undefined;
+    return typeof etag === 'string' ? bareEtag(etag) : undefined;
   } catch {
     return undefined;
   }

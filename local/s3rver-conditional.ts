@@ -1,4 +1,5 @@
 import { objectAddress, xmlError, type S3rverContext } from './s3rver-context';
+import { bareEtag } from '../lambda/shared/etag';
 
 /**
  * Conditional requests for s3rver, which ignores them: `If-Match` on GET/HEAD, and S3's conditional
@@ -8,11 +9,10 @@ import { objectAddress, xmlError, type S3rverContext } from './s3rver-context';
  * where it cannot on AWS. Conditional PUTs are serialised per key so check-and-write is atomic
  * within this server, as S3 makes it.
  */
-const normalise = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
 
 function matches(condition: string, etag: string | undefined): boolean {
   if (etag === undefined) return false;
-  return condition.split(',').some((c) => c.trim() === '*' || normalise(c) === normalise(etag));
+  return condition.split(',').some((c) => c.trim() === '*' || bareEtag(c) === bareEtag(etag));
 }
 
 /** Object requests only: no subresource (`?acl`, `?uploadId`, `?partNumber`...), no copy. */

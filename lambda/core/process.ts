@@ -3,6 +3,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Config } from '../shared/config';
 import { errorName, isNotFound } from '../shared/errors';
 import { fromS3Key, profileKeyFor, userIdOfS3Key, validateKey } from '../shared/keys';
+import { quotedEtag } from '../shared/etag';
 
 /** The engine's profiler (lambda/core/profile), injected so tests can use a fake. */
 export type ProfileObjectFn = (input: {
@@ -73,7 +74,6 @@ const isPreconditionFailed = (err: unknown) =>
   errorName(err) === 'PreconditionFailed' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412;
 const isWriteConflict = (err: unknown) => isPreconditionFailed(err) || errorName(err) === 'ConditionalRequestFailed' || errorName(err) === 'ConditionalRequestConflict' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 409;
 
-const quoted = (etag: string) => (etag.startsWith('"') ? etag : `"${etag}"`);
 
 interface ExistingProfile {
   etag: string;
@@ -133,7 +133,7 @@ export async function processS3Record(deps: ProcessDeps, record: S3NotificationR
 
   let out;
   try {
-    out = await s3.send(new GetObjectCommand({ Bucket: config.uploadsBucket, Key: s3Key, ...(etag ? { IfMatch: quoted(etag) } : {}) }));
+    out = await s3.send(new GetObjectCommand({ Bucket: config.uploadsBucket, Key: s3Key, ...(etag ? { IfMatch: quotedEtag(etag) } : {}) }));
   } catch (err) {
     if (isPreconditionFailed(err)) return { outcome: 'skipped-overwritten', key: s3Key }; // the newer write has its own event
     if (isNotFound(err)) return { outcome: 'skipped-deleted', key: s3Key };

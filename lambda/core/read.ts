@@ -12,6 +12,7 @@ import {
 } from '../shared/errors';
 import { resolveBucket, toS3Key, validateKey } from '../shared/keys';
 import type { RowsPage } from '../shared/api-types';
+import { bareEtag } from '../shared/etag';
 
 /** The engine's row reader (lambda/core/profile), injected so tests can use a fake. */
 export type ReadRowsFn = (
@@ -178,7 +179,6 @@ export function parseColumns(raw: string | undefined): string[] | undefined {
   return raw.split(',').map((c) => c.trim());
 }
 
-const bareEtag = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
 
 function etagMatches(header: string, etag: string): boolean {
   if (header.trim() === '*') return true;

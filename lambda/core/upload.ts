@@ -23,6 +23,7 @@ import { signToken, verifyToken } from '../shared/signed-token';
 import { bodyObject, isObject } from '../shared/http';
 import { MAX_PARTS_PER_SIGN_REQUEST, type CompletedUpload, type UploadedPart, type UploadSessionResponse } from '../shared/api-types';
 import { MAX_PARTS, planParts } from './multipart';
+import { bareEtag } from '../shared/etag';
 
 export interface UploadDeps {
   s3: S3Client;
@@ -345,7 +346,6 @@ export interface CompletionRules {
   declaredSize?: number;
 }
 
-const normaliseEtag = (etag: string) => etag.replace(/^W\//, '').replace(/^"|"$/g, '');
 
 /**
  * Completes a multipart upload only after checking what S3 holds: every chosen part exists with
@@ -362,7 +362,7 @@ export async function completeCheckedUpload(
   let total = 0;
   parts.forEach((part, i) => {
     const found = uploaded.get(part.partNumber);
-    if (!found || normaliseEtag(found.etag) !== normaliseEtag(part.etag)) {
+    if (!found || bareEtag(found.etag) !== bareEtag(part.etag)) {
       throw new BadRequestError('InvalidPart', `Part ${part.partNumber} was not uploaded with that ETag`);
     }
     const last = i === parts.length - 1;
