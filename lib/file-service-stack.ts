@@ -1,12 +1,13 @@
 import * as path from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ENV } from '../lambda/shared/config';
+import type { ServiceFunctionName } from '../lambda/shared/grants';
 import { Api } from './constructs/api';
 import { Auth } from './constructs/auth';
 import { Processing } from './constructs/processing';
-import { bindBucket, ServiceFunction } from './constructs/service-function';
+import { bindBuckets, ServiceFunction } from './constructs/service-function';
 import { Storage } from './constructs/storage';
 import { acknowledgeNag } from './constructs/nag';
 
@@ -34,7 +35,7 @@ export class FileServiceStack extends Stack {
   readonly api: Api;
   readonly processing: Processing;
   readonly signingSecret: Secret;
-  readonly functions: Record<'list' | 'read' | 'upload' | 'process', ServiceFunction>;
+  readonly functions: Record<ServiceFunctionName, ServiceFunction>;
 
   constructor(scope: Construct, id: string, props: FileServiceStackProps = {}) {
     super(scope, id, props);
@@ -69,43 +70,26 @@ export class FileServiceStack extends Stack {
     const apiEnv = { ...common, [ENV.allowedOrigins]: allowedOrigins.join(',') };
     const logRemovalPolicy = removalPolicy;
     const sourceMaps = props.sourceMaps ?? false;
-    const apiFunction = (name: 'list' | 'read' | 'upload', description: string) =>
+    const serviceFunction = (name: ServiceFunctionName, environment: Record<string, string>) =>
       new ServiceFunction(this, `${name[0]!.toUpperCase()}${name.slice(1)}Function`, {
+        name,
         entry: path.join(functionsDir, `${name}.ts`),
-        description,
-        memorySize: 512,
-        // API Gateway gives up after 29 s; a request that takes 10 s is already broken.
-        timeout: Duration.seconds(10),
-        environment: apiEnv,
+        environment,
         logRemovalPolicy,
         sourceMaps,
       });
-
-    const list = apiFunction('list', 'Lists buckets and the caller’s objects');
-    const read = apiFunction('read', 'Reads objects and their metadata (inline or presigned GET)');
-    const upload = apiFunction('upload', 'Upload sessions (presigned PUT, multipart) and deletes');
-    const processor = new ServiceFunction(this, 'ProcessFunction', {
-      entry: path.join(functionsDir, 'process.ts'),
-      description: 'Profiles each uploaded object into the results bucket',
-      memorySize: 1024,
-      timeout: Duration.minutes(5),
-      environment: common,
-      logRemovalPolicy,
-      sourceMaps,
-    });
+    const list = serviceFunction('list', apiEnv);
+    const read = serviceFunction('read', apiEnv);
+    const upload = serviceFunction('upload', apiEnv);
+    const processor = serviceFunction('process', common);
     this.functions = { list, read, upload, process: processor };
 
     const { uploads, results } = this.storage;
-    // `exists`: an unconditioned s3:ListBucket, without which S3 answers 403 instead of 404 for a
-    // missing key; it reveals key names to the function, never bodies.
-    bindBucket(list, { bucket: uploads, envVar: ENV.uploadsBucket, access: ['list'] });
-    bindBucket(list, { bucket: results, envVar: ENV.resultsBucket, access: ['list'] });
-    bindBucket(read, { bucket: uploads, envVar: ENV.uploadsBucket, access: ['exists', 'read'] });
-    bindBucket(read, { bucket: results, envVar: ENV.resultsBucket, access: ['exists', 'read'] });
-    bindBucket(upload, { bucket: uploads, envVar: ENV.uploadsBucket, access: ['writeMultipart', 'delete'] });
-    bindBucket(upload, { bucket: results, envVar: ENV.resultsBucket, access: ['delete'] });
-    bindBucket(processor, { bucket: uploads, envVar: ENV.uploadsBucket, access: ['exists', 'read'] });
-    bindBucket(processor, { bucket: results, envVar: ENV.resultsBucket, access: ['read', 'write'] });
+    const dataBuckets = {
+      uploads: { bucket: uploads, envVar: ENV.uploadsBucket },
+      results: { bucket: results, envVar: ENV.resultsBucket },
+    };
+    for (const fn of Object.values(this.functions)) bindBuckets(fn, dataBuckets);
 
     this.processing = new Processing(this, 'Processing', { source: uploads, processor });
     // The singleton function CDK adds to configure S3 notifications (deploy time only).

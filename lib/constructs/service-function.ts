@@ -6,7 +6,8 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { ENV } from '../../lambda/shared/config';
-import { USER_ROOT } from '../../lambda/shared/keys';
+import { grantStatements, SERVICE_FUNCTIONS, type ServiceFunctionName } from '../../lambda/shared/grants';
+import type { LogicalBucket } from '../../lambda/shared/keys';
 import { SERVICE_ESBUILD_OPTIONS } from './bundling';
 import { acknowledgeNag, nagArnRef } from './nag';
 
@@ -35,11 +36,10 @@ export const SERVICE_BUNDLING: BundlingOptions = {
 };
 
 export interface ServiceFunctionProps {
+  /** Which function of the service: its row in SERVICE_FUNCTIONS (lambda/shared/grants.ts). */
+  name: ServiceFunctionName;
   /** Path of the entry module, which exports `handler`. */
   entry: string;
-  description: string;
-  memorySize: number;
-  timeout: Duration;
   environment?: Record<string, string>;
   /** @default one month */
   logRetention?: RetentionDays;
@@ -56,18 +56,23 @@ export interface ServiceFunctionProps {
 }
 
 /**
- * Every Lambda function of the service: Node 22 on arm64, one bundling configuration, its own log
+ * Every Lambda function of the service: SERVICE_RUNTIME on arm64, the description, memory and
+ * timeout of its row in SERVICE_FUNCTIONS, one bundling configuration, its own log
  * group with a retention, X-Ray tracing, and source maps built and shipped but loaded only when
  * `sourceMaps` is set (cold start first). The role starts empty
  * except for writing to that log group (no AWSLambdaBasicExecutionRole, whose logs grant is `*`);
- * every other permission is added by a narrow grant, see `bindBucket`.
+ * every other permission is added by a narrow grant, see `bindBuckets`.
  *
  * No reserved concurrency: new accounts have a concurrency quota of 10 and reserving any of it
  * fails the deployment there; the API stage's throttling and the queue's maxConcurrency bound the
  * load instead.
  */
 export class ServiceFunction extends NodejsFunction {
+  /** Its row in SERVICE_FUNCTIONS, which `bindBuckets` grants from. */
+  readonly serviceName: ServiceFunctionName;
+
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
+    const spec = SERVICE_FUNCTIONS[props.name];
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
@@ -79,17 +84,18 @@ export class ServiceFunction extends NodejsFunction {
     super(scope, id, {
       entry: props.entry,
       handler: 'handler',
-      description: props.description,
+      description: spec.description,
       runtime: SERVICE_RUNTIME,
       architecture: Architecture.ARM_64,
-      memorySize: props.memorySize,
-      timeout: props.timeout,
+      memorySize: spec.memorySize,
+      timeout: Duration.seconds(spec.timeoutSeconds),
       tracing: Tracing.ACTIVE,
       logGroup,
       role,
       bundling: SERVICE_BUNDLING,
       environment: { ...(props.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}), ...props.environment },
     });
+    this.serviceName = props.name;
     logGroup.grantWrite(role);
 
     acknowledgeNag(
@@ -105,54 +111,38 @@ export class ServiceFunction extends NodejsFunction {
   }
 }
 
-/**
- * - list: s3:ListBucket, only for prefixes under `users/`
- * - exists: s3:ListBucket unconditioned (GetObject/HeadObject on a missing key is then 404, not 403)
- * - read / write / delete / writeMultipart: object actions on the keys under `users/`
- */
-export type BucketAccess = 'list' | 'exists' | 'read' | 'write' | 'delete' | 'writeMultipart';
-
-/** The user area every grant is limited to: the handlers keep each caller inside users/<their sub>/. */
-const USER_AREA = `${USER_ROOT}*`;
-
-const OBJECT_ACTIONS: Record<Exclude<BucketAccess, 'list' | 'exists'>, string[]> = {
-  read: ['s3:GetObject'],
-  write: ['s3:PutObject'],
-  writeMultipart: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
-  delete: ['s3:DeleteObject'],
-};
+/** A data bucket as the stack has it, and the variable that names it to the function. */
+export interface BoundBucket {
+  bucket: IBucket;
+  /** One of the names in lambda/shared/config.ts `ENV`, the ones `loadConfig` reads. */
+  envVar: (typeof ENV)[keyof typeof ENV];
+}
 
 /**
- * Grants a function exactly the listed kinds of access to the user area (`users/*`) of a bucket and
- * sets the environment variable that names the bucket, in one call so the two cannot drift apart.
- * `envVar` is one of the names in lambda/shared/config.ts `ENV`, the ones `loadConfig` reads.
+ * Grants a function exactly its S3 access in SERVICE_FUNCTIONS (the statements `grantStatements`
+ * generates, the same statements local mode evaluates) and sets the environment
+ * variable that names each bucket, in one call so the two cannot drift apart. Every bucket gets its
+ * variable even when the function has no access to it: `loadConfig` requires both.
  */
-export function bindBucket(
-  fn: ServiceFunction,
-  options: { bucket: IBucket; envVar: (typeof ENV)[keyof typeof ENV]; access: readonly BucketAccess[] },
-): void {
-  for (const access of options.access) {
-    if (access === 'list') {
-      fn.addToRolePolicy(
-        new PolicyStatement({
-          actions: ['s3:ListBucket'],
-          resources: [options.bucket.bucketArn],
-          conditions: { StringLike: { 's3:prefix': [USER_AREA] } },
-        }),
-      );
-    } else if (access === 'exists') {
-      fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [options.bucket.bucketArn] }));
-    } else {
-      fn.addToRolePolicy(new PolicyStatement({ actions: OBJECT_ACTIONS[access], resources: [options.bucket.arnForObjects(USER_AREA)] }));
-    }
-  }
-  fn.addEnvironment(options.envVar, options.bucket.bucketName);
-  const cfnBucket = options.bucket.node.defaultChild;
-  if (cfnBucket instanceof CfnResource && fn.role) {
-    acknowledgeNag(
-      fn.role,
-      `AwsSolutions-IAM5[Resource::${nagArnRef(cfnBucket)}/${USER_AREA}]`,
-      `The wildcard is the user area (${USER_AREA}): keys are chosen per user at run time (users/<sub>/...), and the handlers keep each caller inside users/<their sub>/.`,
+export function bindBuckets(fn: ServiceFunction, buckets: Record<LogicalBucket, BoundBucket>): void {
+  const arns = { uploads: buckets.uploads.bucket.bucketArn, results: buckets.results.bucket.bucketArn };
+  const statements = grantStatements(fn.serviceName, arns);
+  for (const statement of statements) fn.addToRolePolicy(new PolicyStatement(statement));
+  for (const { bucket, envVar } of Object.values(buckets)) {
+    fn.addEnvironment(envVar, bucket.bucketName);
+    // cdk-nag flags the wildcard in each object resource (`<bucket ARN>/users/*`); acknowledge
+    // exactly the ones generated, spelled as cdk-nag spells them.
+    const cfnBucket = bucket.node.defaultChild;
+    if (!(cfnBucket instanceof CfnResource) || !fn.role) continue;
+    const objectPatterns = new Set(
+      statements.flatMap((s) => s.resources).filter((r) => r.startsWith(`${bucket.bucketArn}/`)).map((r) => r.slice(bucket.bucketArn.length)),
     );
+    for (const pattern of objectPatterns) {
+      acknowledgeNag(
+        fn.role,
+        `AwsSolutions-IAM5[Resource::${nagArnRef(cfnBucket)}${pattern}]`,
+        `The wildcard is the user area (${pattern.slice(1)}): keys are chosen per user at run time (users/<sub>/...), and the handlers keep each caller inside users/<their sub>/.`,
+      );
+    }
   }
 }

@@ -1,0 +1,112 @@
+/**
+ * The grants table: for each of the service's functions, its Lambda settings and exactly which S3
+ * access it has to each data bucket. It is the single source of truth for what a function may do:
+ * the CDK stack builds the functions and their IAM policies from it
+ * (lib/constructs/service-function.ts), local mode's embedded S3 is to evaluate the same
+ * statements, and test/infra compares it with the synthesized template.
+ *
+ * Plain data and functions, no aws-cdk-lib: the runtime and local mode import this module, and a
+ * bundle must not pay for CDK at cold start.
+ */
+import { LOGICAL_BUCKETS, USER_ROOT, type LogicalBucket } from './keys';
+import type { ApiFunctionName } from './routes';
+
+/** The API functions of the route table, and the S3-event processor. */
+export type ServiceFunctionName = ApiFunctionName | 'process';
+
+/**
+ * One kind of access to a bucket. Object actions are only ever on the user area (`<bucket>/users/*`):
+ * the handlers keep each caller inside `users/<their sub>/`.
+ * - list: s3:ListBucket, only for prefixes under `users/` (the `s3:prefix` condition)
+ * - exists: s3:ListBucket unconditioned, so GetObject/HeadObject of a missing key is 404, not 403
+ *   (S3 answers 403 to a caller who may not list, so as not to reveal whether the key exists);
+ *   it reveals key names to the function, never bodies
+ * - read: s3:GetObject
+ * - write: s3:PutObject
+ * - writeMultipart: s3:PutObject, s3:AbortMultipartUpload, s3:ListMultipartUploadParts
+ * - delete: s3:DeleteObject
+ */
+export type BucketAccess = 'list' | 'exists' | 'read' | 'write' | 'delete' | 'writeMultipart';
+
+export interface ServiceFunctionSpec {
+  description: string;
+  memorySize: number;
+  timeoutSeconds: number;
+  /** The access to each data bucket, in the order the statements are generated; [] for none. */
+  buckets: Record<LogicalBucket, readonly BucketAccess[]>;
+}
+
+/** API Gateway gives up after 29 s; an API request that takes 10 s is already broken. */
+const API_FUNCTION = { memorySize: 512, timeoutSeconds: 10 } as const;
+
+/**
+ * Every function of the service. The grants are as narrow as each job: the lister cannot read
+ * bodies, the reader cannot write, the uploader cannot read.
+ */
+export const SERVICE_FUNCTIONS: Record<ServiceFunctionName, ServiceFunctionSpec> = {
+  list: {
+    description: 'Lists buckets and the caller’s objects',
+    ...API_FUNCTION,
+    buckets: { uploads: ['list'], results: ['list'] },
+  },
+  read: {
+    description: 'Reads objects and their metadata (inline or presigned GET)',
+    ...API_FUNCTION,
+    buckets: { uploads: ['exists', 'read'], results: ['exists', 'read'] },
+  },
+  upload: {
+    description: 'Upload sessions (presigned PUT, multipart) and deletes',
+    ...API_FUNCTION,
+    // Deleting an object through the API deletes its profile too.
+    buckets: { uploads: ['writeMultipart', 'delete'], results: ['delete'] },
+  },
+  process: {
+    description: 'Profiles each uploaded object into the results bucket',
+    // Profiling is CPU-bound and Lambda gives CPU in proportion to memory. The queue's visibility
+    // timeout is derived from this timeout (lib/constructs/processing.ts).
+    memorySize: 1024,
+    timeoutSeconds: 300,
+    // `exists` on uploads: an object deleted before processing is a 404, so it is skipped.
+    buckets: { uploads: ['exists', 'read'], results: ['read', 'write'] },
+  },
+};
+
+/** One Allow statement of IAM policy, as data (the stack turns it into a PolicyStatement). */
+export interface GrantStatement {
+  actions: string[];
+  resources: string[];
+  conditions?: Record<string, Record<string, string[]>>;
+}
+
+/** The user area every object grant and listing is limited to. */
+const USER_AREA = `${USER_ROOT}*`;
+
+const OBJECT_ACTIONS: Record<Exclude<BucketAccess, 'list' | 'exists'>, readonly string[]> = {
+  read: ['s3:GetObject'],
+  write: ['s3:PutObject'],
+  writeMultipart: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+  delete: ['s3:DeleteObject'],
+};
+
+/** The statement one kind of access to the bucket `bucketArn` needs. */
+function accessStatement(access: BucketAccess, bucketArn: string): GrantStatement {
+  switch (access) {
+    case 'list':
+      return { actions: ['s3:ListBucket'], resources: [bucketArn], conditions: { StringLike: { 's3:prefix': [USER_AREA] } } };
+    case 'exists':
+      return { actions: ['s3:ListBucket'], resources: [bucketArn] };
+    default:
+      return { actions: [...OBJECT_ACTIONS[access]], resources: [`${bucketArn}/${USER_AREA}`] };
+  }
+}
+
+/**
+ * The IAM statements (all Allow) that give `fn` its access in SERVICE_FUNCTIONS, for buckets with
+ * the given ARNs (concrete ARNs, or CDK tokens in the stack). One statement per kind of access,
+ * buckets in LOGICAL_BUCKETS order, each bucket's kinds in table order, so the output is stable.
+ * Fresh objects on every call: callers may keep or change them.
+ */
+export function grantStatements(fn: ServiceFunctionName, bucketArns: Record<LogicalBucket, string>): GrantStatement[] {
+  const grants = SERVICE_FUNCTIONS[fn].buckets;
+  return LOGICAL_BUCKETS.flatMap(({ name }) => grants[name].map((access) => accessStatement(access, bucketArns[name])));
+}
