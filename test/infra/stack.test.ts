@@ -1,6 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the synthesized template is untyped JSON */
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ENV } from '../../lambda/shared/config';
+import { grantStatements, SERVICE_FUNCTIONS, type GrantStatement, type ServiceFunctionName } from '../../lambda/shared/grants';
+import type { LogicalBucket } from '../../lambda/shared/keys';
 import { ROUTES } from '../../lambda/shared/routes';
 import { origins } from '../../lib/context';
 import { buildStack, logicalId, normalizeTemplate } from './helpers';
@@ -9,22 +11,38 @@ const { stack } = buildStack();
 const template = Template.fromStack(stack);
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
 
-const bucketNames: Record<string, string> = {
-  [logicalId(stack.storage.uploads)]: 'uploads',
-  [logicalId(stack.storage.results)]: 'results',
-  [logicalId(stack.storage.accessLogs)]: 'access-logs',
+const bucketIds = [stack.storage.uploads, stack.storage.results, stack.storage.accessLogs].map(logicalId);
+
+/** The ARN a bucket stands for in these tests: its logical id as the bucket name. */
+const arnOfBucket = (bucketLogicalId: string) => `arn:aws:s3:::${bucketLogicalId}`;
+
+/** The ARNs to hand grantStatements(), so its output can be compared with the template. */
+const dataBucketArns: Record<LogicalBucket, string> = {
+  uploads: arnOfBucket(logicalId(stack.storage.uploads)),
+  results: arnOfBucket(logicalId(stack.storage.results)),
 };
 
-/** A policy resource as a short string: `uploads`, `results/users/*`, `*`, or the raw JSON. */
+/**
+ * A policy resource as a string: a bucket's `Fn::GetAtt [id, Arn]` is `arnOfBucket(id)`, any other
+ * `Fn::GetAtt` is `<id>`, an `Fn::Join` with "" joins its parts, anything else is its JSON.
+ */
 function renderResource(resource: unknown): string {
   if (typeof resource === 'string') return resource;
   const r = resource as Record<string, any>;
-  if (r['Fn::GetAtt'] && r['Fn::GetAtt'][1] === 'Arn') return bucketNames[r['Fn::GetAtt'][0]] ?? `<${r['Fn::GetAtt'][0]}>`;
+  if (r['Fn::GetAtt'] && r['Fn::GetAtt'][1] === 'Arn') {
+    const id = r['Fn::GetAtt'][0] as string;
+    return bucketIds.includes(id) ? arnOfBucket(id) : `<${id}>`;
+  }
   if (r['Fn::Join'] && r['Fn::Join'][0] === '') return (r['Fn::Join'][1] as unknown[]).map(renderResource).join('');
   return JSON.stringify(resource);
 }
 
-/** Every (action, resource) pair the role's policies allow, as `action resource` strings. */
+/** One allowed (action, resource, condition) as `action resource[ if condition]`. */
+function permission(action: string, resource: string, condition: unknown): string {
+  return `${action} ${resource}${condition ? ` if ${JSON.stringify(condition)}` : ''}`;
+}
+
+/** Every (action, resource, condition) the role's policies allow, as `permission()` strings. */
 function permissionsOf(roleLogicalId: string): string[] {
   const pairs: string[] = [];
   for (const res of Object.values(resources)) {
@@ -34,18 +52,26 @@ function permissionsOf(roleLogicalId: string): string[] {
       expect(statement.Effect).toBe('Allow');
       const actions = [statement.Action].flat() as string[];
       const targets = [statement.Resource].flat();
-      const condition = statement.Condition ? ` if ${JSON.stringify(statement.Condition)}` : '';
-      for (const action of actions) for (const target of targets) pairs.push(`${action} ${renderResource(target)}${condition}`);
+      for (const action of actions) for (const target of targets) pairs.push(permission(action, renderResource(target), statement.Condition));
     }
   }
   return pairs.sort();
 }
 
-function s3PermissionsOf(name: keyof typeof stack.functions): string[] {
-  return permissionsOf(logicalId(stack.functions[name].role!)).filter((p) => p.startsWith('s3:'));
+/**
+ * Statements as the set of permissions they allow, so the template can be compared with
+ * grantStatements(): with @aws-cdk/aws-iam:minimizePolicies (cdk.json) CDK merges statements that
+ * share actions or resources and a condition, so the template has fewer, bigger statements that
+ * allow exactly the same (action, resource, condition) triples.
+ */
+function permissionsIn(statements: readonly GrantStatement[]): string[] {
+  const triples = statements.flatMap((s) => s.actions.flatMap((a) => s.resources.map((r) => permission(a, r, s.conditions))));
+  return [...new Set(triples)].sort();
 }
 
-const usersPrefix = ` if ${JSON.stringify({ StringLike: { 's3:prefix': ['users/*'] } })}`;
+function s3PermissionsOf(name: ServiceFunctionName): string[] {
+  return [...new Set(permissionsOf(logicalId(stack.functions[name].role!)).filter((p) => p.startsWith('s3:')))].sort();
+}
 
 describe('functions', () => {
   it.each(Object.keys(stack.functions) as (keyof typeof stack.functions)[])(
@@ -73,6 +99,25 @@ describe('functions', () => {
     const json = Template.fromStack(debug).toJSON().Resources;
     const options = Object.values(debug.functions).map((fn) => json[logicalId(fn)].Properties.Environment.Variables.NODE_OPTIONS);
     expect(options).toEqual(Array(4).fill('--enable-source-maps'));
+  });
+
+  it.each(Object.keys(SERVICE_FUNCTIONS) as ServiceFunctionName[])(
+    'builds the %s function with the description, memory and timeout of its row in the grants table',
+    (name) => {
+      const { description, memorySize, timeoutSeconds } = SERVICE_FUNCTIONS[name];
+      expect(resources[logicalId(stack.functions[name])]!.Properties).toMatchObject({
+        Description: description,
+        MemorySize: memorySize,
+        Timeout: timeoutSeconds,
+      });
+    },
+  );
+
+  it('builds no Node.js function that has no row in the grants table', () => {
+    const built = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Runtime).startsWith('nodejs'))
+      .map((r) => r.Properties.Description as string);
+    expect(built.sort()).toEqual(Object.values(SERVICE_FUNCTIONS).map((f) => f.description).sort());
   });
 
   it('gives the processor 1024 MB and 5 minutes and the API functions 512 MB and 10 seconds', () => {
@@ -115,33 +160,25 @@ describe('functions', () => {
 });
 
 describe('permissions', () => {
-  // The S3 actions each function's role allows, as `action bucket[/pattern][ if condition]`: the
-  // reader cannot write, the lister cannot read bodies.
+  // The template and the grants table must agree exactly: a grant added in lib/ and not in the
+  // table, or the other way round, fails here.
+  it.each(Object.keys(SERVICE_FUNCTIONS) as ServiceFunctionName[])(
+    'gives the %s function exactly the S3 statements of its row in the grants table',
+    (name) => {
+      const expected = permissionsIn(grantStatements(name, dataBucketArns));
+      expect(expected.length).toBeGreaterThan(0);
+      expect(s3PermissionsOf(name)).toEqual(expected);
+    },
+  );
+
+  // What the table grants, as intent: the reader cannot write, the lister cannot read bodies.
   it.each([
-    ['list', 'list only the user area of both buckets', [`s3:ListBucket results${usersPrefix}`, `s3:ListBucket uploads${usersPrefix}`]],
-    [
-      'read',
-      'read objects in the user area and tell missing keys from forbidden ones',
-      ['s3:GetObject results/users/*', 's3:GetObject uploads/users/*', 's3:ListBucket results', 's3:ListBucket uploads'],
-    ],
-    [
-      'upload',
-      'write and delete uploads and delete results, nothing else',
-      [
-        's3:AbortMultipartUpload uploads/users/*',
-        's3:DeleteObject results/users/*',
-        's3:DeleteObject uploads/users/*',
-        's3:ListMultipartUploadParts uploads/users/*',
-        's3:PutObject uploads/users/*',
-      ],
-    ],
-    [
-      'process',
-      'read uploads and read and write results',
-      ['s3:GetObject results/users/*', 's3:GetObject uploads/users/*', 's3:ListBucket uploads', 's3:PutObject results/users/*'],
-    ],
-  ] as const)('lets the %s function %s', (name, _what, expected) => {
-    expect(s3PermissionsOf(name)).toEqual(expected);
+    ['list', 'list only the user area of both buckets', { uploads: ['list'], results: ['list'] }],
+    ['read', 'read objects in the user area and tell missing keys from forbidden ones', { uploads: ['exists', 'read'], results: ['exists', 'read'] }],
+    ['upload', 'write and delete uploads and delete results, nothing else', { uploads: ['writeMultipart', 'delete'], results: ['delete'] }],
+    ['process', 'read uploads and read and write results', { uploads: ['exists', 'read'], results: ['read', 'write'] }],
+  ] as const)('has a grants table that lets the %s function %s', (name, _what, expected) => {
+    expect(SERVICE_FUNCTIONS[name].buckets).toEqual(expected);
   });
 
   it('lets the process function consume only its queue', () => {
@@ -187,7 +224,7 @@ describe('buckets', () => {
   });
 
   it('denies requests without TLS on every bucket', () => {
-    for (const id of Object.keys(bucketNames)) {
+    for (const id of bucketIds) {
       template.hasResourceProperties('AWS::S3::BucketPolicy', {
         Bucket: { Ref: id },
         PolicyDocument: {

@@ -1,0 +1,51 @@
+import { grantStatements, SERVICE_FUNCTIONS, type ServiceFunctionName } from '../../lambda/shared/grants';
+
+// The shape local mode's IAM evaluator reads: concrete ARNs in, plain statements out.
+const arns = { uploads: 'arn:aws:s3:::s3fs-uploads', results: 'arn:aws:s3:::s3fs-results' };
+const names = Object.keys(SERVICE_FUNCTIONS) as ServiceFunctionName[];
+
+describe('grantStatements', () => {
+  it('gives one statement per kind of access, uploads first, each bucket in table order', () => {
+    expect(grantStatements('upload', arns)).toEqual([
+      {
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        resources: ['arn:aws:s3:::s3fs-uploads/users/*'],
+      },
+      { actions: ['s3:DeleteObject'], resources: ['arn:aws:s3:::s3fs-uploads/users/*'] },
+      { actions: ['s3:DeleteObject'], resources: ['arn:aws:s3:::s3fs-results/users/*'] },
+    ]);
+  });
+
+  it('limits listing to prefixes under users/ and lets exists list the whole bucket', () => {
+    expect(grantStatements('list', arns)).toEqual([
+      { actions: ['s3:ListBucket'], resources: ['arn:aws:s3:::s3fs-uploads'], conditions: { StringLike: { 's3:prefix': ['users/*'] } } },
+      { actions: ['s3:ListBucket'], resources: ['arn:aws:s3:::s3fs-results'], conditions: { StringLike: { 's3:prefix': ['users/*'] } } },
+    ]);
+    expect(grantStatements('read', arns)).toEqual([
+      { actions: ['s3:ListBucket'], resources: ['arn:aws:s3:::s3fs-uploads'] },
+      { actions: ['s3:GetObject'], resources: ['arn:aws:s3:::s3fs-uploads/users/*'] },
+      { actions: ['s3:ListBucket'], resources: ['arn:aws:s3:::s3fs-results'] },
+      { actions: ['s3:GetObject'], resources: ['arn:aws:s3:::s3fs-results/users/*'] },
+    ]);
+  });
+
+  it.each(names)('allows the %s function object actions only in the user area and ListBucket only on the bucket', (name) => {
+    for (const { actions, resources } of grantStatements(name, arns)) {
+      for (const resource of resources) {
+        const onBucket = Object.values(arns).includes(resource);
+        if (onBucket) expect(actions).toEqual(['s3:ListBucket']);
+        else expect(Object.values(arns).map((arn) => `${arn}/users/*`)).toContain(resource);
+      }
+    }
+  });
+
+  it('returns new statements on every call, so a caller that changes one changes no other call', () => {
+    const [listing] = grantStatements('list', arns);
+    listing!.conditions!.StringLike!['s3:prefix']!.push('*');
+    const [multipart] = grantStatements('upload', arns);
+    multipart!.actions.push('s3:GetObject');
+
+    expect(grantStatements('list', arns)[0]!.conditions).toEqual({ StringLike: { 's3:prefix': ['users/*'] } });
+    expect(grantStatements('upload', arns)[0]!.actions).toEqual(['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts']);
+  });
+});
