@@ -66,8 +66,11 @@ export const SERVICE_FUNCTIONS: Record<ServiceFunctionName, ServiceFunctionSpec>
     // timeout is derived from this timeout (lib/constructs/processing.ts).
     memorySize: 1024,
     timeoutSeconds: 300,
-    // `exists` on uploads: an object deleted before processing is a 404, so it is skipped.
-    buckets: { uploads: ['exists', 'read'], results: ['read', 'write'] },
+    // `exists` on results: before writing, the processor reads the profile already there, and for
+    // a new object there is none; without ListBucket S3 answers that read with 403, not 404, and no
+    // first profile is ever written. `exists` on uploads: an object deleted before processing is
+    // a 404, so it is skipped.
+    buckets: { uploads: ['exists', 'read'], results: ['exists', 'read', 'write'] },
   },
 };
 

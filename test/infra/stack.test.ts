@@ -176,9 +176,15 @@ describe('permissions', () => {
     ['list', 'list only the user area of both buckets', { uploads: ['list'], results: ['list'] }],
     ['read', 'read objects in the user area and tell missing keys from forbidden ones', { uploads: ['exists', 'read'], results: ['exists', 'read'] }],
     ['upload', 'write and delete uploads and delete results, nothing else', { uploads: ['writeMultipart', 'delete'], results: ['delete'] }],
-    ['process', 'read uploads and read and write results', { uploads: ['exists', 'read'], results: ['read', 'write'] }],
+    ['process', 'read uploads and read and write results', { uploads: ['exists', 'read'], results: ['exists', 'read', 'write'] }],
   ] as const)('has a grants table that lets the %s function %s', (name, _what, expected) => {
     expect(SERVICE_FUNCTIONS[name].buckets).toEqual(expected);
+  });
+
+  // lambda/core/process.ts reads the stored profile before writing one; for a new upload it does
+  // not exist, and without s3:ListBucket S3 answers 403 AccessDenied, so no first profile is written.
+  it('the processor may list the results bucket, so a missing profile is 404 not 403', () => {
+    expect(s3PermissionsOf('process')).toContain(permission('s3:ListBucket', dataBucketArns.results, undefined));
   });
 
   it('lets the process function consume only its queue', () => {
