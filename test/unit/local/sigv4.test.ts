@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   GetObjectCommand,
   PutObjectCommand,
@@ -8,7 +9,9 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { payloadVerifier } from '../../../local/s3/aws-chunked';
 import { authenticate, S3AuthError, type AuthOptions, type IncomingS3Request } from '../../../local/s3/sigv4';
+import cli from './fixtures/aws-cli-requests.json';
 import { requestForUrl, startRecordingServer, type RecordedRequest, type RecordingServer } from './support/recording-server';
 
 const ACCESS_KEY_ID = 'AKIALOCALTEST';
@@ -522,5 +525,54 @@ describe('the examples of the AWS documentation', () => {
     const result = await authenticate(requestForUrl('GET', url), docOptions);
 
     expect(result).toEqual({ accessKeyId: DOC_KEY, presigned: true, payload: { kind: 'unsigned' } });
+  });
+});
+
+/**
+ * Requests the AWS CLI (botocore, a second SigV4 implementation) sent to a recording server;
+ * `fixtures/record-aws-cli.ts` records them again.
+ */
+describe('requests recorded from the aws CLI', () => {
+  const cliOptions = (request: IncomingS3Request, now = signedAt(request)) =>
+    options(now, { secretFor: (id) => (id === cli.accessKeyId ? cli.secretAccessKey : undefined) });
+
+  it('accepts a put-object whose payload SHA-256 is signed, and its body then passes the hash check', async () => {
+    const body = Buffer.from(cli.putObject.body, 'base64');
+
+    const result = await authenticate(cli.putObject, cliOptions(cli.putObject));
+    const verifier = payloadVerifier(result, cli.putObject.headers)!;
+    await pipeline(Readable.from([body]), verifier, new Writable({ write: (_chunk, _encoding, callback) => callback() }));
+
+    expect(result).toEqual({ accessKeyId: cli.accessKeyId, presigned: false, payload: { kind: 'sha256', hex: sha256(body.toString()) } });
+  });
+
+  it('accepts a get-object', async () => {
+    const result = await authenticate(cli.getObject, cliOptions(cli.getObject));
+
+    expect(result.presigned).toBe(false);
+  });
+
+  it('accepts a SigV4 presigned URL, which names no payload hash', async () => {
+    const date = /X-Amz-Date=(\d{8}T\d{6}Z)/.exec(cli.presignedV4.query)![1]!;
+    const now = signedAt({ ...cli.presignedV4, headers: { 'x-amz-date': date } });
+
+    const result = await authenticate(cli.presignedV4, cliOptions(cli.presignedV4, now));
+
+    expect(result).toEqual({ accessKeyId: cli.accessKeyId, presigned: true, payload: { kind: 'unsigned' } });
+  });
+
+  it('refuses the SigV2 presigned URL that aws s3 presign makes by default', async () => {
+    const error = await refusal(cli.presignedV2, cliOptions(cli.presignedV2, SIGNED_AT));
+
+    expect([error.status, error.code]).toEqual([400, 'InvalidRequest']);
+  });
+
+  it('refuses a put-object whose body was replaced after signing', async () => {
+    const result = await authenticate(cli.putObject, cliOptions(cli.putObject));
+    const verifier = payloadVerifier(result, cli.putObject.headers)!;
+
+    const outcome = pipeline(Readable.from([Buffer.from('id,city\n1,Rome\n')]), verifier, new Writable({ write: (_c, _e, callback) => callback() }));
+
+    await expect(outcome).rejects.toMatchObject({ status: 400, code: 'XAmzContentSHA256Mismatch' });
   });
 });
