@@ -244,17 +244,22 @@ function parsePresignedQuery(req: IncomingS3Request, query: QueryParameterBag): 
     }
     return value;
   };
-  const [algorithm, credential, signature, amzDate, signedHeaders, expires] = PRESIGN_PARAMS.map(param);
+  const algorithm = param('X-Amz-Algorithm');
+  const credential = param('X-Amz-Credential');
+  const signature = param('X-Amz-Signature');
+  const amzDate = param('X-Amz-Date');
+  const signedHeaders = param('X-Amz-SignedHeaders');
+  const expires = param('X-Amz-Expires');
   if (algorithm === ALGORITHM_IDENTIFIER_V4A) throw new S3AuthError(400, 'InvalidRequest', UNSUPPORTED);
   if (algorithm !== ALGORITHM_IDENTIFIER) {
     throw malformed('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256 and AWS4-ECDSA-P256-SHA256"');
   }
-  const { accessKeyId, scope } = parseCredential(credential!, (detail) =>
+  const { accessKeyId, scope } = parseCredential(credential, (detail) =>
     malformed(`Error parsing the X-Amz-Credential parameter; ${detail}`),
   );
-  const signingDate = parseAmzDate(amzDate!);
+  const signingDate = parseAmzDate(amzDate);
   if (!signingDate) throw malformed(`X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd'T'HHmmss'Z'"`);
-  if (!/^-?\d+$/.test(expires!)) throw malformed('X-Amz-Expires should be a number');
+  if (!/^-?\d+$/.test(expires)) throw malformed('X-Amz-Expires should be a number');
   const expiresSeconds = Number(expires);
   if (expiresSeconds < 0) throw malformed('X-Amz-Expires must be non-negative');
   if (expiresSeconds > MAX_PRESIGNED_TTL) {
@@ -262,10 +267,10 @@ function parsePresignedQuery(req: IncomingS3Request, query: QueryParameterBag): 
       `X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than ${MAX_PRESIGNED_TTL} seconds`,
     );
   }
-  if (scope.date !== amzDate!.slice(0, 8)) {
-    throw malformed(`Invalid credential date "${scope.date}". This date is not the same as X-Amz-Date: "${amzDate!.slice(0, 8)}".`);
+  if (scope.date !== amzDate.slice(0, 8)) {
+    throw malformed(`Invalid credential date "${scope.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`);
   }
-  const names = signedHeaders!.split(';');
+  const names = signedHeaders.split(';');
   // A URL cannot know the body it will carry, so S3 signs it as UNSIGNED-PAYLOAD unless the URL
   // (or a header the client signed) names a hash; the body must then hash to it.
   const contentSha256 =
@@ -276,8 +281,8 @@ function parsePresignedQuery(req: IncomingS3Request, query: QueryParameterBag): 
     accessKeyId,
     scope,
     signedHeaders: names,
-    signature: signature!,
-    amzDate: amzDate!,
+    signature,
+    amzDate,
     signingDate,
     expiresSeconds,
     payloadHash: contentSha256 ?? UNSIGNED_PAYLOAD,
@@ -410,6 +415,7 @@ class SignatureVerifier extends SignatureV4 {
       const value = headerValue(req, name);
       if (value !== undefined) headers[name] = value;
     }
+    // protocol and hostname are not part of a canonical request; the Host header is, when signed.
     const request: HttpRequest = { method: req.method, protocol: 'http:', hostname: '', path: req.path, query, headers };
     // signableHeaders: a client may sign headers the library would leave out of its own signatures.
     const canonicalHeaders = getCanonicalHeaders(request, undefined, new Set(signed.signedHeaders));

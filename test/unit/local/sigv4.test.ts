@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -443,6 +443,51 @@ describe('header-signed requests from the SDK', () => {
   });
 });
 
+describe('a request dated by its Date header alone', () => {
+  /** SigV4 written out from the specification, independently of the library under test. */
+  const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
+
+  it('is accepted, its time taken from Date as S3 allows when x-amz-date is absent', async () => {
+    const headers = { host: '127.0.0.1:4569', date: 'Mon, 02 Mar 2026 10:00:00 GMT', 'x-amz-content-sha256': sha256('') };
+    const canonical = ['GET', `/${BUCKET}/users/alice/q1.csv`, '', ...Object.entries(headers).sort().map(([n, v]) => `${n}:${v}`), '', 'date;host;x-amz-content-sha256', sha256('')].join('\n');
+    const scope = '20260302/us-east-1/s3/aws4_request';
+    const stringToSign = ['AWS4-HMAC-SHA256', '20260302T100000Z', scope, sha256(canonical)].join('\n');
+    const key = ['20260302', 'us-east-1', 's3', 'aws4_request'].reduce<Buffer | string>((k, part) => hmac(k, part), `AWS4${SECRET}`);
+    const signature = createHmac('sha256', key).update(stringToSign).digest('hex');
+    const request = {
+      method: 'GET',
+      path: `/${BUCKET}/users/alice/q1.csv`,
+      query: '',
+      headers: { ...headers, authorization: `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY_ID}/${scope}, SignedHeaders=date;host;x-amz-content-sha256, Signature=${signature}` },
+    };
+
+    const result = await authenticate(request, options(SIGNED_AT));
+
+    expect(result.accessKeyId).toBe(ACCESS_KEY_ID);
+  });
+
+  it('is refused when it has neither Date nor x-amz-date', async () => {
+    const request = {
+      method: 'GET',
+      path: `/${BUCKET}/users/alice/q1.csv`,
+      query: '',
+      headers: {
+        host: '127.0.0.1:4569',
+        'x-amz-content-sha256': sha256(''),
+        authorization: `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY_ID}/20260302/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256, Signature=${'0'.repeat(64)}`,
+      },
+    };
+
+    const error = await refusal(request, options(SIGNED_AT));
+
+    expect([error.status, error.code, error.message]).toEqual([
+      403,
+      'AccessDenied',
+      'AWS authentication requires a valid Date or x-amz-date header',
+    ]);
+  });
+});
+
 describe('requests without a SigV4 signature', () => {
   const UNSUPPORTED = 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.';
 
@@ -517,6 +562,41 @@ describe('the examples of the AWS documentation', () => {
     const result = await authenticate(request, docOptions);
 
     expect(result).toEqual({ accessKeyId: DOC_KEY, presigned: false, payload: { kind: 'sha256', hex: sha256('') } });
+  });
+
+  it.each([
+    [
+      'PUT Object, which signs the Date header too',
+      'PUT',
+      '/test%24file.text',
+      '',
+      {
+        date: 'Fri, 24 May 2013 00:00:00 GMT',
+        'x-amz-storage-class': 'REDUCED_REDUNDANCY',
+        'x-amz-content-sha256': '44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072',
+      },
+      'date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class',
+      '98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd',
+    ],
+    ['GET Bucket Lifecycle, a parameter without a value', 'GET', '/', 'lifecycle', {}, 'host;x-amz-content-sha256;x-amz-date', 'fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543'],
+    ['GET Bucket, parameters out of order', 'GET', '/', 'max-keys=2&prefix=J', {}, 'host;x-amz-content-sha256;x-amz-date', '34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7'],
+  ])('accepts the example %s', async (_name, method, path, query, headers, signedHeaders, signature) => {
+    const request = {
+      method,
+      path,
+      query,
+      headers: {
+        host: 'examplebucket.s3.amazonaws.com',
+        'x-amz-date': '20130524T000000Z',
+        'x-amz-content-sha256': sha256(''),
+        ...headers,
+        authorization: `AWS4-HMAC-SHA256 Credential=${DOC_KEY}/20130524/us-east-1/s3/aws4_request,SignedHeaders=${signedHeaders},Signature=${signature}`,
+      },
+    };
+
+    const result = await authenticate(request, docOptions);
+
+    expect(result.accessKeyId).toBe(DOC_KEY);
   });
 
   it('accepts the presigned GET Object example', async () => {
