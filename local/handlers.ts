@@ -5,10 +5,10 @@ import { createUploadHandler } from '../lambda/handlers/upload';
 import { createProcessHandler } from '../lambda/handlers/process';
 import { profileObject, readRows } from '../lambda/core/profile';
 
-/** The deployed handlers, built with the local service's config and S3 client; nothing local-specific. */
-export const buildHandlers: BuildHandlers = ({ config, s3 }) => ({
-  list: createListHandler({ config, s3 }),
-  read: createReadHandler({ config, s3, readRows }),
-  upload: createUploadHandler({ config, s3 }),
-  process: createProcessHandler({ config, s3, profileObject }),
+/** The deployed handlers, each with the local service's config and its own function's S3 client; nothing local-specific. */
+export const buildHandlers: BuildHandlers = ({ config, clients }) => ({
+  list: createListHandler({ config, s3: clients.list }),
+  read: createReadHandler({ config, s3: clients.read, readRows }),
+  upload: createUploadHandler({ config, s3: clients.upload }),
+  process: createProcessHandler({ config, s3: clients.process, profileObject }),
 });

@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { S3Event, S3EventRecord, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { USER_ROOT } from '../lambda/shared/keys';
-import type { S3rverEvent } from './s3-server';
+import type { ObjectCreatedEvent } from './s3/server';
 import { bareEtag } from '../lambda/shared/etag';
 
 /**
@@ -16,17 +16,8 @@ import { bareEtag } from '../lambda/shared/etag';
  */
 export type ProcessHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
 
-export type CreatedEventName = 'ObjectCreated:Put' | 'ObjectCreated:Post' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload';
-
-export interface ObjectCreated {
-  eventName: CreatedEventName;
-  bucket: string;
-  /** The key as stored (not encoded). */
-  key: string;
-  size: number;
-  eTag: string;
-  sourceIp?: string;
-}
+/** An object-created notification before it becomes an S3 event record (the embedded S3's, or a poller's). */
+export type ObjectCreated = ObjectCreatedEvent;
 
 /**
  * Keys in S3 event notifications are URL-encoded the way HTML forms are: a space becomes `+`,
@@ -67,31 +58,9 @@ export function toS3EventRecord(created: ObjectCreated, region: string): S3Event
   };
 }
 
-const CREATED_NAMES: readonly string[] = ['ObjectCreated:Put', 'ObjectCreated:Post', 'ObjectCreated:Copy', 'ObjectCreated:CompleteMultipartUpload'];
-
+/** The notification filter of the stack: objects created under `users/` in the uploads bucket. */
 export function isWatched(bucket: string, key: string, uploadsBucket: string): boolean {
   return bucket === uploadsBucket && key.startsWith(USER_ROOT);
-}
-
-/**
- * s3rver's event -> ObjectCreated, or undefined for deletes and unwatched keys. s3rver leaves the
- * ETag (and for copies the size) out of some events; they are then read back with HeadObject.
- */
-export async function fromS3rverEvent(event: S3rverEvent, deps: { s3: S3Client; uploadsBucket: string }): Promise<ObjectCreated | undefined> {
-  const record = event.Records[0];
-  if (!record) return undefined;
-  const bucket = record.s3.bucket.name;
-  const { key } = record.s3.object;
-  if (!isWatched(bucket, key, deps.uploadsBucket)) return undefined;
-  let { eTag, size } = record.s3.object;
-  if (!CREATED_NAMES.includes(record.eventName)) return undefined;
-  const eventName = record.eventName as CreatedEventName;
-  if (eTag === undefined || size === undefined || Number.isNaN(size)) {
-    const head = await deps.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    eTag = head.ETag ?? '';
-    size = head.ContentLength ?? 0;
-  }
-  return { eventName, bucket, key, size, eTag: bareEtag(eTag), ...(record.requestParameters?.sourceIPAddress ? { sourceIp: record.requestParameters.sourceIPAddress } : {}) };
 }
 
 export interface QueueMessage {

@@ -5,13 +5,15 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { CreateBucketCommand, PutBucketCorsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../lambda/shared/clients';
+import type { ServiceFunctionName } from '../lambda/shared/grants';
+import { FUNCTION_NAMES, functionCredentials, functionPrincipals, type Credentials, type FunctionGrants } from './function-keys';
 import { loadConfig, type Config } from '../lambda/shared/config';
 import type { ApiFunctionName } from '../lambda/shared/routes';
 import { json } from '../lambda/shared/http';
 import { loadOrCreateKey, signToken, verifyToken } from './auth';
 import { createGateway, originMatcher, type ApiHandler } from './gateway';
 import {
-  fromS3rverEvent,
+  isWatched,
   NotificationQueue,
   type ListedObject,
   ObjectPoller,
@@ -21,21 +23,19 @@ import {
   type ProcessHandler,
 } from './notifications';
 import { findUnprocessed, listUploads, type ReconcileDeps } from './reconcile';
-import { bucketCorsRule, S3RVER_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from './s3-server';
+import { bucketCorsRule } from './s3/cors';
+import { ADMIN_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from './s3/server';
 
 /**
- * The whole service on one machine: an S3-compatible server (embedded s3rver, or an external one
+ * The whole service on one machine: an S3-compatible server (the embedded one, or an external one
  * given by `s3Endpoint`), the API behind a local gateway with the same handlers as in AWS, and the
  * upload notifications delivered to the process handler. Used by `npm start` and by tests.
  */
-export interface Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
+export type { Credentials };
 
 export type Handlers = Record<ApiFunctionName, ApiHandler> & { process: ProcessHandler };
-export type BuildHandlers = (deps: { config: Config; s3: S3Client }) => Handlers;
+/** `clients`: one S3 client per function, signing with that function's own key. */
+export type BuildHandlers = (deps: { config: Config; clients: Record<ServiceFunctionName, S3Client> }) => Handlers;
 
 export interface LocalServiceOptions {
   /** Where the embedded S3 keeps its data and the service its keys (`.local`). */
@@ -47,8 +47,15 @@ export interface LocalServiceOptions {
   host?: string;
   /** An external S3-compatible server; then uploads are found by polling. */
   s3Endpoint?: string;
-  /** For the external server; the embedded one takes S3RVER/S3RVER. */
+  /** For the external server; the embedded one has its own keys. */
   credentials?: Credentials;
+  /**
+   * The functions' keys on an external server (default: `credentials` for all of them). The
+   * embedded server gives each function its own key, allowed what its grants allow.
+   */
+  functionCredentials?: Record<ServiceFunctionName, Credentials>;
+  /** The functions' grants on the embedded server: the table's unless a test changes them. */
+  grants?: FunctionGrants;
   region?: string;
   buckets?: { uploads: string; results: string };
   /** Comma-separated origins for the gateway and bucket CORS; `*` as a port matches any. */
@@ -169,6 +176,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     let embedded: EmbeddedS3 | undefined;
     let s3Endpoint: string;
     let credentials: Credentials;
+    let fnCredentials = functionCredentials(signingSecret);
     if (options.s3Endpoint) {
       s3Endpoint = options.s3Endpoint.replace(/\/+$/, '');
       credentials = options.credentials ?? {
@@ -176,17 +184,22 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
         ...(process.env.AWS_SESSION_TOKEN ? { sessionToken: process.env.AWS_SESSION_TOKEN } : {}),
       };
+      const shared = credentials;
+      fnCredentials = options.functionCredentials ?? (Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, shared])) as typeof fnCredentials);
     } else {
       embedded = await startEmbeddedS3({
         directory: join(dataDir, 's3'),
         port: options.s3Port ?? 4569,
         host,
+        region,
         buckets: [buckets.uploads, buckets.results],
         corsOrigins: origins,
+        principals: functionPrincipals(fnCredentials, buckets, options.grants),
+        log,
       });
       stops.push(() => embedded!.close());
       s3Endpoint = embedded.endpoint;
-      credentials = { ...S3RVER_CREDENTIALS };
+      credentials = { ...ADMIN_CREDENTIALS };
     }
 
     const config = loadConfig({
@@ -204,7 +217,9 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     if (!embedded) await ensureBuckets(s3, [buckets.uploads, buckets.results], origins, log);
 
     const buildHandlers = options.buildHandlers ?? (await import('./handlers')).buildHandlers;
-    const handlers = buildHandlers({ config, s3 });
+    const clients = Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, createS3Client(config, { credentials: fnCredentials[fn] })])) as Record<ServiceFunctionName, S3Client>;
+    stops.push(async () => Object.values(clients).forEach((c) => c.destroy()));
+    const handlers = buildHandlers({ config, clients });
 
     const queue = new NotificationQueue({
       process: handlers.process,
@@ -243,17 +258,11 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     const reconcileFailed = (err: unknown) => log(`reconcile failed: ${String((err as Error)?.message ?? err)}`);
     let reconciling: Promise<void> = Promise.resolve();
 
-    // Event conversions in progress (s3rver events may need a HeadObject); idle() waits for them.
-    const converting = new Set<Promise<void>>();
     let poller: ObjectPoller | undefined;
     if (embedded) {
-      embedded.onEvent((event) => {
-        // Runs inside s3rver's request: never throw into it, never make it wait.
-        const work = fromS3rverEvent(event, { s3, uploadsBucket: buckets.uploads })
-          .then((created) => created && notify(created))
-          .catch((err: unknown) => log(`event: ${String((err as Error)?.message ?? err)}`))
-          .finally(() => converting.delete(work));
-        converting.add(work);
+      // Called inside the embedded server's request: queueing never makes the upload wait or fail.
+      embedded.onEvent((created) => {
+        if (isWatched(created.bucket, created.key, buckets.uploads)) notify(created);
       });
       if (reconcileDeps) reconciling = listUploads(reconcileDeps).then((uploads) => queueUnprocessed(reconcileDeps, uploads)).catch(reconcileFailed);
     } else {
@@ -328,7 +337,6 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         idle: async () => {
           await reconciling;
           if (poller) await poller.nextScan();
-          while (converting.size) await Promise.all([...converting]);
           await queue.idle();
         },
         deadLetters: () => queue.deadLetters(),

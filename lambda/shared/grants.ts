@@ -109,7 +109,11 @@ function accessStatement(access: BucketAccess, bucketArn: string): GrantStatemen
  * buckets in LOGICAL_BUCKETS order, each bucket's kinds in table order, so the output is stable.
  * Fresh objects on every call: callers may keep or change them.
  */
-export function grantStatements(fn: ServiceFunctionName, bucketArns: Record<LogicalBucket, string>): GrantStatement[] {
-  const grants = SERVICE_FUNCTIONS[fn].buckets;
+export function grantStatements(
+  fn: ServiceFunctionName,
+  bucketArns: Record<LogicalBucket, string>,
+  /** Another row than the table's (the grants mutation test removes one access at a time). */
+  grants: Record<LogicalBucket, readonly BucketAccess[]> = SERVICE_FUNCTIONS[fn].buckets,
+): GrantStatement[] {
   return LOGICAL_BUCKETS.flatMap(({ name }) => grants[name].map((access) => accessStatement(access, bucketArns[name])));
 }

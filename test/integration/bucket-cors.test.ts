@@ -1,9 +1,10 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUCKET_EXPOSED_HEADERS } from '../../lambda/shared/cors';
-import { startEmbeddedS3, S3RVER_CREDENTIALS, type EmbeddedS3 } from '../../local/s3-server';
+import { startEmbeddedS3, ADMIN_CREDENTIALS, type EmbeddedS3 } from '../../local/s3/server';
 
 describe('the embedded S3 buckets CORS', () => {
   let dir: string;
@@ -20,11 +21,13 @@ describe('the embedded S3 buckets CORS', () => {
   });
 
   it('lets a browser read the same response headers as the deployed buckets (ETag, Content-Range...)', async () => {
-    await new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS }).send(
-      new PutObjectCommand({ Bucket: 'b', Key: 'k.csv', Body: 'a,b\n1,2\n' }),
-    );
+    const client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: ADMIN_CREDENTIALS });
+    await client.send(new PutObjectCommand({ Bucket: 'b', Key: 'k.csv', Body: 'a,b\n1,2\n' }));
+    // A browser reads through a presigned URL, as from the API's redirect (anonymous reads are refused).
+    const url = await getSignedUrl(client, new GetObjectCommand({ Bucket: 'b', Key: 'k.csv' }), { expiresIn: 60 });
+    client.destroy();
 
-    const res = await fetch(`${s3.endpoint}/b/k.csv`, { headers: { origin: 'http://localhost:5173', range: 'bytes=0-3' } });
+    const res = await fetch(url, { headers: { origin: 'http://localhost:5173', range: 'bytes=0-3' } });
 
     expect(res.status).toBe(206);
     expect(['http://localhost:5173', '*']).toContain(res.headers.get('access-control-allow-origin'));

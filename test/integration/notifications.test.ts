@@ -8,7 +8,7 @@ import type { S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { decodeEventKey } from '../../lambda/core/process';
 import { createS3Client } from '../../lambda/shared/clients';
 import { encodeEventKey } from '../../local/notifications';
-import { startEmbeddedS3, S3RVER_CREDENTIALS, type EmbeddedS3 } from '../../local/s3-server';
+import { startEmbeddedS3, ADMIN_CREDENTIALS, type EmbeddedS3 } from '../../local/s3/server';
 import { startLocalService, type Handlers, type LocalService } from '../../local/service';
 
 jest.setTimeout(60_000);
@@ -127,7 +127,7 @@ describe('the embedded S3 itself', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 's3fs-s3rver-'));
     s3server = await startEmbeddedS3({ directory: dir, port: 0, buckets: ['b'], corsOrigins: ['http://localhost:*'] });
-    client = createS3Client({ region: 'us-east-1', s3Endpoint: s3server.endpoint }, { credentials: S3RVER_CREDENTIALS });
+    client = createS3Client({ region: 'us-east-1', s3Endpoint: s3server.endpoint }, { credentials: ADMIN_CREDENTIALS });
   });
   afterAll(async () => {
     client.destroy();
@@ -147,7 +147,7 @@ describe('the embedded S3 itself', () => {
 
   it('stores an aws-chunked streamed upload byte-exact', async () => {
     // The SDK's default (WHEN_SUPPORTED) sends a stream of unknown length as aws-chunked with a CRC32 trailer.
-    const chunked = new S3Client({ region: 'us-east-1', endpoint: s3server.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
+    const chunked = new S3Client({ region: 'us-east-1', endpoint: s3server.endpoint, forcePathStyle: true, credentials: ADMIN_CREDENTIALS });
     const body = Buffer.from('x'.repeat(70_000) + 'end');
     await new Upload({ client: chunked, params: { Bucket: 'b', Key: 'chunked.txt', Body: Readable.from([body]) } }).done();
     chunked.destroy();
@@ -169,7 +169,7 @@ describe('notifications from an external S3 server (polling)', () => {
     service = await start(join(dir, 'data'), async (event) => {
       batches.push(event);
       return { batchItemFailures: [] };
-    }, { s3Endpoint: external.endpoint, credentials: S3RVER_CREDENTIALS });
+    }, { s3Endpoint: external.endpoint, credentials: ADMIN_CREDENTIALS });
   });
   afterAll(async () => {
     await service.stop();

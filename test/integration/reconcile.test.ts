@@ -9,7 +9,7 @@ import { profileObject } from '../../lambda/core/profile';
 import { createS3Client } from '../../lambda/shared/clients';
 import { profileKeyFor } from '../../lambda/shared/keys';
 import { buildHandlers } from '../../local/handlers';
-import { S3RVER_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from '../../local/s3-server';
+import { ADMIN_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from '../../local/s3/server';
 import { DEFAULT_BUCKETS, startLocalService, type BuildHandlers, type LocalService, type LocalServiceOptions } from '../../local/service';
 
 jest.setTimeout(30_000);
@@ -19,7 +19,7 @@ const { uploads, results } = DEFAULT_BUCKETS;
 /** Real handlers; the process handler notes each key it is given and can be told to fail. */
 function counting(processed: string[], failing: Set<string> = new Set()): BuildHandlers {
   return (deps) => {
-    const process = createProcessHandler({ ...deps, profileObject, log: () => undefined });
+    const process = createProcessHandler({ config: deps.config, s3: deps.clients.process, profileObject, log: () => undefined });
     return {
       ...buildHandlers(deps),
       process: async (event: SQSEvent) => {
@@ -33,7 +33,7 @@ function counting(processed: string[], failing: Set<string> = new Set()): BuildH
 }
 
 function client(endpoint: string): S3Client {
-  return createS3Client({ region: 'us-east-1', s3Endpoint: endpoint }, { credentials: S3RVER_CREDENTIALS });
+  return createS3Client({ region: 'us-east-1', s3Endpoint: endpoint }, { credentials: ADMIN_CREDENTIALS });
 }
 
 /** Writes to the service's own S3 data while the service is stopped: the S3 server alone, on the same folder. */
@@ -193,7 +193,7 @@ describe('start-up reconciliation with an external S3 server (the poller first p
     external = await startEmbeddedS3({ directory: join(dir, 'external'), port: 0, buckets: [], corsOrigins: ['*'] });
     s3 = client(external.endpoint);
     const start = starter(join(dir, 'data'), processed, lines);
-    const options = { s3Endpoint: external.endpoint, credentials: S3RVER_CREDENTIALS };
+    const options = { s3Endpoint: external.endpoint, credentials: ADMIN_CREDENTIALS };
     service = await start(options);
     await put(s3, 'users/u3/kept.csv', 'a\n1\n');
     await service.processing.idle();

@@ -10,8 +10,9 @@ import { profileObject } from '../../lambda/core/profile';
 import { createProcessHandler } from '../../lambda/handlers/process';
 import { createS3Client } from '../../lambda/shared/clients';
 import { buildHandlers } from '../../local/handlers';
-import { S3RVER_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from '../../local/s3-server';
+import { ADMIN_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from '../../local/s3/server';
 import { startLocalService, type LocalService } from '../../local/service';
+import { functionCredentials, functionPrincipals } from '../../local/function-keys';
 import { ApiUser, call, eventually, LOOPBACK, putPresigned, rawListing, sha256 } from './helpers';
 
 /**
@@ -51,8 +52,19 @@ function closeGate(): void {
 /** Acknowledged uploads that must still be there at the end: S3 key -> SHA-256. */
 const ledger = new Map<string, string>();
 
+/** The functions' own keys, as the embedded S3 of a local service gives them, on this stand-alone server. */
+const FUNCTION_KEYS = functionCredentials('faults-test-secret');
+const BUCKETS = { uploads: 's3fs-uploads', results: 's3fs-results' };
+
 async function startS3(): Promise<EmbeddedS3> {
-  return startEmbeddedS3({ directory: join(dir, 's3'), port: s3Port, host: LOOPBACK, buckets: ['s3fs-uploads', 's3fs-results'], corsOrigins: ['http://127.0.0.1:*'] });
+  return startEmbeddedS3({
+    directory: join(dir, 's3'),
+    port: s3Port,
+    host: LOOPBACK,
+    buckets: [BUCKETS.uploads, BUCKETS.results],
+    corsOrigins: ['http://127.0.0.1:*'],
+    principals: functionPrincipals(FUNCTION_KEYS, BUCKETS),
+  });
 }
 
 async function readRaw(bucket: string, key: string): Promise<Buffer | undefined> {
@@ -108,12 +120,13 @@ beforeAll(async () => {
     port: 0,
     host: LOOPBACK,
     s3Endpoint: s3Server.endpoint,
-    credentials: { ...S3RVER_CREDENTIALS },
+    credentials: { ...ADMIN_CREDENTIALS },
+    functionCredentials: FUNCTION_KEYS,
     retryBaseMs: 10,
     pollIntervalMs: 50,
     env: { MULTIPART_THRESHOLD_BYTES: String(5 * MiB) },
     buildHandlers: (deps) => {
-      const s3 = createS3Client(deps.config, { credentials: { ...S3RVER_CREDENTIALS } });
+      const s3 = createS3Client(deps.config, { credentials: FUNCTION_KEYS.process });
       s3.middlewareStack.add(
         (next) => async (args) => {
           if (control.s3FaultsLeft > 0) {
@@ -144,7 +157,7 @@ beforeAll(async () => {
       };
     },
   });
-  raw = createS3Client({ region: 'us-east-1', s3Endpoint: s3Server.endpoint }, { credentials: { ...S3RVER_CREDENTIALS } });
+  raw = createS3Client({ region: 'us-east-1', s3Endpoint: s3Server.endpoint }, { credentials: { ...ADMIN_CREDENTIALS } });
   dave = new ApiUser(service.apiUrl, service.token(USER));
 });
 

@@ -32,7 +32,7 @@ export interface Started {
 /** The real handlers, with the processor's per-record log lines kept out of the test output. */
 export const quietHandlers: BuildHandlers = (deps) => ({
   ...buildHandlers(deps),
-  process: createProcessHandler({ ...deps, profileObject, log: () => undefined }),
+  process: createProcessHandler({ config: deps.config, s3: deps.clients.process, profileObject, log: () => undefined }),
 });
 
 export async function startService(options: Partial<LocalServiceOptions> = {}): Promise<Started> {
