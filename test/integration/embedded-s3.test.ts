@@ -173,3 +173,31 @@ describe('a data folder written by s3rver', () => {
     }
   });
 });
+
+describe('a GET of a missing key', () => {
+  it('is 404 NoSuchKey for a caller allowed s3:ListBucket and 403 AccessDenied for one that is not, as in S3', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 's3fs-missing-'));
+    const read = [{ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::b/*'] }];
+    const server = await startEmbeddedS3({
+      directory: dir,
+      port: 0,
+      buckets: ['b'],
+      corsOrigins: [],
+      principals: [
+        { name: 'reader', accessKeyId: 'READERKEY', secretAccessKey: 'r', policy: read },
+        { name: 'lister', accessKeyId: 'LISTERKEY', secretAccessKey: 'l', policy: [...read, { actions: ['s3:ListBucket'], resources: ['arn:aws:s3:::b'] }] },
+      ],
+    });
+    const as = (accessKeyId: string, secretAccessKey: string) => createS3Client({ region: 'us-east-1', s3Endpoint: server.endpoint }, { credentials: { accessKeyId, secretAccessKey } });
+    const [reader, lister] = [as('READERKEY', 'r'), as('LISTERKEY', 'l')];
+    try {
+      await expect(reader.send(new GetObjectCommand({ Bucket: 'b', Key: 'nothing-here' }))).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      await expect(lister.send(new GetObjectCommand({ Bucket: 'b', Key: 'nothing-here' }))).rejects.toMatchObject({ name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+    } finally {
+      reader.destroy();
+      lister.destroy();
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
