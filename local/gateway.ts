@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { json } from '../lambda/shared/http';
+import { json, LAMBDA_MAX_RESPONSE_BYTES, proxyResponseBytes } from '../lambda/shared/http';
 import { matchRoute, type ApiFunctionName } from '../lambda/shared/routes';
 import { bearerToken, TokenError, type Claims } from './auth';
 
@@ -24,10 +24,25 @@ export interface GatewayOptions {
   localRoutes?: Record<string, { auth: boolean; handle: LocalRoute }>;
   /** API Gateway's payload limit. */
   maxBodyBytes?: number;
+  /** Each function's own timeout (Lambda's), in seconds; fractions allowed. */
+  functionTimeoutSeconds?: Partial<Record<ApiFunctionName, number>>;
+  /** API Gateway's integration timeout, in seconds; fractions allowed. */
+  integrationTimeoutSeconds?: number;
+  /** The request log. */
   log?: (line: string) => void;
+  /** Why a request got a 5xx from the gateway (a function failed, timed out, answered too much). */
+  logError?: (line: string) => void;
 }
 
 export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** API Gateway REST's longest wait for an integration; then 504. */
+export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29;
+/**
+ * The deployed functions' timeouts, as lib/file-service-stack.ts sets them (10 s for each API
+ * function). The per-function settings table (`SERVICE_FUNCTIONS[fn].timeoutSeconds` in
+ * lambda/shared/grants.ts) is to feed both.
+ */
+export const DEFAULT_FUNCTION_TIMEOUT_SECONDS: Readonly<Record<ApiFunctionName, number>> = { list: 10, read: 10, upload: 10 };
 
 // API Gateway's defaults for `defaultCorsPreflightOptions` (Cors.DEFAULT_HEADERS), plus Range.
 const PREFLIGHT_ALLOW_HEADERS = 'Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token,X-Amz-User-Agent,Range,If-Match,If-None-Match';
@@ -104,6 +119,20 @@ function errorResult(statusCode: number, code: string, message: string, headers:
   return json(statusCode, { error: { code, message } }, headers);
 }
 
+/**
+ * What API Gateway answers by itself when the integration fails: its default messages, in the
+ * `{"error":{"code":"<responseType>","message":…}}` the stack's gateway responses give every
+ * error (lib/constructs/api.ts), where a bare API Gateway would send `{"message":…}`.
+ */
+const INTEGRATION_FAILURE = errorResult(502, 'INTEGRATION_FAILURE', 'Internal server error');
+const INTEGRATION_TIMEOUT = errorResult(504, 'INTEGRATION_TIMEOUT', 'Endpoint request timed out');
+
+type Outcome = { kind: 'answered'; result: APIGatewayProxyResult } | { kind: 'threw'; error: unknown } | { kind: 'functionTimeout' } | { kind: 'gatewayTimeout' };
+
+function describeError(err: unknown): string {
+  return String((err as Error)?.stack ?? err);
+}
+
 function corsFor(origin: string | undefined, isAllowed: (o: string) => boolean): Record<string, string> {
   if (!origin || !isAllowed(origin)) return {};
   return { 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSE_HEADERS, vary: 'Origin' };
@@ -138,7 +167,58 @@ function send(req: IncomingMessage, res: ServerResponse, result: APIGatewayProxy
 
 export function createGateway(options: GatewayOptions): Server {
   const maxBody = options.maxBodyBytes ?? API_GATEWAY_MAX_BODY_BYTES;
+  const functionTimeouts = { ...DEFAULT_FUNCTION_TIMEOUT_SECONDS, ...options.functionTimeoutSeconds };
+  const integrationTimeout = options.integrationTimeoutSeconds ?? API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS;
   const log = options.log ?? (() => undefined);
+  const logError = options.logError ?? ((line: string) => console.error(line));
+
+  /**
+   * Calls a function as API Gateway calls Lambda: whichever comes first of its answer, its own
+   * timeout (Lambda stops it: 502) and the integration timeout (API Gateway stops waiting: 504);
+   * an answer over Lambda's response limit fails the invocation (502). A handler cannot be stopped
+   * in-process: one that times out runs on, and whatever it answers later is dropped here, never
+   * written to the socket, which has had its answer.
+   */
+  async function invoke(fn: ApiFunctionName, event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+    const fnSeconds = functionTimeouts[fn];
+    const gatewayFirst = integrationTimeout <= fnSeconds;
+    let timer: NodeJS.Timeout | undefined;
+    const answer: Promise<Outcome> = Promise.resolve()
+      .then(() => options.handlers[fn](event))
+      .then(
+        (result): Outcome => ({ kind: 'answered', result }),
+        (error: unknown): Outcome => ({ kind: 'threw', error }),
+      );
+    const deadline = new Promise<Outcome>((resolve) => {
+      timer = setTimeout(() => resolve({ kind: gatewayFirst ? 'gatewayTimeout' : 'functionTimeout' }), Math.min(fnSeconds, integrationTimeout) * 1000);
+      timer.unref();
+    });
+    const outcome = await Promise.race([answer, deadline]);
+    clearTimeout(timer);
+    switch (outcome.kind) {
+      case 'answered': {
+        const bytes = proxyResponseBytes(outcome.result);
+        if (bytes > LAMBDA_MAX_RESPONSE_BYTES) {
+          logError(`${fn}: response of ${bytes} bytes is over Lambda's ${LAMBDA_MAX_RESPONSE_BYTES}-byte response payload limit; 502 as API Gateway answers`);
+          return INTEGRATION_FAILURE;
+        }
+        return outcome.result;
+      }
+      case 'threw':
+        logError(`${fn}: the function failed; 502 as API Gateway answers: ${describeError(outcome.error)}`);
+        return INTEGRATION_FAILURE;
+      case 'functionTimeout':
+      case 'gatewayTimeout': {
+        void answer.then((late) => log(`${fn}: ${late.kind} after its timeout; the answer is dropped`));
+        if (outcome.kind === 'functionTimeout') {
+          logError(`${fn}: Task timed out after ${fnSeconds} s (the function's timeout); 502 as API Gateway answers`);
+          return INTEGRATION_FAILURE;
+        }
+        logError(`${fn}: no answer within API Gateway's ${integrationTimeout} s integration timeout; 504`);
+        return INTEGRATION_TIMEOUT;
+      }
+    }
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<number> {
     const method = (req.method ?? 'GET').toUpperCase();
@@ -248,8 +328,7 @@ export function createGateway(options: GatewayOptions): Server {
         stage: 'local',
       },
     };
-    const result = await options.handlers[match.route.fn](event);
-    return reply(result);
+    return reply(await invoke(match.route.fn, event));
   }
 
   return createServer((req, res) => {

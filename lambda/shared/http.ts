@@ -10,6 +10,33 @@ export type Headers = Record<string, string>;
 /** Largest JSON request body the API accepts (requests carry metadata, never file contents). */
 export const MAX_JSON_BODY_BYTES = 256 * 1024;
 
+/**
+ * Lambda's limit on what a synchronous invocation returns: "6 MB", counted on the result as the
+ * runtime sends it, the whole proxy object serialized as JSON (so the body is escaped once more:
+ * `"` and `\` take two bytes, control characters six). Over it the invocation fails and API
+ * Gateway answers 502. Lambda's request limit is 6,291,456 bytes (6 MiB) by its own error message;
+ * its runtime reports responses refused past 6,291,556 (100 bytes more). We hold responses to the
+ * lower figure.
+ */
+export const LAMBDA_MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
+
+/**
+ * Room a function keeps under that limit, when it sizes its own answer, for what is added after:
+ * the CORS headers `createApiHandler` puts on every response (an origin from the configured list,
+ * the exposed headers, `Vary`).
+ */
+export const RESPONSE_HEADROOM_BYTES = 4 * 1024;
+
+/** The size Lambda measures: the proxy result as the runtime serializes it, in bytes of UTF-8. */
+export function proxyResponseBytes(result: ApiResult): number {
+  return Buffer.byteLength(JSON.stringify(result), 'utf8');
+}
+
+/** Whether a function's answer stays under Lambda's response limit with the headroom above. */
+export function fitsLambdaResponse(result: ApiResult): boolean {
+  return proxyResponseBytes(result) <= LAMBDA_MAX_RESPONSE_BYTES - RESPONSE_HEADROOM_BYTES;
+}
+
 export function json(statusCode: number, body: unknown, headers: Headers = {}): ApiResult {
   return {
     statusCode,
