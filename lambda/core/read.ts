@@ -13,6 +13,7 @@ import {
 import { resolveBucket, toS3Key, validateKey } from '../shared/keys';
 import type { RowsPage } from '../shared/api-types';
 import { bareEtag } from '../shared/etag';
+import { fitsLambdaResponse, json, LAMBDA_MAX_RESPONSE_BYTES, proxyResponseBytes, RESPONSE_HEADROOM_BYTES, type ApiResult } from '../shared/http';
 
 /** The engine's row reader (lambda/core/profile), injected so tests can use a fake. */
 export type ReadRowsFn = (
@@ -27,8 +28,6 @@ export interface ReadDeps {
 }
 
 export const MAX_ROWS_PER_REQUEST = 1000;
-/** Lambda returns at most 6 MB; stay well under it, JSON escaping included. */
-export const MAX_ROWS_RESPONSE_BYTES = 5 * 1024 * 1024;
 
 export interface ObjectMeta {
   size: number;
@@ -48,11 +47,21 @@ export interface ReadInput {
   columns?: string;
 }
 
+/** A presigned GET the caller is sent to, and what it will get there. */
+export interface PresignedGet {
+  url: string;
+  expiresAt: string;
+  object: ObjectMeta;
+}
+
 export type ReadResult =
-  | { kind: 'inline'; status: 200 | 206; body: string; headers: Record<string, string> }
-  | { kind: 'redirect'; url: string }
-  | { kind: 'notModified'; headers: Record<string, string> }
-  | { kind: 'rows'; rows: RowsPage };
+  /**
+   * Inline text or a rows page: the proxy response itself, built here because its size as Lambda
+   * measures it (serialized, the body escaped again) decides whether it can be sent at all.
+   */
+  | { kind: 'response'; response: ApiResult }
+  | { kind: 'redirect'; target: PresignedGet }
+  | { kind: 'notModified'; headers: Record<string, string> };
 
 /** 416 with the `Content-Range: bytes *\/size` that RFC 9110 asks for. */
 export class UnsatisfiableRangeError extends RangeNotSatisfiableError {
@@ -193,15 +202,37 @@ export function contentDisposition(key: string): string {
 
 // ---------------------------------------------------------------------------------------------
 
-async function presignGet(deps: Pick<ReadDeps, 's3' | 'config'>, where: { Bucket: string; Key: string }, download: boolean, key: string) {
-  return getSignedUrl(
+async function presignGet(
+  deps: Pick<ReadDeps, 's3' | 'config'>,
+  where: { Bucket: string; Key: string },
+  object: ObjectMeta,
+  download: boolean,
+  key: string,
+): Promise<ReadResult> {
+  // Whole seconds, as X-Amz-Date has them, so expiresAt is exactly when S3 stops honouring the URL.
+  const signingDate = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const expiresIn = deps.config.presignExpiresSeconds;
+  const url = await getSignedUrl(
     deps.s3,
     new GetObjectCommand({ ...where, ...(download ? { ResponseContentDisposition: contentDisposition(key) } : {}) }),
-    { expiresIn: deps.config.presignExpiresSeconds },
+    { expiresIn, signingDate },
+  );
+  return { kind: 'redirect', target: { url, expiresAt: new Date(signingDate.getTime() + expiresIn * 1000).toISOString(), object } };
+}
+
+/** 413 for a rows page Lambda could not return, saying what to ask for instead. */
+function rowsTooLarge(response: ApiResult, req: { offset: number; limit: number }, returned: number): PayloadTooLargeError {
+  const bytes = proxyResponseBytes(response);
+  // As many rows as would fit if they were all of this page's average size.
+  const fewer = Math.max(1, Math.floor((returned * (LAMBDA_MAX_RESPONSE_BYTES - RESPONSE_HEADROOM_BYTES)) / bytes));
+  return new PayloadTooLargeError(
+    'ResponseTooLarge',
+    `These ${returned} rows make a ${bytes}-byte response, over Lambda's limit of ${LAMBDA_MAX_RESPONSE_BYTES} bytes (6 MiB) ` +
+      `once JSON-encoded; ask for fewer rows (rows=${req.offset}:${Math.min(fewer, req.limit)}) or fewer columns (columns=a,b)`,
   );
 }
 
-async function readRowsOf(deps: ReadDeps, where: { Bucket: string; Key: string }, input: ReadInput, rawRows: string) {
+async function readRowsOf(deps: ReadDeps, where: { Bucket: string; Key: string }, input: ReadInput, rawRows: string): Promise<ApiResult> {
   const req = parseRows(rawRows);
   const columns = parseColumns(input.columns);
   let out;
@@ -224,10 +255,11 @@ async function readRowsOf(deps: ReadDeps, where: { Bucket: string; Key: string }
       },
       { ...req, ...(columns ? { columns } : {}) },
     );
-    if (Buffer.byteLength(JSON.stringify(rows), 'utf8') > MAX_ROWS_RESPONSE_BYTES) {
-      throw new PayloadTooLargeError('ResponseTooLarge', 'These rows are too large for one response; ask for fewer');
-    }
-    return rows;
+    // Sized as Lambda sizes it: a page of 4.9 MiB of JSON can come to twice that once the proxy response
+    // escapes it again, which Lambda refuses and API Gateway turns into a bare 502.
+    const response = json(200, rows);
+    if (!fitsLambdaResponse(response)) throw rowsTooLarge(response, req, rows.rows.length);
+    return response;
   } catch (err) {
     const name = errorName(err) ?? '';
     if (name === 'UnknownColumnError') throw new BadRequestError('UnknownColumn', (err as Error).message);
@@ -243,7 +275,7 @@ async function readRowsOf(deps: ReadDeps, where: { Bucket: string; Key: string }
 
 export async function readObject(deps: ReadDeps, input: ReadInput): Promise<ReadResult> {
   const where = locate(deps, input);
-  if (input.rows !== undefined) return { kind: 'rows', rows: await readRowsOf(deps, where, input, input.rows) };
+  if (input.rows !== undefined) return { kind: 'response', response: await readRowsOf(deps, where, input, input.rows) };
 
   const meta = await headObject(deps, input);
   if (input.ifNoneMatch && meta.etag && etagMatches(input.ifNoneMatch, meta.etag)) {
@@ -252,7 +284,7 @@ export async function readObject(deps: ReadDeps, input: ReadInput): Promise<Read
   const range = input.range ? parseRange(input.range, meta.size) : undefined;
   const type = inlineContentType(meta.contentType, input.key);
   if (input.download || !type || meta.size > deps.config.inlineMaxBytes) {
-    return { kind: 'redirect', url: await presignGet(deps, where, !!input.download, input.key) };
+    return presignGet(deps, where, meta, !!input.download, input.key);
   }
 
   let out;
@@ -272,7 +304,7 @@ export async function readObject(deps: ReadDeps, input: ReadInput): Promise<Read
     body = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
     // Not UTF-8 (or a range that cuts a character): let S3 serve the bytes.
-    return { kind: 'redirect', url: await presignGet(deps, where, false, input.key) };
+    return presignGet(deps, where, meta, false, input.key);
   }
   const headers: Record<string, string> = {
     'content-type': type,
@@ -282,5 +314,10 @@ export async function readObject(deps: ReadDeps, input: ReadInput): Promise<Read
     'accept-ranges': 'bytes',
   };
   if (range) headers['content-range'] = `bytes ${range.start}-${range.start + bytes.byteLength - 1}/${meta.size}`;
-  return { kind: 'inline', status: range ? 206 : 200, body, headers };
+  const response: ApiResult = { statusCode: range ? 206 : 200, headers, body };
+  // Text that JSON escaping blows past Lambda's limit (quotes, backslashes, control characters:
+  // up to six bytes each) goes the way big files go, a redirect to S3, so the caller still gets its
+  // bytes rather than an error.
+  if (!fitsLambdaResponse(response)) return presignGet(deps, where, meta, false, input.key);
+  return { kind: 'response', response };
 }

@@ -1,5 +1,5 @@
 import { headObject, readObject, type ReadDeps } from '../core/read';
-import { callerId, createApiHandler, getHeader, json, pathParam, queryParam, redirect, type ApiEvent, type ApiResult } from '../shared/http';
+import { callerId, createApiHandler, getHeader, pathParam, queryParam, redirect, type ApiEvent, type ApiResult } from '../shared/http';
 
 export type { ReadDeps, ReadRowsFn } from '../core/read';
 
@@ -27,14 +27,12 @@ export function createReadHandler(deps: ReadDeps) {
           ...(columns !== undefined ? { columns } : {}),
         });
         switch (result.kind) {
-          case 'inline':
-            return { statusCode: result.status, headers: result.headers, body: result.body };
+          case 'response':
+            return result.response;
           case 'redirect':
-            return redirect(result.url);
+            return redirect(result.target.url);
           case 'notModified':
             return { statusCode: 304, headers: result.headers, body: '' };
-          case 'rows':
-            return json(200, result.rows);
         }
       },
       headObject: async (event: ApiEvent): Promise<ApiResult> => {

@@ -2,6 +2,7 @@ import { GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, S3Client, S3S
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ReadRowsFn } from '../../../lambda/core/read';
 import { createReadHandler } from '../../../lambda/handlers/read';
+import { json, LAMBDA_MAX_RESPONSE_BYTES, proxyResponseBytes, RESPONSE_HEADROOM_BYTES } from '../../../lambda/shared/http';
 import { apiEvent, errorCode, parseBody, presigningS3Client, TEST_CONFIG, USER } from '../helpers/events';
 import { s3Body } from '../helpers/s3-body';
 
@@ -281,6 +282,83 @@ describe('GET rows', () => {
 
     expect(res.statusCode).toBe(404);
     expect(errorCode(res)).toBe('NoSuchKey');
+  });
+});
+
+describe("Lambda's response limit", () => {
+  const MiB = 1024 * 1024;
+  const BUDGET = LAMBDA_MAX_RESPONSE_BYTES - RESPONSE_HEADROOM_BYTES;
+  const ORIGIN = { origin: 'https://app.example.com' };
+  // INLINE_MAX_BYTES at its highest (5 MiB), where escaping can take inline text over the limit.
+  const handler5 = createReadHandler({ s3: presigningS3Client(), config: { ...TEST_CONFIG, inlineMaxBytes: 5 * MiB }, readRows });
+  const getFrom5 = (key: string, init: { query?: Record<string, string>; headers?: Record<string, string> } = {}) =>
+    handler5(apiEvent({ resource: RESOURCE, httpMethod: 'GET', pathParameters: { bucket: 'uploads', key }, ...(init.query ? { queryStringParameters: init.query } : {}), ...(init.headers ? { headers: init.headers } : {}) }));
+
+  it('redirects inline text that JSON escaping would take over the limit', async () => {
+    stored('text/plain', '\u0001'.repeat(1.2 * MiB)); // 1.2 MiB raw, 7.2 MiB once escaped
+
+    const res = await getFrom5('ctl.txt');
+
+    expect(res.statusCode).toBe(307);
+    expect(decodeURIComponent(location(res).pathname)).toBe(`/users/${USER}/ctl.txt`);
+  });
+
+  it('returns inline text that fits, CORS headers included', async () => {
+    const text = '"'.repeat(2 * MiB) + 'a'.repeat(MiB); // 3 MiB raw, 5 MiB once escaped
+    stored('text/plain', text);
+
+    const res = await getFrom5('fits.txt', { headers: ORIGIN });
+
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toBe(text);
+    expect(res.headers?.['access-control-allow-origin']).toBe(ORIGIN.origin);
+    expect(proxyResponseBytes(res)).toBeLessThanOrEqual(LAMBDA_MAX_RESPONSE_BYTES);
+  });
+
+  it('returns 413 ResponseTooLarge for rows under 5 MiB of JSON that escaping takes over the limit', async () => {
+    stored('text/csv', CSV);
+    const page = { columns: ['quote'], rows: Array.from({ length: 1000 }, () => ['"'.repeat(1_700)]), nextOffset: 1000 };
+    expect(Buffer.byteLength(JSON.stringify(page))).toBeLessThan(4 * MiB); // the old check let this through
+    readRows.mockResolvedValue(page);
+
+    const res = await getFrom5('q1.csv', { query: { rows: '0:1000', columns: 'quote' } });
+
+    expect(res.statusCode).toBe(413);
+    expect(errorCode(res)).toBe('ResponseTooLarge');
+    const message = (parseBody(res) as { error: { message: string } }).error.message;
+    expect(message).toContain(String(LAMBDA_MAX_RESPONSE_BYTES));
+    expect(message).toMatch(/rows=0:\d+/);
+    expect(message).toContain('columns=');
+  });
+
+  /** A rows page whose response is exactly `bytes` as Lambda counts it: rows of quotes, then ASCII padding. */
+  function pageOfSize(bytes: number) {
+    const rows: unknown[][] = Array.from({ length: 900 }, () => ['"'.repeat(1_500)]);
+    const size = proxyResponseBytes(json(200, { columns: ['v'], rows: [...rows, ['']], nextOffset: 901 }));
+    return { columns: ['v'], rows: [...rows, ['a'.repeat(bytes - size)]], nextOffset: 901 };
+  }
+
+  it('returns a rows page whose response is exactly the budget, within the limit with CORS headers', async () => {
+    stored('text/csv', CSV);
+    const page = pageOfSize(BUDGET);
+    expect(proxyResponseBytes(json(200, page))).toBe(BUDGET);
+    readRows.mockResolvedValue(page);
+
+    const res = await getFrom5('q1.csv', { query: { rows: '0:1000' }, headers: ORIGIN });
+
+    expect(res.statusCode).toBe(200);
+    expect(res.headers?.['access-control-allow-origin']).toBe(ORIGIN.origin);
+    expect(proxyResponseBytes(res)).toBeLessThanOrEqual(LAMBDA_MAX_RESPONSE_BYTES);
+  });
+
+  it('returns 413 for a rows page one byte over the budget', async () => {
+    stored('text/csv', CSV);
+    readRows.mockResolvedValue(pageOfSize(BUDGET + 1));
+
+    const res = await getFrom5('q1.csv', { query: { rows: '0:1000' } });
+
+    expect(res.statusCode).toBe(413);
+    expect(errorCode(res)).toBe('ResponseTooLarge');
   });
 });
 

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalService, type LocalService } from '../../local/service';
+
+/**
+ * The read route end to end through the local gateway, which refuses what Lambda refuses: answers
+ * that JSON escaping takes over the 6 MB response limit are a 413 or a redirect, never a 502.
+ */
+jest.setTimeout(60_000);
+
+const MiB = 1024 * 1024;
+let dir: string;
+let service: LocalService;
+let token: string;
+let gatewayErrors: string[];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 's3fs-read-limits-'));
+  // INLINE_MAX_BYTES at its highest, where JSON escaping can take inline text over Lambda's limit.
+  service = await startLocalService({ dataDir: dir, port: 0, s3Port: 0, reconcile: false, env: { INLINE_MAX_BYTES: String(5 * MiB) } });
+  token = service.token(`reader-${randomUUID().slice(0, 8)}`);
+});
+afterAll(async () => {
+  await service?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  gatewayErrors = [];
+  jest.spyOn(console, 'error').mockImplementation((line: unknown) => void gatewayErrors.push(String(line)));
+});
+afterEach(() => {
+  jest.restoreAllMocks();
+});
+
+const objectPath = (key: string) => `/buckets/uploads/objects/${key.split('/').map(encodeURIComponent).join('/')}`;
+const api = (path: string, headers: Record<string, string> = {}) =>
+  fetch(`${service.apiUrl}${path}`, { headers: { authorization: `Bearer ${token}`, ...headers }, redirect: 'manual' });
+
+async function upload(key: string, body: Buffer, contentType: string): Promise<void> {
+  const created = await fetch(`${service.apiUrl}/uploads`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ key, contentType, size: body.length }),
+  });
+  expect(created.status).toBe(201);
+  const session = (await created.json()) as { url: string; headers: Record<string, string> };
+  const put = await fetch(session.url, { method: 'PUT', headers: session.headers, body: new Uint8Array(body) });
+  expect(put.status).toBe(200);
+}
+
+describe('rows over the response limit', () => {
+  // 1,000 rows of 1,700 quotes: 3.4 MB of rows JSON (the old 5 MiB check let it through), 6.8 MB
+  // once the proxy response escapes it again.
+  const csv = Buffer.from(['quote', ...Array.from({ length: 1000 }, () => `"${'""'.repeat(1_700)}"`)].join('\n') + '\n');
+
+  beforeAll(async () => {
+    await upload('limits/quotes.csv', csv, 'text/csv');
+  });
+
+  it('answers 413 ResponseTooLarge naming the limit and what to ask for, never 502', async () => {
+    const res = await api(`${objectPath('limits/quotes.csv')}?rows=0:1000`);
+
+    expect(res.status).toBe(413);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('ResponseTooLarge');
+    expect(body.error.message).toContain('6291456');
+    expect(body.error.message).toMatch(/rows=0:\d+/);
+    expect(gatewayErrors).toEqual([]);
+  });
+
+  it('returns the page the 413 suggests', async () => {
+    const tooMany = (await (await api(`${objectPath('limits/quotes.csv')}?rows=0:1000`)).json()) as { error: { message: string } };
+    const suggested = /rows=(\d+:\d+)/.exec(tooMany.error.message)![1]!;
+
+    const res = await api(`${objectPath('limits/quotes.csv')}?rows=${suggested}`);
+
+    expect(res.status).toBe(200);
+    const page = (await res.json()) as { columns: string[]; rows: string[][] };
+    expect(page.columns).toEqual(['quote']);
+    expect(page.rows.length).toBe(Number(suggested.split(':')[1]));
+    expect(page.rows[0]).toEqual(['"'.repeat(1_700)]);
+  });
+});
+
+describe('inline text over the response limit', () => {
+  const text = Buffer.from('\u0001'.repeat(1.2 * MiB)); // 1.2 MiB raw, 7.2 MiB once escaped
+
+  beforeAll(async () => {
+    await upload('limits/control.txt', text, 'text/plain');
+  });
+
+  it('redirects to S3, which serves the bytes', async () => {
+    const res = await api(objectPath('limits/control.txt'));
+
+    expect(res.status).toBe(307);
+    const target = await fetch(res.headers.get('location')!);
+    expect(target.status).toBe(200);
+    expect(Buffer.from(await target.arrayBuffer()).equals(text)).toBe(true);
+    expect(gatewayErrors).toEqual([]);
+  });
+});
