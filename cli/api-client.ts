@@ -88,11 +88,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const auth = { authorization: `Bearer ${options.token}` };
 
-  async function call(method: string, path: string, body?: unknown, init: RequestInit = {}): Promise<Response> {
-    const headers: Record<string, string> = { ...auth, accept: 'application/json' };
+  async function call(method: string, path: string, body?: unknown, init: RequestInit & { accept?: string } = {}): Promise<Response> {
+    const { accept = 'application/json', ...rest } = init;
+    const headers: Record<string, string> = { ...auth, accept };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await doFetch(baseUrl + path, {
-      ...init,
+      ...rest,
       method,
       headers,
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
@@ -143,7 +144,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     },
     async openObject(bucket, key, opts = {}) {
       const path = objectPath(bucket, key) + (opts.download ? '?download=1' : '');
-      const res = await call('GET', path, undefined, { redirect: 'manual', ...(opts.signal ? { signal: opts.signal } : {}) });
+      // The object itself: with Accept: application/json the API answers its URL as JSON where it
+      // would redirect, and that JSON would be taken for the object's bytes.
+      const res = await call('GET', path, undefined, { accept: '*/*', redirect: 'manual', ...(opts.signal ? { signal: opts.signal } : {}) });
       if (res.status >= 300 && res.status < 400) {
         const location = res.headers.get('location');
         await res.body?.cancel();

@@ -57,6 +57,18 @@ describe('createApiClient', () => {
     expect(f.calls[1]!.init.headers).toBeUndefined();
   });
 
+  it('asks for the object, not its URL as JSON, when it opens one', async () => {
+    const f = recordingFetch([new Response('a,b\n')]);
+    await createApiClient({ baseUrl: 'http://api.test', token: 't', fetch: f.fn }).openObject('uploads', 'a.csv');
+    expect((f.calls[0]!.init.headers as Record<string, string>).accept).toBe('*/*');
+  });
+
+  it('asks for JSON from the JSON routes', async () => {
+    const f = recordingFetch([jsonResponse(200, { columns: [], rows: [], nextOffset: null })]);
+    await createApiClient({ baseUrl: 'http://api.test', token: 't', fetch: f.fn }).readRows('uploads', 'a.csv', { offset: 0, limit: 1 });
+    expect((f.calls[0]!.init.headers as Record<string, string>).accept).toBe('application/json');
+  });
+
   it('reads the code and message of an S3 XML error', async () => {
     const f = recordingFetch([
       new Response(null, { status: 307, headers: { location: 'https://s3.test/obj' } }),
