@@ -255,8 +255,8 @@ async function readRowsOf(deps: ReadDeps, where: { Bucket: string; Key: string }
       },
       { ...req, ...(columns ? { columns } : {}) },
     );
-    // Sized as Lambda sizes it: a page of 4.9 MiB of JSON can come to twice that once the proxy response
-    // escapes it again, which Lambda refuses and API Gateway turns into a bare 502.
+    // Sized as Lambda sizes it: a page of 4.9 MiB of JSON can come to twice that once the proxy
+    // response escapes it again, which Lambda refuses and API Gateway turns into a bare 502.
     const response = json(200, rows);
     if (!fitsLambdaResponse(response)) throw rowsTooLarge(response, req, rows.rows.length);
     return response;
@@ -317,7 +317,7 @@ export async function readObject(deps: ReadDeps, input: ReadInput): Promise<Read
   const response: ApiResult = { statusCode: range ? 206 : 200, headers, body };
   // Text that JSON escaping blows past Lambda's limit (quotes, backslashes, control characters:
   // up to six bytes each) goes the way big files go, a redirect to S3, so the caller still gets its
-  // bytes rather than an error.
+  // bytes rather than an error; the handler answers the URL as JSON instead when that was asked.
   if (!fitsLambdaResponse(response)) return presignGet(deps, where, meta, false, input.key);
   return { kind: 'response', response };
 }

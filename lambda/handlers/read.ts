@@ -1,10 +1,41 @@
-import { headObject, readObject, type ReadDeps } from '../core/read';
-import { callerId, createApiHandler, getHeader, pathParam, queryParam, redirect, type ApiEvent, type ApiResult } from '../shared/http';
+import { headObject, readObject, type PresignedGet, type ReadDeps } from '../core/read';
+import type { ObjectUrl } from '../shared/api-types';
+import {
+  acceptsJson,
+  callerId,
+  createApiHandler,
+  getHeader,
+  json,
+  pathParam,
+  queryParam,
+  redirect,
+  type ApiEvent,
+  type ApiResult,
+} from '../shared/http';
 
 export type { ReadDeps, ReadRowsFn } from '../core/read';
 
 function target(event: ApiEvent) {
   return { userId: callerId(event), bucket: pathParam(event, 'bucket', 'NoSuchBucket'), key: pathParam(event, 'key') };
+}
+
+/**
+ * A presigned GET as the caller asked for it: `307` with `Location` by default, or (`Accept:
+ * application/json`) the URL as JSON, for clients that cannot follow the redirect: a cross-origin
+ * `fetch()` loses its Origin on the way and S3's CORS refuses it; Python's requests sends the
+ * bearer token on to S3, which refuses a request with two kinds of credentials. `no-store` either
+ * way: the URL is a credential until it expires.
+ */
+function presigned(target: PresignedGet, asJson: boolean): ApiResult {
+  if (!asJson) return redirect(target.url);
+  const body: ObjectUrl = {
+    url: target.url,
+    expiresAt: target.expiresAt,
+    size: target.object.size,
+    contentType: target.object.contentType,
+    etag: target.object.etag,
+  };
+  return json(200, body, { 'cache-control': 'no-store' });
 }
 
 /** GET and HEAD of /buckets/{bucket}/objects/{key+}. */
@@ -18,6 +49,7 @@ export function createReadHandler(deps: ReadDeps) {
         const ifNoneMatch = getHeader(event, 'if-none-match');
         const rows = queryParam(event, 'rows');
         const columns = queryParam(event, 'columns');
+        const asJson = acceptsJson(getHeader(event, 'accept'));
         const result = await readObject(deps, {
           ...target(event),
           download: download === '1' || download === 'true',
@@ -30,7 +62,7 @@ export function createReadHandler(deps: ReadDeps) {
           case 'response':
             return result.response;
           case 'redirect':
-            return redirect(result.target.url);
+            return presigned(result.target, asJson);
           case 'notModified':
             return { statusCode: 304, headers: result.headers, body: '' };
         }

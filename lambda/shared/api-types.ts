@@ -63,3 +63,18 @@ export interface RowsPage {
   rows: unknown[][];
   nextOffset: number | null;
 }
+
+/**
+ * `GET /buckets/{bucket}/objects/{key+}` with `Accept: application/json`, wherever the route would
+ * otherwise answer `307` to a presigned GET: the same URL as JSON, for clients that cannot follow
+ * that redirect (a cross-origin `fetch()`, or a client that would send its bearer token on to S3).
+ */
+export interface ObjectUrl {
+  /** A presigned GET; with `?download=1` it carries the attachment disposition. */
+  url: string;
+  expiresAt: string;
+  size: number;
+  contentType: string;
+  /** Quoted, as S3 and the listings give it. */
+  etag: string;
+}

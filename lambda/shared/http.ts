@@ -62,6 +62,30 @@ export function getHeader(event: Pick<ApiEvent, 'headers'>, name: string): strin
   return undefined;
 }
 
+/**
+ * Whether an `Accept` header asks for JSON: `application/json` listed with a q above 0 that no
+ * other listed range beats (a tie goes to JSON, since naming it at all is deliberate). `*\/*`,
+ * `application/*` or no header at all do not ask for it: that is what browsers, curl and HTTP
+ * libraries send by default.
+ */
+export function acceptsJson(accept: string | undefined): boolean {
+  if (!accept) return false;
+  let jsonQ = 0;
+  let otherQ = 0;
+  for (const range of accept.split(',')) {
+    const [type = '', ...params] = range.split(';');
+    const essence = type.trim().toLowerCase();
+    if (essence === '') continue;
+    const weight = params.map((p) => p.split('=')).find(([name]) => name?.trim().toLowerCase() === 'q')?.[1]?.trim() ?? '1';
+    // RFC 9110: a weight is 0 to 1 with at most three decimals; a range with another is ignored.
+    if (!/^(0(\.\d{0,3})?|1(\.0{0,3})?)$/.test(weight)) continue;
+    const q = Number(weight);
+    if (essence === 'application/json') jsonQ = Math.max(jsonQ, q);
+    else otherQ = Math.max(otherQ, q);
+  }
+  return jsonQ > 0 && jsonQ >= otherQ;
+}
+
 export function queryParam(event: Pick<ApiEvent, 'queryStringParameters'>, name: string): string | undefined {
   return event.queryStringParameters?.[name] ?? undefined;
 }

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ObjectUrl } from '../../lambda/shared/api-types';
 import { startLocalService, type LocalService } from '../../local/service';
 
 /**
  * The read route end to end through the local gateway, which refuses what Lambda refuses: answers
- * that JSON escaping takes over the 6 MB response limit are a 413 or a redirect, never a 502.
+ * that JSON escaping takes over the 6 MB response limit are a 413 or a redirect, never a 502; and
+ * the presigned URL as JSON for clients that cannot follow a redirect.
  */
 jest.setTimeout(60_000);
 
@@ -99,5 +101,58 @@ describe('inline text over the response limit', () => {
     expect(target.status).toBe(200);
     expect(Buffer.from(await target.arrayBuffer()).equals(text)).toBe(true);
     expect(gatewayErrors).toEqual([]);
+  });
+
+  it('answers the URL as JSON with Accept: application/json', async () => {
+    const res = await api(objectPath('limits/control.txt'), { accept: 'application/json' });
+
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ size: text.length, contentType: 'text/plain' });
+  });
+});
+
+describe('the presigned URL as JSON', () => {
+  const bytes = Buffer.from([0, 1, 2, 254, 255, 137, 80, 78, 71]);
+
+  beforeAll(async () => {
+    await upload('json-url/pic one.bin', bytes, 'application/octet-stream');
+  });
+
+  it('answers {url, expiresAt, size, contentType, etag}; the URL serves the bytes without the bearer token', async () => {
+    const before = Date.now();
+
+    const res = await api(objectPath('json-url/pic one.bin'), { accept: 'application/json' });
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const body = (await res.json()) as ObjectUrl;
+    expect(body).toEqual({
+      url: expect.stringContaining(service.s3Endpoint),
+      expiresAt: expect.any(String),
+      size: bytes.length,
+      contentType: 'application/octet-stream',
+      etag: expect.stringMatching(/^"[0-9a-f]{32}"$/),
+    });
+    expect(Date.parse(body.expiresAt)).toBeGreaterThan(before);
+    const target = await fetch(body.url);
+    expect(target.status).toBe(200);
+    expect(Buffer.from(await target.arrayBuffer()).equals(bytes)).toBe(true);
+    expect(target.headers.get('etag')).toBe(body.etag);
+  });
+
+  it('carries the attachment disposition with download=1', async () => {
+    const res = await api(`${objectPath('json-url/pic one.bin')}?download=1`, { accept: 'application/json' });
+
+    expect(res.status).toBe(200);
+    const target = await fetch(((await res.json()) as ObjectUrl).url);
+    expect(target.headers.get('content-disposition')).toBe("attachment; filename*=UTF-8''pic%20one.bin");
+    await target.body?.cancel();
+  });
+
+  it('still redirects for Accept: */*', async () => {
+    const res = await api(objectPath('json-url/pic one.bin'), { accept: '*/*' });
+
+    expect(res.status).toBe(307);
+    expect(res.headers.get('location')).toContain(service.s3Endpoint);
   });
 });

@@ -285,6 +285,90 @@ describe('GET rows', () => {
   });
 });
 
+describe('GET with Accept: application/json (the URL instead of a redirect)', () => {
+  const asJson = { Accept: 'application/json' };
+
+  it('answers 200 with the presigned URL, its expiry and the object metadata where it would redirect', async () => {
+    stored('image/png', new Uint8Array([137, 80, 78, 71]));
+    const before = Date.now();
+
+    const res = await get('pics/a.png', { headers: asJson });
+
+    expect(res.statusCode).toBe(200);
+    expect(res.headers).toMatchObject({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+    const body = parseBody(res) as { url: string; expiresAt: string; size: number; contentType: string; etag: string };
+    expect(body).toEqual({ url: expect.any(String), expiresAt: expect.any(String), size: 4, contentType: 'image/png', etag: '"etag-1"' });
+    const url = new URL(body.url);
+    expect(url.host).toBe('phys-uploads.s3.us-east-1.amazonaws.com');
+    expect(decodeURIComponent(url.pathname)).toBe(`/users/${USER}/pics/a.png`);
+    expect(url.searchParams.get('response-content-disposition')).toBeNull();
+    const signedAt = Date.parse(url.searchParams.get('X-Amz-Date')!.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
+    expect(Date.parse(body.expiresAt)).toBe(signedAt + Number(url.searchParams.get('X-Amz-Expires')) * 1000);
+    expect(signedAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+  });
+
+  it('puts the attachment disposition in the URL with download=1', async () => {
+    stored('text/csv', CSV);
+
+    const res = await get('reports/my report é.csv', { query: { download: '1' }, headers: { accept: 'application/json' } });
+
+    expect(res.statusCode).toBe(200);
+    const body = parseBody(res) as { url: string; contentType: string; size: number };
+    expect(new URL(body.url).searchParams.get('response-content-disposition')).toBe("attachment; filename*=UTF-8''my%20report%20%C3%A9.csv");
+    expect(body).toMatchObject({ contentType: 'text/csv', size: Buffer.byteLength(CSV) });
+  });
+
+  it('answers the URL for a text object over the inline limit', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: TEST_CONFIG.inlineMaxBytes + 1, ContentType: 'text/csv', ETag: '"e"', LastModified: LAST_MODIFIED });
+
+    const res = await get('big.csv', { headers: asJson });
+
+    expect(res.statusCode).toBe(200);
+    expect(parseBody(res)).toMatchObject({ size: TEST_CONFIG.inlineMaxBytes + 1, etag: '"e"' });
+  });
+
+  it('still returns small text inline', async () => {
+    stored('text/csv', CSV);
+
+    const res = await get('q1.csv', { headers: asJson });
+
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toBe(CSV);
+  });
+
+  it('still returns rows as rows', async () => {
+    stored('text/csv', CSV);
+    readRows.mockResolvedValue({ columns: ['a'], rows: [['1']], nextOffset: null });
+
+    const res = await get('q1.csv', { query: { rows: '0:10' }, headers: asJson });
+
+    expect(parseBody(res)).toEqual({ columns: ['a'], rows: [['1']], nextOffset: null });
+  });
+
+  it.each(['*/*', 'application/*', 'application/json;q=0', 'text/html, application/json;q=0.9', 'application/jsonl', 'application/json;q=2'])(
+    'redirects when Accept is %p',
+    async (accept) => {
+      stored('image/png', new Uint8Array([137, 80, 78, 71]));
+
+      const res = await get('pics/a.png', { headers: { accept } });
+
+      expect(res.statusCode).toBe(307);
+    },
+  );
+
+  it.each(['application/json', 'Application/JSON; charset=utf-8', 'application/json, */*;q=0.8', 'text/plain;q=0.5, application/json;q=0.5'])(
+    'answers the URL when Accept is %p',
+    async (accept) => {
+      stored('image/png', new Uint8Array([137, 80, 78, 71]));
+
+      const res = await get('pics/a.png', { headers: { accept } });
+
+      expect(res.statusCode).toBe(200);
+      expect(parseBody(res)).toHaveProperty('url');
+    },
+  );
+});
+
 describe("Lambda's response limit", () => {
   const MiB = 1024 * 1024;
   const BUDGET = LAMBDA_MAX_RESPONSE_BYTES - RESPONSE_HEADROOM_BYTES;
@@ -301,6 +385,15 @@ describe("Lambda's response limit", () => {
 
     expect(res.statusCode).toBe(307);
     expect(decodeURIComponent(location(res).pathname)).toBe(`/users/${USER}/ctl.txt`);
+  });
+
+  it('answers that URL as JSON instead when JSON was asked for', async () => {
+    stored('text/plain', '"'.repeat(3.5 * MiB));
+
+    const res = await getFrom5('quotes.txt', { headers: { accept: 'application/json' } });
+
+    expect(res.statusCode).toBe(200);
+    expect(parseBody(res)).toMatchObject({ size: 3.5 * MiB, contentType: 'text/plain' });
   });
 
   it('returns inline text that fits, CORS headers included', async () => {
