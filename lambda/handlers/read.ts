@@ -21,10 +21,10 @@ function target(event: ApiEvent) {
 
 /**
  * A presigned GET as the caller asked for it: `307` with `Location` by default, or (`Accept:
- * application/json`) the URL as JSON, for clients that cannot follow the redirect: a cross-origin
- * `fetch()` loses its Origin on the way and S3's CORS refuses it; Python's requests sends the
- * bearer token on to S3, which refuses a request with two kinds of credentials. `no-store` either
- * way: the URL is a credential until it expires.
+ * application/json`) the URL as JSON, for clients that cannot follow the redirect: a `fetch()`
+ * redirected across origins sends `Origin: null`, which S3's CORS refuses; Python's urllib sends
+ * the bearer token on to S3, which refuses a request with two kinds of credentials. `no-store`
+ * either way: the URL is a credential until it expires.
  */
 function presigned(target: PresignedGet, asJson: boolean): ApiResult {
   if (!asJson) return redirect(target.url);
