@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { json, LAMBDA_MAX_RESPONSE_BYTES, proxyResponseBytes } from '../lambda/shared/http';
+import { SERVICE_FUNCTIONS } from '../lambda/shared/grants';
 import { matchRoute, type ApiFunctionName } from '../lambda/shared/routes';
 import { bearerToken, TokenError, type Claims } from './auth';
 
@@ -37,12 +38,12 @@ export interface GatewayOptions {
 export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** API Gateway REST's longest wait for an integration; then 504. */
 export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29;
-/**
- * The deployed functions' timeouts, as lib/file-service-stack.ts sets them (10 s for each API
- * function). The per-function settings table (`SERVICE_FUNCTIONS[fn].timeoutSeconds` in
- * lambda/shared/grants.ts) is to feed both.
- */
-export const DEFAULT_FUNCTION_TIMEOUT_SECONDS: Readonly<Record<ApiFunctionName, number>> = { list: 10, read: 10, upload: 10 };
+/** The deployed functions' timeouts: the grants table's, which the stack sets too. */
+export const DEFAULT_FUNCTION_TIMEOUT_SECONDS: Readonly<Record<ApiFunctionName, number>> = {
+  list: SERVICE_FUNCTIONS.list.timeoutSeconds,
+  read: SERVICE_FUNCTIONS.read.timeoutSeconds,
+  upload: SERVICE_FUNCTIONS.upload.timeoutSeconds,
+};
 
 // API Gateway's defaults for `defaultCorsPreflightOptions` (Cors.DEFAULT_HEADERS), plus Range.
 const PREFLIGHT_ALLOW_HEADERS = 'Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token,X-Amz-User-Agent,Range,If-Match,If-None-Match';

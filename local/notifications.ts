@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { S3Event, S3EventRecord, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { SERVICE_FUNCTIONS } from '../lambda/shared/grants';
 import { USER_ROOT } from '../lambda/shared/keys';
 import type { ObjectCreatedEvent } from './s3/server';
 import { bareEtag } from '../lambda/shared/etag';
@@ -87,6 +88,8 @@ export interface NotificationQueueOptions {
   maxReceives?: number;
   /** Delay before the first retry; doubles per receive (a visibility timeout with backoff). */
   retryBaseMs?: number;
+  /** The process function's timeout; the grants table's (the stack's) by default. */
+  handlerTimeoutMs?: number;
   concurrency?: number;
   log?: (line: string) => void;
 }
@@ -100,6 +103,7 @@ export class NotificationQueue {
   private readonly batchSize: number;
   private readonly maxReceives: number;
   private readonly retryBaseMs: number;
+  private readonly handlerTimeoutMs: number;
   private readonly concurrency: number;
   private readonly arn: string;
   private readonly log: (line: string) => void;
@@ -108,6 +112,7 @@ export class NotificationQueue {
     this.batchSize = options.batchSize ?? 10;
     this.maxReceives = options.maxReceives ?? 3;
     this.retryBaseMs = options.retryBaseMs ?? 1000;
+    this.handlerTimeoutMs = options.handlerTimeoutMs ?? SERVICE_FUNCTIONS.process.timeoutSeconds * 1000;
     this.concurrency = options.concurrency ?? 2;
     this.arn = `arn:aws:sqs:${options.region}:000000000000:${options.queueName ?? 'local-uploads'}`;
     this.log = options.log ?? (() => undefined);
@@ -217,7 +222,7 @@ export class NotificationQueue {
     let failed: Set<string>;
     let reason = 'reported in batchItemFailures';
     try {
-      const response = await this.options.process({ Records: batch.map((m) => this.toSqsRecord(m)) });
+      const response = await this.withinTimeout(this.options.process({ Records: batch.map((m) => this.toSqsRecord(m)) }));
       const ids = (response?.batchItemFailures ?? []).map((f) => f.itemIdentifier);
       // Lambda treats an unknown or empty identifier as a failure of the whole batch.
       failed = ids.some((id) => !batch.some((m) => m.messageId === id)) ? new Set(batch.map((m) => m.messageId)) : new Set(ids);
@@ -233,6 +238,19 @@ export class NotificationQueue {
         this.retryLater(m);
       }
     }
+  }
+
+  /**
+   * The process function's timeout, as Lambda enforces it: a batch not answered in time failed as a
+   * whole. The handler cannot be stopped in-process; its late answer is ignored.
+   */
+  private withinTimeout<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`Task timed out after ${this.handlerTimeoutMs / 1000} seconds`)), this.handlerTimeoutMs);
+    });
+    work.catch(() => undefined); // a late failure after the timeout is not unhandled
+    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
 
   private retryLater(m: QueueMessage): void {

@@ -7,7 +7,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { decodeEventKey } from '../../lambda/core/process';
 import { createS3Client } from '../../lambda/shared/clients';
-import { encodeEventKey } from '../../local/notifications';
+import { encodeEventKey, NotificationQueue } from '../../local/notifications';
 import { startEmbeddedS3, ADMIN_CREDENTIALS, type EmbeddedS3 } from '../../local/s3/server';
 import { startLocalService, type Handlers, type LocalService } from '../../local/service';
 
@@ -195,5 +195,23 @@ describe('notifications from an external S3 server (polling)', () => {
   it('does not report an object that has not changed', async () => {
     await service.processing.idle();
     expect(batches).toHaveLength(0);
+  });
+});
+
+describe('the process function\'s timeout', () => {
+  it('fails a batch the handler does not answer in time, as Lambda does, and dead-letters it after the last receive', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 's3fs-timeout-'));
+    const never = new Promise<SQSBatchResponse>(() => undefined);
+    const queue = new NotificationQueue({ process: () => never, deadLetterDir: dir, region: 'us-east-1', retryBaseMs: 1, maxReceives: 2, handlerTimeoutMs: 20 });
+    try {
+      queue.send('{"Records":[]}');
+      await queue.idle();
+
+      const letters = await queue.deadLetters();
+      expect(letters.map((l) => [l.message.receiveCount, l.reason])).toEqual([[2, 'handler threw: Task timed out after 0.02 seconds']]);
+    } finally {
+      await queue.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
