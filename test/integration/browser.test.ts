@@ -1,0 +1,106 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startLocalService, type LocalService } from '../../local/service';
+
+/**
+ * The browser path, in a real browser: a page on another origin (http://localhost:<port>, the API
+ * is on 127.0.0.1) uses the API and the embedded S3 with fetch, as a web console would. CORS
+ * preflights, presigned PUTs, part uploads whose ETag the page must read, the JSON URL of the
+ * read route and a ranged GET all have to pass S3's signature and CORS checks.
+ * Needs Debian's chromium-headless-shell (.ci/run installs it).
+ */
+jest.setTimeout(90_000);
+
+const CHROMIUM = '/usr/bin/chromium-headless-shell';
+const hasChromium = existsSync(CHROMIUM);
+
+if (!hasChromium) {
+  describe('the browser path', () => {
+    it('is skipped: chromium-headless-shell is not installed (apt-get install chromium-headless-shell)', () => {
+      console.warn(`${CHROMIUM} is missing: the browser path was not tested.`);
+      expect(hasChromium).toBe(false);
+    });
+  });
+} else {
+  describe('the browser path (headless Chromium, page on another origin)', () => {
+    let dir: string;
+    let service: LocalService;
+    let site: Server;
+    let browser: Browser;
+    let page: Page;
+
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 's3fs-browser-'));
+      service = await startLocalService({ dataDir: dir, port: 0, s3Port: 0, reconcile: false, env: { MULTIPART_THRESHOLD_BYTES: String(5 * 1024 * 1024) } });
+      site = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<!doctype html><title>console</title>');
+      });
+      await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+      });
+      page = await browser.newPage();
+      await page.goto(`http://localhost:${(site.address() as AddressInfo).port}/`);
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await new Promise((resolve) => site?.close(resolve));
+      await service?.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    const context = () => ({ api: service.apiUrl, token: service.token('browser-user') });
+
+    it('uploads a small file with the presigned PUT and reads a range of it through the JSON URL', async () => {
+      const result = await page.evaluate(async ({ api, token }) => {
+        const auth = { authorization: `Bearer ${token}` };
+        const body = 'city,price\nParis,10\n';
+        const created = await (await fetch(`${api}/uploads`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ key: 'web/small.csv', contentType: 'text/csv', size: body.length }) })).json();
+        const put = await fetch(created.url, { method: 'PUT', headers: created.headers, body });
+        const located = await (await fetch(`${api}/buckets/uploads/objects/web/small.csv?download=1`, { headers: { ...auth, accept: 'application/json' } })).json();
+        const ranged = await fetch(located.url, { headers: { range: 'bytes=0-3' } });
+        return { put: put.status, etag: put.headers.get('etag'), ranged: ranged.status, text: await ranged.text(), size: located.size };
+      }, context());
+
+      expect(result).toEqual({ put: 200, etag: expect.stringMatching(/^"[0-9a-f]{32}"$/), ranged: 206, text: 'city', size: 20 });
+    });
+
+    it('uploads in parts, reading each part\'s ETag from S3 as a browser must, and completes', async () => {
+      const result = await page.evaluate(async ({ api, token }) => {
+        const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+        const size = 6 * 1024 * 1024 + 5;
+        const data = new Uint8Array(size).map((_v, i) => i % 251);
+        const session = await (await fetch(`${api}/uploads`, { method: 'POST', headers: auth, body: JSON.stringify({ key: 'web/big.bin', contentType: 'application/octet-stream', size }) })).json();
+        const numbers = Array.from({ length: session.partCount }, (_v, i) => i + 1);
+        const signed = await (await fetch(`${api}/uploads/${session.uploadId}/parts`, { method: 'POST', headers: auth, body: JSON.stringify({ key: session.key, partNumbers: numbers }) })).json();
+        const parts = [];
+        for (const { partNumber, url } of signed.parts) {
+          const res = await fetch(url, { method: 'PUT', body: data.slice((partNumber - 1) * session.partSize, partNumber * session.partSize) });
+          parts.push({ partNumber, etag: res.headers.get('etag') });
+        }
+        const done = await fetch(`${api}/uploads/${session.uploadId}/complete`, { method: 'POST', headers: auth, body: JSON.stringify({ key: session.key, parts }) });
+        return { parts: parts.length, etags: parts.every((p) => /^"[0-9a-f]{32}"$/.test(p.etag ?? '')), completed: done.status, body: await done.json() };
+      }, context());
+
+      expect(result).toMatchObject({ etags: true, completed: 200, body: { key: 'web/big.bin', size: 6 * 1024 * 1024 + 5 } });
+      expect(result.parts).toBeGreaterThan(0);
+    });
+
+    it('is refused by S3 when it sends a body of another type than the one signed', async () => {
+      const status = await page.evaluate(async ({ api, token }) => {
+        const created = await (await fetch(`${api}/uploads`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ key: 'web/typed.csv', contentType: 'text/csv', size: 3 }) })).json();
+        return (await fetch(created.url, { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: 'a,b' })).status;
+      }, context());
+
+      expect(status).toBe(403);
+    });
+  });
+}
