@@ -11,7 +11,7 @@ import { checkWriteConditions, evaluateReadConditions, selectRange } from './htt
 import { bucketArn, objectArn, type Authorization } from './iam';
 import { listPage, type ListEntry } from './listing';
 import { parseCopySource, type Operation } from './routing';
-import { STORED_HEADERS, type ObjectMeta, type ObjectStore, type WrittenBlob } from './store';
+import { STORED_HEADERS, type ObjectMeta, type ObjectStore, type PartMeta, type WrittenBlob } from './store';
 import { children, parseXmlBody, S3Error, text, texts, xmlDocument, type XmlValue } from './xml';
 
 export type CreatedEventName = 'ObjectCreated:Put' | 'ObjectCreated:Post' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload';
@@ -78,6 +78,7 @@ async function readXmlBody(ctx: OperationContext, root: string): Promise<Record<
   if (declared > MAX_XML_BODY_BYTES) throw new S3Error(400, 'MaxMessageLengthExceeded', 'Your request was too big.');
   const blob = await ctx.store.writeBlob(ctx.req, ctx.bodyTransforms());
   try {
+    if (blob.size > MAX_XML_BODY_BYTES) throw new S3Error(400, 'MaxMessageLengthExceeded', 'Your request was too big.');
     return parseXmlBody(await readFile(blob.path), root);
   } finally {
     await ctx.store.discard(blob);
@@ -168,7 +169,7 @@ async function getObject(ctx: OperationContext, head: boolean): Promise<Response
   if (ctx.query.has('partNumber')) throw new S3Error(501, 'NotImplemented', 'GetObject by partNumber is not implemented here.');
   const opened = await ctx.store.openObject(ctx.bucket, ctx.key);
   if (!opened) throw missingKey(ctx);
-  const { meta, file } = opened;
+  const { meta } = opened;
   let handedOver = false;
   try {
     const condition = evaluateReadConditions(ctx.headers, meta);
@@ -187,9 +188,9 @@ async function getObject(ctx: OperationContext, head: boolean): Promise<Response
     if (range) headers['content-range'] = `bytes ${start}-${end}/${meta.size}`;
     if (head || meta.size === 0) return { status: range ? 206 : 200, headers, ...(head ? {} : { body: '' }) };
     handedOver = true;
-    return { status: range ? 206 : 200, headers, body: file.createReadStream({ start, end }) };
+    return { status: range ? 206 : 200, headers, body: ctx.store.readObject(opened, start, end) };
   } finally {
-    if (!handedOver) await file.close();
+    if (!handedOver) await ctx.store.closeObject(opened);
   }
 }
 
@@ -210,10 +211,10 @@ async function copyObject(ctx: OperationContext): Promise<Response> {
   }
   const replace = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase() === 'REPLACE';
   if (!replace && source.bucket === ctx.bucket && source.key === ctx.key) {
-    await opened.file.close();
+    await ctx.store.closeObject(opened);
     throw new S3Error(400, 'InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
   }
-  const blob = await ctx.store.writeBlob(opened.file.createReadStream());
+  const blob = await ctx.store.writeBlob(ctx.store.readObject(opened));
   const fields = replace ? objectFields(ctx) : { headers: opened.meta.headers, metadata: opened.meta.metadata };
   const meta = await ctx.store.commit(ctx.bucket, ctx.key, blob, { etag: blob.md5.toString('hex'), ...fields }, (existing) => checkWriteConditions(ctx.headers, existing));
   ctx.created({ eventName: 'ObjectCreated:Copy', bucket: ctx.bucket, key: ctx.key, size: meta.size, eTag: meta.etag });
@@ -277,18 +278,21 @@ async function completeMultipartUpload(ctx: OperationContext): Promise<Response>
   for (let i = 1; i < requested.length; i++) {
     if (!(requested[i]!.partNumber > requested[i - 1]!.partNumber)) throw new S3Error(400, 'InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
   }
-  const stored = new Map((await ctx.store.listParts(ctx.bucket, uploadId, ctx.key)).map((p) => [p.partNumber, p]));
-  const md5s: Buffer[] = [];
-  requested.forEach(({ partNumber, etag }, i) => {
-    const part = stored.get(partNumber);
-    if (!part || part.etag !== etag) throw invalidPart();
-    if (i < requested.length - 1 && part.size < MIN_PART_BYTES) {
-      throw new S3Error(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size', { ProposedSize: part.size, MinSizeAllowed: MIN_PART_BYTES, PartNumber: partNumber, ETag: quoted(etag) });
-    }
-    md5s.push(Buffer.from(part.etag, 'hex'));
-  });
-  const etag = `${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${requested.length}`;
-  const meta = await ctx.store.completeUpload(ctx.bucket, uploadId, ctx.key, requested.map((p) => p.partNumber), etag, (existing) => checkWriteConditions(ctx.headers, existing));
+  // Chosen from the parts as they are under the upload's lock: a part sent again meanwhile counts.
+  const choose = (stored: PartMeta[]) => {
+    const byNumber = new Map(stored.map((p) => [p.partNumber, p]));
+    const parts = requested.map(({ partNumber, etag }, i) => {
+      const part = byNumber.get(partNumber);
+      if (!part || part.etag !== etag) throw invalidPart();
+      if (i < requested.length - 1 && part.size < MIN_PART_BYTES) {
+        throw new S3Error(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size', { ProposedSize: part.size, MinSizeAllowed: MIN_PART_BYTES, PartNumber: partNumber, ETag: quoted(etag) });
+      }
+      return part;
+    });
+    const md5s = Buffer.concat(parts.map((p) => Buffer.from(p.etag, 'hex')));
+    return { parts, etag: `${createHash('md5').update(md5s).digest('hex')}-${parts.length}` };
+  };
+  const meta = await ctx.store.completeUpload(ctx.bucket, uploadId, ctx.key, choose, (existing) => checkWriteConditions(ctx.headers, existing));
   ctx.created({ eventName: 'ObjectCreated:CompleteMultipartUpload', bucket: ctx.bucket, key: ctx.key, size: meta.size, eTag: meta.etag });
   return xml('CompleteMultipartUploadResult', { Location: `/${ctx.bucket}/${ctx.key}`, Bucket: ctx.bucket, Key: ctx.key, ETag: quoted(meta.etag) });
 }
