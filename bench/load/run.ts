@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -83,6 +83,15 @@ interface Reply {
   body: Buffer;
 }
 
+/**
+ * A new connection per request. With Node's keep-alive agent, a request now and then went out on a
+ * connection the service was closing (first seen as `socket hang up` on a reader's first listing,
+ * right after the ~7 s it takes to make the bodies, i.e. past the service's 5 s keep-alive
+ * timeout): a client-side race that says nothing about the service. On loopback a connection costs
+ * well under a millisecond.
+ */
+const agent = new Agent({ keepAlive: false });
+
 /** One request to a loopback address, with a timeout; the body may come in pieces (written in order). */
 function http(method: string, url: string, headers: Record<string, string> = {}, body?: Buffer | Buffer[], timeoutMs = 120_000): Promise<Reply> {
   const u = new URL(url);
@@ -91,7 +100,7 @@ function http(method: string, url: string, headers: Record<string, string> = {},
   const length = pieces?.reduce((n, p) => n + p.length, 0);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: u.hostname, port: u.port, method, path: u.pathname + u.search, headers: { ...headers, ...(length !== undefined ? { 'content-length': String(length) } : {}) }, timeout: timeoutMs },
+      { agent, host: u.hostname, port: u.port, method, path: u.pathname + u.search, headers: { ...headers, ...(length !== undefined ? { 'content-length': String(length) } : {}) }, timeout: timeoutMs },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -100,7 +109,7 @@ function http(method: string, url: string, headers: Record<string, string> = {},
       },
     );
     req.on('timeout', () => req.destroy(new Error(`${method} ${u.pathname}: timed out`)));
-    req.on('error', reject);
+    req.on('error', (err) => reject(Object.assign(err, { message: `${method} ${u.pathname}: ${err.message}` })));
     for (const piece of pieces ?? []) req.write(piece);
     req.end();
   });
@@ -477,7 +486,7 @@ export function resultsMarkdown(report: LoadReport): string {
   return [
     '# Load with a ledger',
     '',
-    `\`npm run bench:load\`: ${o.uploads} uploads started at once through the API (0 B to ${(o.maxBytes / MiB).toFixed(0)} MiB, every ${o.multipartEvery}th multipart, multipart threshold 5 MiB) while ${o.readers} clients list and read, against the local service (\`local/start.ts\` with its embedded s3rver) running in its own process, separate from the load generator.`,
+    `\`npm run bench:load\`: ${o.uploads} uploads started at once through the API (0 B to ${(o.maxBytes / MiB).toFixed(0)} MiB, every ${o.multipartEvery}th multipart, multipart threshold 5 MiB) while ${o.readers} clients list and read, against the local service (\`local/start.ts\` with its embedded S3, signatures and grants enforced) running in its own process, separate from the load generator; one connection per request.`,
     '',
     `Machine: ${machineDescription()}. Run on ${today()}.`,
     '',
@@ -496,7 +505,7 @@ export function resultsMarkdown(report: LoadReport): string {
     '|---|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    `Latencies are measured at the client, from request to complete response. The service (gateway, handlers, s3rver, processor) runs in its own Node process; the load generator in another. Every upload body was made and SHA-256-hashed before the timed phase (a unique per-upload prefix followed by a slice of a pre-made random or CSV buffer), so during it the generator only sends and receives: its own event-loop delay over the upload phase (beyond a 10 ms sampling interval) was p50 ${d.p50.toFixed(1)} ms, p99 ${d.p99.toFixed(1)} ms, max ${d.max.toFixed(1)} ms. Both processes still share the machine's ${cpus().length} cores, so the figures describe this local setup, not AWS.`,
+    `Latencies are measured at the client, from request to complete response. The service (gateway, handlers, embedded S3, processor) runs in its own Node process; the load generator in another. Every upload body was made and SHA-256-hashed before the timed phase (a unique per-upload prefix followed by a slice of a pre-made random or CSV buffer), so during it the generator only sends and receives: its own event-loop delay over the upload phase (beyond a 10 ms sampling interval) was p50 ${d.p50.toFixed(1)} ms, p99 ${d.p99.toFixed(1)} ms, max ${d.max.toFixed(1)} ms. Both processes still share the machine's ${cpus().length} cores, so the figures describe this local setup, not AWS.`,
     '',
   ].join('\n');
 }

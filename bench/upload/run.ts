@@ -5,7 +5,7 @@
  *   1. `s3files put`: the API's presigned multipart (create, batched part URLs, complete);
  *   2. `@aws-sdk/lib-storage` `Upload` straight to S3, with the same part size and concurrency;
  *   3. `aws s3 cp --endpoint-url`, when the AWS CLI is installed (same chunk size and concurrency).
- * Each runs in its own process; the service (gateway + s3rver) runs in this one. Between runs the
+ * Each runs in its own process; the service (gateway + embedded S3) runs in this one. Between runs the
  * object is deleted and the profiling pipeline is allowed to go idle, so no run pays for another.
  *
  * Environment: BENCH_UPLOAD_MB (file size, default 1024), BENCH_UPLOAD_REPEAT (runs per method,
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   const md = `# Upload benchmark
 
 \`npm run bench:upload\` (BENCH_UPLOAD_MB=${sizeMiB}, BENCH_UPLOAD_REPEAT=${repeat}, concurrency ${concurrency}, part size ${partSize / MiB} MiB).
-One ${sizeMiB} MiB random file uploaded to the local service's embedded S3 (s3rver on local disk), each method in its own process, best of ${repeat}.
+One ${sizeMiB} MiB random file uploaded to the local service's embedded S3 (on local disk, signatures and grants enforced), each method in its own process, best of ${repeat}.
 
 ${table}
 
@@ -176,7 +176,7 @@ ${table}
 - Why s3files can beat lib-storage here: the SDK signs each part request with SigV4 and, for a buffered body over this plain-http endpoint, hashes the whole payload (SHA-256) on the client first; presigned part URLs carry \`UNSIGNED-PAYLOAD\`. On two cores shared with the server that hashing shows. Runs vary by up to ~40% (disk and the shared cores); use BENCH_UPLOAD_REPEAT for a steadier best-of.
 
 Machine: ${machineDescription()}; ${today()}.
-The server (gateway + s3rver) shares the two cores with the client being measured, so these numbers say more about the ratio than about S3.
+The server (gateway + embedded S3) shares the two cores with the client being measured, so these numbers say more about the ratio than about S3.
 `;
   writeFileSync(join(__dirname, 'RESULTS.md'), md);
   console.log(`\nwrote ${join(__dirname, 'RESULTS.md')}`);
