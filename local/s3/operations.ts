@@ -12,7 +12,7 @@ import { bucketArn, objectArn, type Authorization } from './iam';
 import { listPage, type ListEntry } from './listing';
 import { parseCopySource, type Operation } from './routing';
 import { STORED_HEADERS, type ObjectMeta, type ObjectStore, type PartMeta, type WrittenBlob } from './store';
-import { children, parseXmlBody, S3Error, text, texts, xmlDocument, type XmlValue } from './xml';
+import { children, parseXmlBody, S3_NAMESPACE, S3Error, text, texts, xmlDocument, xmlEscape, type XmlValue } from './xml';
 
 export type CreatedEventName = 'ObjectCreated:Put' | 'ObjectCreated:Post' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload';
 
@@ -473,7 +473,9 @@ export const OPERATIONS: Record<Operation, Implementation> = {
   },
   GetBucketLocation: (ctx) => {
     ctx.store.keys(ctx.bucket);
-    return xml('LocationConstraint', {}, 200);
+    // us-east-1 is the empty constraint, as S3 answers it.
+    const region = ctx.region === 'us-east-1' ? '' : xmlEscape(ctx.region);
+    return { status: 200, headers: { 'content-type': 'application/xml' }, body: `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="${S3_NAMESPACE}">${region}</LocationConstraint>` };
   },
   GetBucketCors: (ctx) => {
     const rules = ctx.store.cors(ctx.bucket);

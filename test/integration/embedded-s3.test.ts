@@ -133,6 +133,12 @@ describe('the embedded S3', () => {
     expect(await listAll('users/u/')).toEqual([]);
   });
 
+  it('names its region as S3 does: us-east-1 is the empty location constraint', async () => {
+    const { GetBucketLocationCommand } = await import('@aws-sdk/client-s3');
+
+    expect((await s3.send(new GetBucketLocationCommand({ Bucket: 'b' }))).LocationConstraint).toBeUndefined();
+  });
+
   it('keeps objects and their listing order across a restart', async () => {
     await put('restart/b.txt', 'b');
     await put('restart/a.txt', 'a');
