@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     '',
     `Baseline: the same server with \`enforce: false\` (no SigV4, no body hash, no IAM), in the same run. ${REQUESTS} requests per round, ${CONCURRENCY} at a time, median of ${ROUNDS} rounds alternating between the two servers; client and servers share this process and its cores.`,
     '',
-    '| operation | req/s, not enforcing | req/s, enforcing | throughput vs baseline | µs per request (wall, at the given concurrency), not enforcing | enforcing | added CPU-ish µs per request |',
+    '| operation | req/s, not enforcing | req/s, enforcing | throughput vs baseline | µs per request (wall ÷ in flight), not enforcing | enforcing | added µs per request |',
     '|---|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
