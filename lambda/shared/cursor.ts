@@ -1,5 +1,5 @@
 import { BadRequestError } from './errors';
-import { mac as signedMac, macMatches } from './signed-token';
+import { canonicalBase64url, mac as signedMac, macMatches } from './signed-token';
 
 /**
  * Pagination cursors: opaque to callers and tamper-evident. A cursor carries S3's continuation
@@ -26,9 +26,9 @@ export function decodeCursor(secret: string, scope: CursorScope, cursor: string)
   const invalid = () => new BadRequestError('InvalidCursor', 'The cursor is malformed, was changed, or belongs to another listing');
   const dot = cursor.indexOf('.');
   if (dot <= 0 || cursor.length > 4096) throw invalid();
-  const token = Buffer.from(cursor.slice(0, dot), 'base64url').toString('utf8');
-  const given = Buffer.from(cursor.slice(dot + 1), 'base64url');
-  const expected = mac(secret, scope, token);
-  if (!macMatches(given, expected)) throw invalid();
+  const bytes = canonicalBase64url(cursor.slice(0, dot));
+  if (!bytes) throw invalid();
+  const token = bytes.toString('utf8');
+  if (!macMatches(cursor.slice(dot + 1), mac(secret, scope, token))) throw invalid();
   return token;
 }

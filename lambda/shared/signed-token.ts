@@ -8,8 +8,22 @@ export function mac(secret: string, purpose: string, fields: readonly unknown[])
   return createHmac('sha256', secret).update(JSON.stringify([purpose, ...fields])).digest();
 }
 
-export function macMatches(given: Buffer, expected: Buffer): boolean {
-  return given.length === expected.length && timingSafeEqual(given, expected);
+/**
+ * Whether `given`, a MAC as it appears in a token (base64url), is exactly `expected`'s encoding.
+ * Compared as text, not decoded: the last base64 character carries unused bits, so a decoder
+ * maps several spellings to the same bytes, and a token changed in those bits must still count as
+ * changed.
+ */
+export function macMatches(given: string, expected: Buffer): boolean {
+  const want = Buffer.from(expected.toString('base64url'));
+  const got = Buffer.from(given);
+  return got.length === want.length && timingSafeEqual(got, want);
+}
+
+/** `text` decoded from base64url when it is the canonical spelling of its bytes, else undefined. */
+export function canonicalBase64url(text: string): Buffer | undefined {
+  const bytes = Buffer.from(text, 'base64url');
+  return bytes.toString('base64url') === text ? bytes : undefined;
 }
 
 const MAX_TOKEN_CHARS = 8192;
@@ -29,7 +43,7 @@ export function verifyToken(secret: string, purpose: string, token: unknown): un
   const dot = token.indexOf('.');
   if (dot <= 0) return undefined;
   const body = token.slice(0, dot);
-  if (!macMatches(Buffer.from(token.slice(dot + 1), 'base64url'), mac(secret, purpose, [body]))) return undefined;
+  if (!macMatches(token.slice(dot + 1), mac(secret, purpose, [body]))) return undefined;
   try {
     return JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown;
   } catch {

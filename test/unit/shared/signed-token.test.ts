@@ -2,6 +2,17 @@ import { decodeCursor, encodeCursor } from '../../../lambda/shared/cursor';
 import { signToken, verifyToken } from '../../../lambda/shared/signed-token';
 
 const SECRET = 's3cret';
+
+/**
+ * The last character of an unpadded base64url string of 32 bytes carries 2 bits of data and 4
+ * unused ones: this swaps it for another that decodes to the same bytes (same top 2 bits).
+ */
+function sameBytesOtherSpelling(token: string): string {
+  const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const i = ALPHABET.indexOf(token.at(-1)!);
+  const other = ALPHABET[(i & 0b110000) | ((i + 1) & 0b001111)]!;
+  return token.slice(0, -1) + other;
+}
 const scope = { userId: 'u1', bucket: 'uploads', prefix: 'a/', delimiter: '/' };
 
 describe('signed tokens', () => {
@@ -32,6 +43,14 @@ describe('signed tokens', () => {
     expect(verifyToken(SECRET, 'upload', signToken(SECRET, 'cursor', {}))).toBeUndefined();
   });
 
+  it('refuses a token whose MAC was respelled to decode to the same bytes', () => {
+    const token = signToken(SECRET, 'upload', { size: 1 });
+    const respelled = sameBytesOtherSpelling(token);
+
+    expect(Buffer.from(respelled.split('.')[1]!, 'base64url')).toEqual(Buffer.from(token.split('.')[1]!, 'base64url'));
+    expect(verifyToken(SECRET, 'upload', respelled)).toBeUndefined();
+  });
+
   it.each(['', '.', 'abc', 'abc.', 42, null])('refuses the malformed token %p', (token) => {
     expect(verifyToken(SECRET, 'upload', token)).toBeUndefined();
   });
@@ -53,6 +72,12 @@ describe('cursors', () => {
     const cursor = encodeCursor(SECRET, scope, 't');
 
     expect(() => decodeCursor(SECRET, other, cursor)).toThrow(expect.objectContaining({ code: 'InvalidCursor' }));
+  });
+
+  it('refuses a cursor whose MAC was respelled to decode to the same bytes', () => {
+    const cursor = encodeCursor(SECRET, scope, 'continue-here');
+
+    expect(() => decodeCursor(SECRET, scope, sameBytesOtherSpelling(cursor))).toThrow(expect.objectContaining({ code: 'InvalidCursor' }));
   });
 
   it('refuses a tampered cursor', () => {
