@@ -72,8 +72,9 @@ export function verifyToken(key: Buffer, token: string, now = Date.now()): Claim
   if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]+$/.test(p))) throw new TokenError('The token is not a compact JWT');
   const [header, payload, signature] = parts as [string, string, string];
   if (decodeJson(header, 'header').alg !== 'HS256') throw new TokenError('The token is not signed with HS256');
-  const expected = createHmac('sha256', key).update(`${header}.${payload}`).digest();
-  const given = Buffer.from(signature, 'base64url');
+  // Compared as text: base64url's last character has unused bits, and a respelled signature is a changed token.
+  const expected = Buffer.from(b64url(createHmac('sha256', key).update(`${header}.${payload}`).digest()));
+  const given = Buffer.from(signature);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new TokenError('The token signature does not verify');
   const claims = decodeJson(payload, 'payload');
   if (typeof claims.exp !== 'number' || claims.exp * 1000 <= now) throw new TokenError('The token has expired');
