@@ -2,9 +2,6 @@
 // Type errors are caught by `npm run typecheck`; ts-jest only transpiles (tsconfig's isolatedModules),
 // which keeps the suite fast.
 const transform = { '^.+\\.tsx?$': ['ts-jest', { diagnostics: false }] };
-// The pinned SDK warns on every client that future versions will need Node 22; the tests run on the
-// machine's Node 20 on purpose (local mode supports it), so the warning is noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const kind = (name, extra = {}) => ({
   displayName: name,
   testEnvironment: 'node',

@@ -235,7 +235,6 @@ async function startServiceProcess(dir: string, deadline: number, log: (line: st
     LOCAL_DATA_DIR: dir,
     LOG_REQUESTS: '0',
     MULTIPART_THRESHOLD_BYTES: String(THRESHOLD),
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   delete env.S3_ENDPOINT;
   delete env.ALLOWED_ORIGINS;

@@ -57,7 +57,7 @@ async function generate(path: string, rows: number): Promise<void> {
 /** Bundles a child script into bench/.data; returns the bundle's path. */
 function bundle(script: string): string {
   const outfile = join(DATA, script.replace(/\.ts$/, '.bundle.js'));
-  buildSync({ entryPoints: [join(__dirname, script)], bundle: true, platform: 'node', target: 'node20', outfile, logLevel: 'warning' });
+  buildSync({ entryPoints: [join(__dirname, script)], bundle: true, platform: 'node', target: 'node22', outfile, logLevel: 'warning' });
   return outfile;
 }
 

@@ -13,7 +13,7 @@ import { acknowledgeNag, nagArnRef } from './nag';
 
 /**
  * The runtime for every function: the newest Node.js Lambda runtime aws-cdk-lib knows (cdk-nag L1).
- * The bundles still target node22 (bundling.ts), so the same code runs on the team's Node 22 too.
+ * The bundles target node22 (bundling.ts), the oldest Node.js local mode runs on, so the same code runs there too.
  */
 export const SERVICE_RUNTIME = Runtime.NODEJS_24_X;
 
