@@ -2,7 +2,7 @@ import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { BadRequestError, UnauthorizedError } from '../shared/errors';
 import { bodyObject, isObject } from '../shared/http';
-import { toS3Key, validateKey } from '../shared/keys';
+import { toS3Key, validateUploadKey } from '../shared/keys';
 import { signToken, verifyToken } from '../shared/signed-token';
 import { MAX_PARTS, S3_MIN_PART_BYTES } from './multipart';
 import {
@@ -100,7 +100,7 @@ export async function createMultipart(deps: UploadDeps, userId: string, body: un
   const b = bodyObject(body);
   const metadata = isObject(b.metadata) ? b.metadata : {};
   // Uppy sends the file name as `filename`; a `key` in the file's metadata names a folder path.
-  const key = validateKey(typeof metadata.key === 'string' && metadata.key !== '' ? metadata.key : b.filename);
+  const key = validateUploadKey(typeof metadata.key === 'string' && metadata.key !== '' ? metadata.key : b.filename);
   const contentType = validateContentType(typeof b.type === 'string' && b.type !== '' ? b.type : DEFAULT_TYPE);
   const size = declaredSize(deps, metadata);
   const out = await deps.s3.send(

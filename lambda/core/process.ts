@@ -2,7 +2,7 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Config } from '../shared/config';
 import { errorName, isNotFound } from '../shared/errors';
-import { fromS3Key, profileKeyFor, userIdOfS3Key, validateKey } from '../shared/keys';
+import { fromS3Key, profileKeyFor, S3_MAX_KEY_BYTES, userIdOfS3Key, validateKey } from '../shared/keys';
 import { quotedEtag } from '../shared/etag';
 
 /** The engine's profiler (lambda/core/profile), injected so tests can use a fake. */
@@ -39,6 +39,7 @@ export type Outcome =
   | 'skipped-not-created'
   | 'skipped-foreign-bucket'
   | 'skipped-outside-user-area'
+  | 'skipped-key-too-long'
   | 'skipped-deleted'
   | 'skipped-overwritten'
   | 'skipped-stale';
@@ -119,6 +120,9 @@ export async function processS3Record(deps: ProcessDeps, record: S3NotificationR
   }
   const userId = userIdOfS3Key(s3Key);
   const apiKey = userId === undefined ? undefined : fromS3Key(userId, s3Key);
+  // Written with S3 tools, not the API (which refuses such keys): its profile's key would be over
+  // S3's limit, so there is nowhere to write one; retrying would only fill the dead-letter queue.
+  if (apiKey !== undefined && Buffer.byteLength(profileKeyFor(s3Key), 'utf8') > S3_MAX_KEY_BYTES) return { outcome: 'skipped-key-too-long', key: s3Key };
   try {
     validateKey(apiKey);
   } catch {

@@ -18,7 +18,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
 } from '../shared/errors';
-import { profileKeyFor, resolveBucket, toS3Key, validateKey } from '../shared/keys';
+import { profileKeyFor, resolveBucket, toS3Key, validateKey, validateUploadKey } from '../shared/keys';
 import { signToken, verifyToken } from '../shared/signed-token';
 import { bodyObject, isObject } from '../shared/http';
 import { MAX_PARTS_PER_SIGN_REQUEST, type CompletedUpload, type UploadedPart, type UploadSessionResponse } from '../shared/api-types';
@@ -165,7 +165,7 @@ export interface CreateUploadInput {
 export function parseCreateUpload(body: unknown, config: Pick<Config, 'maxUploadBytes'>): CreateUploadInput {
   const b = bodyObject(body);
   return {
-    key: validateKey(b.key),
+    key: validateUploadKey(b.key),
     contentType: validateContentType(b.contentType),
     size: validateSize(b.size, config),
   };

@@ -6,14 +6,27 @@ import type { Config } from './config';
  * buckets; API keys are relative to that area and the server adds the prefix, so a caller can
  * never name a key outside their own area. This module is the only place that builds or strips it.
  */
-export const MAX_KEY_BYTES = 1024;
 export const USER_ROOT = 'users/';
 export const PROFILE_SUFFIX = '.profile.json';
+/** S3's limit on a key. */
+export const S3_MAX_KEY_BYTES = 1024;
+/** The longest user id: a Cognito `sub` is a UUID (36 characters); local ids are held to the same. */
+export const MAX_USER_ID_CHARS = 36;
+/**
+ * The longest key the API can name: what is left of S3's 1,024 bytes after `users/<sub>/` with the
+ * longest sub (981 bytes).
+ */
+export const MAX_KEY_BYTES = S3_MAX_KEY_BYTES - Buffer.byteLength(`${USER_ROOT}/`) - MAX_USER_ID_CHARS;
+/**
+ * The longest key an upload may have: one whose profile key (`<key>.profile.json`) still fits in
+ * S3's limit too (968 bytes), so every upload the API accepts gets its profile.
+ */
+export const MAX_UPLOAD_KEY_BYTES = MAX_KEY_BYTES - Buffer.byteLength(PROFILE_SUFFIX);
 
 // Control characters (C0, DEL, C1). Kept out of keys: they break logs, headers and listings.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const SUB_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+const SUB_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,${MAX_USER_ID_CHARS - 1}}$`);
 
 function invalid(message: string): never {
   throw new BadRequestError('InvalidKey', message);
@@ -33,9 +46,9 @@ function checkSegments(segments: string[], what: string): void {
   }
 }
 
-function checkLength(value: string, what: string): void {
-  if (Buffer.byteLength(value, 'utf8') > MAX_KEY_BYTES) {
-    invalid(`${what} is longer than ${MAX_KEY_BYTES} bytes of UTF-8`);
+function checkLength(value: string, what: string, max = MAX_KEY_BYTES): void {
+  if (Buffer.byteLength(value, 'utf8') > max) {
+    invalid(`${what} is longer than ${max} bytes of UTF-8 (S3's ${S3_MAX_KEY_BYTES} less users/<id>/${max === MAX_UPLOAD_KEY_BYTES ? ` and ${PROFILE_SUFFIX}` : ''})`);
   }
 }
 
@@ -46,6 +59,13 @@ export function validateKey(key: unknown): string {
   checkLength(key, 'key');
   checkSegments(key.split('/'), 'key');
   return key;
+}
+
+/** The key of a new upload: a valid key short enough for its profile key to fit in S3 too. */
+export function validateUploadKey(key: unknown): string {
+  const valid = validateKey(key);
+  checkLength(valid, 'key', MAX_UPLOAD_KEY_BYTES);
+  return valid;
 }
 
 /** A listing prefix: empty, a folder (`reports/`) or the start of a name (`reports/q`). */

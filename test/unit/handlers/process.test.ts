@@ -136,6 +136,16 @@ describe('processor', () => {
     expect(logs[0]).toMatchObject({ outcome: 'skipped-outside-user-area' });
   });
 
+  it('skips an object written with S3 tools whose profile key would be over S3\'s 1,024 bytes, instead of retrying it', async () => {
+    const key = `users/${USER}/${'k'.repeat(1024 - USER.length - 7 - 12)}`;
+
+    const res = await handler(sqsEvent(notification(s3Record({ key }))));
+
+    expect(res.batchItemFailures).toEqual([]);
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(logs[0]).toMatchObject({ outcome: 'skipped-key-too-long' });
+  });
+
   it.each([
     ['deleted', noSuchKey, 'skipped-deleted'],
     ['overwritten (412 on If-Match)', preconditionFailed, 'skipped-overwritten'],

@@ -1,4 +1,15 @@
-import { fromS3Key, profileKeyFor, toS3Key, userIdOfS3Key, validateKey, validatePrefix } from '../../../lambda/shared/keys';
+import {
+  fromS3Key,
+  MAX_KEY_BYTES,
+  MAX_UPLOAD_KEY_BYTES,
+  profileKeyFor,
+  toS3Key,
+  userIdOfS3Key,
+  validateKey,
+  validatePrefix,
+  validateUploadKey,
+  validateUserId,
+} from '../../../lambda/shared/keys';
 
 describe('validateKey', () => {
   it.each([
@@ -8,7 +19,7 @@ describe('validateKey', () => {
     'données/été.csv',
     'a.b/c..d/e',
     '.hidden',
-    'x'.repeat(1024),
+    'x'.repeat(981),
   ])('accepts %p', (key) => {
     expect(validateKey(key)).toBe(key);
   });
@@ -28,10 +39,38 @@ describe('validateKey', () => {
     ['a\nb', 'newline'],
     ['a\u0085b', 'C1 control'],
     ['\ud800x', 'lone surrogate'],
-    ['x'.repeat(1025), 'over 1024 bytes'],
-    ['é'.repeat(513), 'over 1024 bytes of UTF-8'],
+    ['x'.repeat(982), 'over 981 bytes'],
+    ['é'.repeat(491), 'over 981 bytes of UTF-8'],
   ])('refuses %p (%s) with InvalidKey', (key, _why) => {
     expect(() => validateKey(key)).toThrow(expect.objectContaining({ code: 'InvalidKey', statusCode: 400 }));
+  });
+});
+
+describe('key limits', () => {
+  const SUB = '3f1c2a4e-5b6d-4e8f-9a0b-1c2d3e4f5a6b'; // a Cognito sub: the longest user id
+
+  it('lets the API name any key whose S3 key fits in 1,024 bytes for the longest user id (981 bytes)', () => {
+    expect(MAX_KEY_BYTES).toBe(981);
+    expect(Buffer.byteLength(toS3Key(SUB, 'k'.repeat(MAX_KEY_BYTES)))).toBe(1024);
+  });
+
+  it('lets an upload have a key whose profile key fits too (968 bytes), and refuses one byte more naming the limit', () => {
+    const longest = 'k'.repeat(MAX_UPLOAD_KEY_BYTES);
+
+    expect(MAX_UPLOAD_KEY_BYTES).toBe(968);
+    expect(validateUploadKey(longest)).toBe(longest);
+    expect(Buffer.byteLength(profileKeyFor(toS3Key(SUB, longest)))).toBe(1024);
+    expect(() => validateUploadKey(`${longest}k`)).toThrow(expect.objectContaining({ code: 'InvalidKey', message: expect.stringContaining('968 bytes') }));
+  });
+
+  it('counts bytes of UTF-8, not characters', () => {
+    expect(() => validateUploadKey('é'.repeat(485))).toThrow(expect.objectContaining({ code: 'InvalidKey' }));
+    expect(validateUploadKey('é'.repeat(484))).toHaveLength(484);
+  });
+
+  it('takes user ids of at most 36 characters, a Cognito sub\'s length', () => {
+    expect(validateUserId(SUB)).toBe(SUB);
+    expect(() => validateUserId(`${SUB}x`)).toThrow(expect.objectContaining({ code: 'InvalidUser' }));
   });
 });
 
