@@ -220,3 +220,38 @@ describe('start-up reconciliation with an external S3 server (the poller first p
     expect((await profileOf(s3, 'users/u3/kept.csv')).profiledAt).toBe(keptProfiledAt);
   });
 });
+
+describe('start-up reconciliation over keys that collide in directory order', () => {
+  let dir: string;
+  let service: LocalService;
+  const queued: string[] = [];
+  const names = Array.from({ length: 625 }, (_, i) => `g${String(i).padStart(3, '0')}`);
+  const keys = names.flatMap((n) => [n, `${n}.csv`, `${n}-x.csv`, `${n}/a.csv`]).map((k) => `users/u4/${k}`);
+
+  /** Notes each key it is given and writes no profile: what reconciliation queues is the point. */
+  const noting: BuildHandlers = (deps) => ({
+    ...buildHandlers(deps),
+    process: async (event: SQSEvent) => {
+      queued.push(...event.Records.map((r) => decodeEventKey((JSON.parse(r.body) as S3Event).Records[0]!.s3.object.key)));
+      return { batchItemFailures: [] };
+    },
+  });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 's3fs-reconcile-collide-'));
+    await whileStopped(dir, async (s3) => {
+      for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => put(s3, k, k)));
+    });
+    service = await startLocalService({ dataDir: dir, port: 0, s3Port: 0, retryBaseMs: 10, buildHandlers: noting });
+    await service.processing.idle();
+  });
+  afterAll(async () => {
+    await service.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('queues each of 2,500 objects without a profile exactly once', () => {
+    expect(queued).toHaveLength(keys.length);
+    expect([...queued].sort()).toEqual([...keys].sort());
+  });
+});

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { MIN_PART_BYTES } from '../../lambda/core/multipart';
+import { MAX_UPLOAD_KEY_BYTES } from '../../lambda/shared/keys';
 import type { LocalService } from '../../local/service';
 
 /**
@@ -18,7 +19,7 @@ export function serviceSuite(getService: () => LocalService): void {
 
   beforeAll(() => {
     service = getService();
-    userA = `user-a-${randomUUID().slice(0, 8)}`;
+    userA = randomUUID(); // as long as a Cognito sub: keys are checked at the longest user id
     tokenA = service.token(userA);
     tokenB = service.token(`user-b-${randomUUID().slice(0, 8)}`);
   });
@@ -82,6 +83,30 @@ export function serviceSuite(getService: () => LocalService): void {
     const { status, body } = await profileOf('reports/q1 +é.csv');
     expect(status).toBe(200);
     expect(body).toMatchObject({ status: 'ok', rows: 3 });
+  });
+
+  it.each([
+    ['a 250-byte segment', `long/${'s'.repeat(250)}.csv`],
+    ['the longest key an upload may have (968 bytes, its profile key 1,024 with a 36-character user id)', 'k'.repeat(MAX_UPLOAD_KEY_BYTES - 4) + '.csv'],
+  ])('uploads, lists, reads, profiles and deletes a key with %s', async (_what, key) => {
+    await putThroughApi(key, csv(2));
+
+    expect((await profileOf(key)).body).toMatchObject({ status: 'ok', rows: 2 });
+    const folder = key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '';
+    const listed = await apiJson(`/buckets/uploads/objects?prefix=${encodeURIComponent(folder)}&limit=1000`);
+    expect((listed.body.objects as { key: string }[]).map((o) => o.key)).toContain(key);
+    const read = await api(`/buckets/uploads/objects/${encodeKey(key)}`);
+    expect([read.status, await read.text()]).toEqual([200, csv(2).toString()]);
+    expect((await api(`/buckets/uploads/objects/${encodeKey(key)}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await api(`/buckets/uploads/objects/${encodeKey(key)}`)).status).toBe(404);
+    expect((await apiJson('/buckets')).status).toBe(200);
+  });
+
+  it('refuses an upload whose key is one byte over 968, naming the limit', async () => {
+    const created = await postJson('/uploads', { key: 'k'.repeat(MAX_UPLOAD_KEY_BYTES + 1), contentType: 'text/csv', size: 1 });
+
+    expect(created.status).toBe(400);
+    expect(created.body).toEqual({ error: { code: 'InvalidKey', message: expect.stringContaining('968 bytes') } });
   });
 
   it('completes a 3-part multipart upload through presigned part URLs, one part sent twice, and profiles it', async () => {
