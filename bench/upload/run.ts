@@ -40,12 +40,20 @@ function ensureFile(bytes: number): string {
   return path;
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; stdout: string }> {
+/**
+ * Runs a client to completion; `peakRssMiB` is this process's (the service's: gateway, embedded S3,
+ * handlers) largest resident set while it ran, sampled every 50 ms: memory must stay flat whatever
+ * the size of what streams through.
+ */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; stdout: string; peakRssMiB: number }> {
   const started = performance.now();
+  let peak = process.memoryUsage.rss();
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
   return new Promise((resolveRun, reject) => {
     execFile(command, args, { env, cwd: ROOT, maxBuffer: 16 * MiB }, (err, stdout, stderr) => {
+      clearInterval(sampler);
       if (err) return reject(new Error(`${command} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
-      resolveRun({ ms: performance.now() - started, stdout });
+      resolveRun({ ms: performance.now() - started, stdout, peakRssMiB: peak / MiB });
     });
   });
 }
@@ -63,6 +71,7 @@ interface Result {
   method: string;
   seconds: number;
   mbPerSecond: number;
+  peakRssMiB: number;
 }
 
 async function main(): Promise<void> {
@@ -83,19 +92,19 @@ async function main(): Promise<void> {
     await service.processing.idle();
   };
 
-  const methods: { name: string; once: (i: number) => Promise<number> }[] = [
+  const methods: { name: string; once: (i: number) => Promise<{ ms: number; peakRssMiB: number }> }[] = [
     {
       name: 's3files put (API, presigned multipart)',
       once: async (i) => {
         const key = `s3files-${i}.bin`;
-        const { ms } = await run(process.execPath, [join(ROOT, 'cli', 's3files.cjs'), 'put', file, `bench/${key}`, '--quiet', '--concurrency', String(concurrency)], {
+        const result = await run(process.execPath, [join(ROOT, 'cli', 's3files.cjs'), 'put', file, `bench/${key}`, '--quiet', '--concurrency', String(concurrency)], {
           ...process.env,
           S3FILES_API_URL: service.apiUrl,
           S3FILES_TOKEN: token,
           S3FILES_STATE_DIR: join(work, 'state'),
         });
         await settle(key);
-        return ms;
+        return result;
       },
     },
     {
@@ -112,9 +121,9 @@ async function main(): Promise<void> {
           partSize,
           queueSize: concurrency,
         };
-        const { ms } = await run(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(__dirname, 'lib-storage-upload.ts'), file, JSON.stringify(options)], process.env);
+        const result = await run(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(__dirname, 'lib-storage-upload.ts'), file, JSON.stringify(options)], process.env);
         await settle(key);
-        return ms;
+        return result;
       },
     },
   ];
@@ -125,7 +134,7 @@ async function main(): Promise<void> {
       name: 'aws s3 cp --endpoint-url',
       once: async (i) => {
         const key = `aws-cli-${i}.bin`;
-        const { ms } = await run('aws', ['s3', 'cp', file, `s3://${service.buckets.uploads}/${s3Key(key)}`, '--endpoint-url', service.s3Endpoint, '--only-show-errors'], {
+        const result = await run('aws', ['s3', 'cp', file, `s3://${service.buckets.uploads}/${s3Key(key)}`, '--endpoint-url', service.s3Endpoint, '--only-show-errors'], {
           ...process.env,
           AWS_CONFIG_FILE: config,
           AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
@@ -133,7 +142,7 @@ async function main(): Promise<void> {
           AWS_SECRET_ACCESS_KEY: service.credentials.secretAccessKey,
         });
         await settle(key);
-        return ms;
+        return result;
       },
     });
   } else {
@@ -143,12 +152,14 @@ async function main(): Promise<void> {
   try {
     for (const method of methods) {
       let best = Number.POSITIVE_INFINITY;
+      let peakRssMiB = 0;
       for (let i = 0; i < repeat; i++) {
-        const ms = await method.once(i);
-        console.log(`${method.name}: ${(ms / 1000).toFixed(2)} s`);
-        best = Math.min(best, ms);
+        const result = await method.once(i);
+        console.log(`${method.name}: ${(result.ms / 1000).toFixed(2)} s, service peak RSS ${result.peakRssMiB.toFixed(0)} MiB`);
+        best = Math.min(best, result.ms);
+        peakRssMiB = Math.max(peakRssMiB, result.peakRssMiB);
       }
-      results.push({ method: method.name, seconds: best / 1000, mbPerSecond: bytes / MiB / (best / 1000) });
+      results.push({ method: method.name, seconds: best / 1000, mbPerSecond: bytes / MiB / (best / 1000), peakRssMiB });
     }
   } finally {
     await service.stop();
@@ -157,9 +168,9 @@ async function main(): Promise<void> {
 
   const baseline = results.find((r) => r.method.startsWith('@aws-sdk/lib-storage'))!;
   const table = [
-    '| Method | Time (s) | MiB/s | vs lib-storage |',
-    '| --- | ---: | ---: | ---: |',
-    ...results.map((r) => `| ${r.method} | ${r.seconds.toFixed(2)} | ${r.mbPerSecond.toFixed(1)} | ${(r.mbPerSecond / baseline.mbPerSecond).toFixed(2)}× |`),
+    '| Method | Time (s) | MiB/s | vs lib-storage | service peak RSS (MiB) |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...results.map((r) => `| ${r.method} | ${r.seconds.toFixed(2)} | ${r.mbPerSecond.toFixed(1)} | ${(r.mbPerSecond / baseline.mbPerSecond).toFixed(2)}× | ${r.peakRssMiB.toFixed(0)} |`),
   ].join('\n');
   console.log(`\n${table}`);
   const md = `# Upload benchmark
@@ -172,6 +183,7 @@ ${table}
 - **s3files put**: wall-clock of the whole command, including Node start-up, tsx loading the TypeScript sources, the API calls (create, batched part signing, complete with the server's part check) and the presigned part PUTs.
 - **lib-storage**: wall-clock of a small script (bench/upload/lib-storage-upload.ts) run the same way (Node + tsx start-up, then \`new Upload({ partSize, queueSize }).done()\` from a file stream).
 - **aws s3 cp**: wall-clock of the command (AWS CLI ${hasAwsCli() ? execFileSync('aws', ['--version']).toString().trim().split(' ')[0] : 'absent'}), same chunk size and concurrency via its config file.
+- **service peak RSS**: the largest resident set of this process (gateway, embedded S3, handlers; the clients run in their own) while a client ran, over all runs: what streaming a ${sizeMiB} MiB object costs the server in memory.
 - Goal: s3files ≥ 0.9× lib-storage.
 - Why s3files can beat lib-storage here: the SDK signs each part request with SigV4 and, for a buffered body over this plain-http endpoint, hashes the whole payload (SHA-256) on the client first; presigned part URLs carry \`UNSIGNED-PAYLOAD\`. On two cores shared with the server that hashing shows. Runs vary by up to ~40% (disk and the shared cores); use BENCH_UPLOAD_REPEAT for a steadier best-of.
 
