@@ -10,6 +10,11 @@
  *
  * Framework-free: it takes the method, raw path, raw query and headers as node:http gives them.
  * The payload is checked while it streams, by `payloadVerifier` in `./aws-chunked`.
+ *
+ * `authenticateWithBody` is the same check for the other services local mode serves (the local SQS
+ * queue): header-signed only, scoped to that service, over a body already read in full, whose
+ * SHA-256 is the payload hash. Refusals are S3AuthErrors there too (S3's words); such a server
+ * translates their `code` into its own service's errors.
  */
 import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
 import {
@@ -140,7 +145,43 @@ export async function authenticate(req: IncomingS3Request, options: AuthOptions)
     if (presignedV2) throw new S3AuthError(400, 'InvalidRequest', UNSUPPORTED);
     throw new S3AuthError(403, 'AccessDenied', 'Access Denied');
   }
-  checkScope(signed, options.region);
+  const signer = await verifySignature(req, query, signed, options, SERVICE);
+  return { accessKeyId: signed.accessKeyId, presigned: signed.presigned, payload: payloadCheck(signed, signer) };
+}
+
+/**
+ * Checks the Authorization header of a request to `service` (not S3) whose body has been read in
+ * full: the payload hash it was signed with is the body's SHA-256 (or the x-amz-content-sha256 it
+ * sent, which must then be that hash). Presigned URLs are not taken: nothing local mode serves
+ * besides S3 is called through one. Throws `S3AuthError`, in S3's words, for what S3 would refuse
+ * on the same grounds.
+ */
+export async function authenticateWithBody(
+  req: IncomingS3Request,
+  body: Uint8Array,
+  options: AuthOptions & { service: string },
+): Promise<{ accessKeyId: string }> {
+  const authorization = headerValue(req, 'authorization')?.trim() || undefined;
+  if (authorization === undefined) throw new S3AuthError(403, 'AccessDenied', 'Access Denied');
+  const bodyHash = createHash('sha256').update(body).digest('hex');
+  const signed = parseAuthorizationHeader(req, authorization, bodyHash);
+  await verifySignature(req, parseQuery(req.query), signed, options, options.service);
+  // The signature covers the hash the client named; the body must be what it named.
+  if (signed.payloadHash.toLowerCase() !== bodyHash) {
+    throw new S3AuthError(400, 'XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
+  }
+  return { accessKeyId: signed.accessKeyId };
+}
+
+/** The checks every SigV4 request goes through, whatever the service; returns the signer that verified it. */
+async function verifySignature(
+  req: IncomingS3Request,
+  query: QueryParameterBag,
+  signed: SignedRequest,
+  options: AuthOptions,
+  service: string,
+): Promise<SignatureVerifier> {
+  checkScope(signed, options.region, service);
   checkEveryAmzHeaderSigned(req, signed);
 
   const secret = options.secretFor(signed.accessKeyId);
@@ -149,7 +190,7 @@ export async function authenticate(req: IncomingS3Request, options: AuthOptions)
       AWSAccessKeyId: signed.accessKeyId,
     });
   }
-  const signer = new SignatureVerifier(options.region, { accessKeyId: signed.accessKeyId, secretAccessKey: secret });
+  const signer = new SignatureVerifier(service, options.region, { accessKeyId: signed.accessKeyId, secretAccessKey: secret });
   const expected = await signer.expectedSignature(req, query, signed);
   if (!sameSignature(expected.signature, signed.signature)) {
     throw new S3AuthError(403, 'SignatureDoesNotMatch', MISMATCH, {
@@ -161,8 +202,7 @@ export async function authenticate(req: IncomingS3Request, options: AuthOptions)
   }
   // S3 looks at the clock only once the signature holds, so a forged request learns nothing of it.
   checkTime(signed, (options.now ?? (() => new Date()))());
-
-  return { accessKeyId: signed.accessKeyId, presigned: signed.presigned, payload: payloadCheck(signed, signer) };
+  return signer;
 }
 
 /** The parts of a signature, from either mechanism, before anything is verified. */
@@ -182,7 +222,11 @@ interface SignedRequest {
   payloadHash: string;
 }
 
-function parseAuthorizationHeader(req: IncomingS3Request, authorization: string): SignedRequest {
+/**
+ * `bodyHash`: the SHA-256 of a body already read (services other than S3), used when the client
+ * sent no x-amz-content-sha256; S3 requires that header.
+ */
+function parseAuthorizationHeader(req: IncomingS3Request, authorization: string, bodyHash?: string): SignedRequest {
   const space = authorization.indexOf(' ');
   const scheme = space < 0 ? authorization : authorization.slice(0, space);
   if (scheme === 'AWS' || scheme === ALGORITHM_IDENTIFIER_V4A) throw new S3AuthError(400, 'InvalidRequest', UNSUPPORTED);
@@ -217,7 +261,7 @@ function parseAuthorizationHeader(req: IncomingS3Request, authorization: string)
     throw malformed(`Invalid credential date "${scope.date}". This date is not the same as X-Amz-Date: "${requestDate.slice(0, 8)}".`);
   }
 
-  const payloadHash = headerValue(req, 'x-amz-content-sha256');
+  const payloadHash = headerValue(req, 'x-amz-content-sha256') ?? bodyHash;
   if (payloadHash === undefined) {
     throw new S3AuthError(400, 'InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
   }
@@ -302,7 +346,7 @@ function parseCredential(
   return { accessKeyId, scope: { date, region, service, terminal } };
 }
 
-function checkScope(signed: SignedRequest, region: string): void {
+function checkScope(signed: SignedRequest, region: string, service: string): void {
   const { scope, presigned } = signed;
   const malformed = (detail: string, details?: Record<string, string>) =>
     presigned
@@ -311,7 +355,7 @@ function checkScope(signed: SignedRequest, region: string): void {
   if (scope.region !== region) {
     throw malformed(`the region '${scope.region}' is wrong; expecting '${region}'`, { Region: region });
   }
-  if (scope.service !== SERVICE) throw malformed(`incorrect service "${scope.service}". This endpoint belongs to "${SERVICE}".`);
+  if (scope.service !== service) throw malformed(`incorrect service "${scope.service}". This endpoint belongs to "${service}".`);
   if (scope.terminal !== KEY_TYPE_IDENTIFIER) {
     throw malformed(`incorrect terminal "${scope.terminal}". This endpoint uses "${KEY_TYPE_IDENTIFIER}".`);
   }
@@ -400,9 +444,9 @@ function payloadCheck(signed: SignedRequest, signer: SignatureV4): PayloadCheck 
  * the client sent it, so one path serves both mechanisms.
  */
 class SignatureVerifier extends SignatureV4 {
-  constructor(region: string, credentials: { accessKeyId: string; secretAccessKey: string }) {
-    // uriEscapePath false: S3 signs the path as sent, it does not encode it again.
-    super({ service: SERVICE, region, credentials, sha256: Sha256, uriEscapePath: false, applyChecksum: false });
+  constructor(service: string, region: string, credentials: { accessKeyId: string; secretAccessKey: string }) {
+    // uriEscapePath: S3 signs the path as sent; every other service encodes it once more.
+    super({ service, region, credentials, sha256: Sha256, uriEscapePath: service !== SERVICE, applyChecksum: false });
   }
 
   async expectedSignature(
