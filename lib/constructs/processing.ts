@@ -6,6 +6,7 @@ import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { USER_ROOT } from '../../lambda/shared/keys';
+import { PROCESSING_QUEUE, processingVisibilityTimeoutSeconds } from '../../lambda/shared/processing-queue';
 import { acknowledgeNag } from './nag';
 import type { ServiceFunction } from './service-function';
 
@@ -14,9 +15,9 @@ export interface ProcessingProps {
   source: Bucket;
   /** The processor; it must write somewhere other than `source`, so it can never trigger itself. */
   processor: ServiceFunction;
-  /** @default 10 */
+  /** @default PROCESSING_QUEUE.batchSize (10) */
   batchSize?: number;
-  /** Upper bound on concurrent processor invocations (SQS event source maxConcurrency). @default 5 */
+  /** Upper bound on concurrent processor invocations (SQS event source maxConcurrency). @default PROCESSING_QUEUE.maxConcurrency (5) */
   maxConcurrency?: number;
 }
 
@@ -24,7 +25,7 @@ export interface ProcessingProps {
  * S3 ObjectCreated (any way: PUT, POST, copy, completed multipart upload) -> SQS -> processor.
  * The queue decouples S3 from the function, retries failed records (the processor reports them
  * with batchItemFailures) and parks poison messages in a dead-letter queue after 3 receives,
- * where an alarm fires.
+ * where an alarm fires. The numbers are lambda/shared/processing-queue.ts's, which local mode uses too.
  */
 export class Processing extends Construct {
   readonly queue: Queue;
@@ -38,25 +39,23 @@ export class Processing extends Construct {
     this.deadLetterQueue = new Queue(this, 'DeadLetters', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: Duration.days(PROCESSING_QUEUE.deadLetterRetentionDays),
     });
     acknowledgeNag(this.deadLetterQueue, 'Serverless-SQSRedrivePolicy', 'This queue is the dead-letter queue; its messages are inspected and redriven by hand, and an alarm fires when one arrives.');
     this.queue = new Queue(this, 'ObjectCreated', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      // AWS's rule for Lambda consumers: at least six times the function timeout, so a message is
-      // not redelivered while a (retried) invocation still works on it.
-      visibilityTimeout: Duration.seconds(functionTimeout.toSeconds() * 6),
-      retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 3 },
+      visibilityTimeout: Duration.seconds(processingVisibilityTimeoutSeconds(functionTimeout.toSeconds())),
+      retentionPeriod: Duration.days(PROCESSING_QUEUE.retentionDays),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: PROCESSING_QUEUE.maxReceiveCount },
     });
 
     props.source.addEventNotification(EventType.OBJECT_CREATED, new SqsDestination(this.queue), { prefix: USER_ROOT });
 
     const eventSource = new SqsEventSource(this.queue, {
-      batchSize: props.batchSize ?? 10,
+      batchSize: props.batchSize ?? PROCESSING_QUEUE.batchSize,
       reportBatchItemFailures: true,
-      maxConcurrency: props.maxConcurrency ?? 5,
+      maxConcurrency: props.maxConcurrency ?? PROCESSING_QUEUE.maxConcurrency,
     });
     props.processor.addEventSource(eventSource);
     acknowledgeNag(
