@@ -269,6 +269,7 @@ export class QueueStore {
       throw invalidParameterValue('Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length');
     }
     const normalized = this.checkAttributes(attributes, name);
+    if (normalized.RedrivePolicy === '') delete normalized.RedrivePolicy;
     const existing = this.queues.get(name);
     if (existing) {
       // Idempotent for the same attributes; SQS names the first that differs.

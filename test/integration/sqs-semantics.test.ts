@@ -119,6 +119,26 @@ function semanticsSuite(getSqs: () => SQSClient, differs: ReadonlySet<Difference
     expect(sent.MD5OfMessageAttributes).toBe(expected);
   });
 
+  it('digests String, Number, custom and Binary attributes, sorted by name, as SQS does', async () => {
+    const QueueUrl = await createQueue('md5-mixed');
+
+    const sent = await sqs.send(
+      new SendMessageCommand({
+        QueueUrl,
+        MessageBody: 'x',
+        MessageAttributes: {
+          zeta: { DataType: 'String', StringValue: 'last' },
+          Emoji: { DataType: 'String.custom', StringValue: 'é☃' },
+          count: { DataType: 'Number', StringValue: '12.5' },
+          blob: { DataType: 'Binary', BinaryValue: Buffer.from([0, 255, 7]) },
+        },
+      }),
+    );
+
+    // The digest moto computes for these; the local queue must agree (uppercase sorts first, binary is transport 2).
+    expect(sent.MD5OfMessageAttributes).toBe('e8c7ea819c7328065d3c3db4c28e133a');
+  });
+
   it('deletes a message with the receipt handle of its receive', async () => {
     const QueueUrl = await createQueue('delete');
     await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'one' }));
