@@ -446,7 +446,7 @@ export class QueueStore {
       if (picked.length >= max) break;
       if (now - m.sentTimestamp >= retentionMs) {
         this.forget(queue, m);
-        this.removeFiles(queue, m.id);
+        this.removeFiles(queue, m.id).catch((err: unknown) => this.log(`sqs: removing expired ${m.id} failed: ${String(err)}`));
         continue;
       }
       if (redrive && m.receiveCount >= redrive.maxReceiveCount) {
