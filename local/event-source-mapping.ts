@@ -15,6 +15,7 @@
  *   whole batch; no answer, or an empty or absent list, succeeds the whole batch.
  */
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -43,6 +44,12 @@ export interface EventSourceMappingOptions {
   log: (line: string) => void;
   /** Long-poll wait of each receive. Default 20 s, as Lambda. */
   waitTimeSeconds?: number;
+  /**
+   * Local mode only, not Lambda: failed records are made visible again after this many seconds
+   * rather than after the queue's visibility timeout (the stack's is 30 minutes, too long to wait
+   * for a retry on a laptop). Unset: as Lambda, they wait for the visibility timeout.
+   */
+  retryAfterSeconds?: number;
   /** How often idle() asks the queue for its counts. Default 50 ms. */
   idlePollMs?: number;
 }
@@ -122,6 +129,17 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
       log(`event source mapping: ${failed.size} of ${messages.length} records failed; they come back after the visibility timeout`);
     }
     const done = failed === 'all' ? [] : event.Records.filter((r) => !failed.has(r.messageId));
+    const retried = failed === 'all' ? event.Records : event.Records.filter((r) => failed.has(r.messageId));
+    if (options.retryAfterSeconds !== undefined && retried.length > 0) {
+      await sqs
+        .send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: retried.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle, VisibilityTimeout: options.retryAfterSeconds })),
+          }),
+        )
+        .catch((err: unknown) => log(`event source mapping: could not bring failed records back early (${errorText(err)}); they come back after the visibility timeout`));
+    }
     if (done.length === 0) return;
     const out = await sqs.send(
       new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }),

@@ -30,7 +30,7 @@ import {
   unknownOperation,
   unsupportedOperation,
 } from './errors';
-import { QueueStore } from './store';
+import { QueueStore, type PeekedMessage } from './store';
 
 export interface LocalQueueOptions {
   /** Where queues and messages are kept; a restart on the same directory finds them again. */
@@ -55,6 +55,8 @@ export interface LocalQueue {
   queueUrl(name: string): string;
   /** `arn:aws:sqs:<region>:<account>:<name>`. */
   queueArn(name: string): string;
+  /** A queue's messages, read without being received (in-process, for local tooling; not SQS). */
+  peek(name: string): Promise<PeekedMessage[]>;
   /** Ends long polls (they answer no messages), closes the server, waits for writes under way. */
   close(): Promise<void>;
 }
@@ -176,6 +178,7 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
     endpoint,
     queueUrl,
     queueArn: (name) => store.arnOf(name),
+    peek: (name) => store.peek(store.queueNamed(name)),
     close: async () => {
       await store.close();
       await new Promise<void>((resolve) => {

@@ -180,6 +180,14 @@ export interface ReceivedMessage {
   attributes: Record<string, string>;
 }
 
+export interface PeekedMessage {
+  messageId: string;
+  body: string;
+  sentTimestamp: number;
+  receiveCount: number;
+  deadLetterSourceArn?: string;
+}
+
 export interface MoveTask {
   taskHandle: string;
   status: 'RUNNING' | 'COMPLETED' | 'CANCELLING' | 'CANCELLED' | 'FAILED';
@@ -508,6 +516,20 @@ export class QueueStore {
       queue.waiters.add(done);
       signal?.addEventListener('abort', done, { once: true });
     });
+  }
+
+  /**
+   * Every message of a queue without receiving it (no receive count, no visibility change): for
+   * local tooling such as the dead-letter listing, which SQS itself offers only as the console's
+   * "poll for messages". In order of sending.
+   */
+  async peek(queue: Queue): Promise<PeekedMessage[]> {
+    const out: PeekedMessage[] = [];
+    for (const m of queue.messages.values()) {
+      const content = await this.serially(m.id, () => readJson<MessageContent>(this.contentPath(queue, m.id))).catch(() => undefined);
+      if (content) out.push({ messageId: m.id, body: content.body, sentTimestamp: m.sentTimestamp, receiveCount: m.receiveCount, ...(m.deadLetterSourceArn ? { deadLetterSourceArn: m.deadLetterSourceArn } : {}) });
+    }
+    return out.sort((a, b) => a.sentTimestamp - b.sentTimestamp);
   }
 
   async deleteMessage(queue: Queue, handle: string): Promise<void> {
