@@ -3,7 +3,8 @@ import type { S3Event } from 'aws-lambda';
 import { decodeEventKey } from '../lambda/core/process';
 import { isNotFound } from '../lambda/shared/errors';
 import { profileKeyFor, USER_ROOT } from '../lambda/shared/keys';
-import { createdFromListing, listObjectPages, type DeadLetter, type ListedObject, type ObjectCreated } from './notifications';
+import type { DeadLetter } from './dead-letters';
+import { createdFromListing, listObjectPages, type ListedObject, type ObjectCreated } from './notifications';
 import { bareEtag } from '../lambda/shared/etag';
 
 /**
@@ -52,7 +53,7 @@ export function deadLetteredVersions(letters: readonly DeadLetter[]): Set<string
   const versions = new Set<string>();
   for (const letter of letters) {
     try {
-      for (const record of (JSON.parse(letter.message.body) as S3Event).Records ?? []) {
+      for (const record of (JSON.parse(letter.body) as S3Event).Records ?? []) {
         versions.add(versionOf(decodeEventKey(record.s3.object.key), record.s3.object.eTag ?? ''));
       }
     } catch {

@@ -12,16 +12,9 @@ import type { ApiFunctionName } from '../lambda/shared/routes';
 import { json } from '../lambda/shared/http';
 import { loadOrCreateKey, signToken, verifyToken } from './auth';
 import { createGateway, originMatcher, type ApiHandler } from './gateway';
-import {
-  isWatched,
-  NotificationQueue,
-  type ListedObject,
-  ObjectPoller,
-  toS3EventRecord,
-  type DeadLetter,
-  type ObjectCreated,
-  type ProcessHandler,
-} from './notifications';
+import type { DeadLetter } from './dead-letters';
+import { isWatched, ObjectPoller, type ListedObject } from './notifications';
+import { startProcessingQueue, type ProcessHandler } from './processing';
 import { findUnprocessed, listUploads, type ReconcileDeps } from './reconcile';
 import { bucketCorsRule } from './s3/cors';
 import { ADMIN_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from './s3/server';
@@ -63,7 +56,10 @@ export interface LocalServiceOptions {
   /** More handler configuration (MULTIPART_THRESHOLD_BYTES, ...), as environment variables. */
   env?: Record<string, string | undefined>;
   defaultUserId?: string;
-  retryBaseMs?: number;
+  /** The local SQS queue's port; 0 picks a free one. Default 0. */
+  sqsPort?: number;
+  /** Seconds before a failed record is received again (AWS: the 30-minute visibility timeout). Default 1. */
+  retryAfterSeconds?: number;
   pollIntervalMs?: number;
   /**
    * At start, queue every upload under `users/` whose profile is missing or was made from another
@@ -85,6 +81,10 @@ export interface Endpoints {
   buckets: { uploads: string; results: string };
   userId: string;
   token: string;
+  /** The local SQS queue between S3 events and the processor, and its dead-letter queue (same keys). */
+  sqsEndpoint: string;
+  queueUrl: string;
+  deadLetterQueueUrl: string;
 }
 
 export interface LocalService {
@@ -221,19 +221,19 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     stops.push(async () => Object.values(clients).forEach((c) => c.destroy()));
     const handlers = buildHandlers({ config, clients });
 
-    const queue = new NotificationQueue({
-      process: handlers.process,
-      deadLetterDir: join(dataDir, 'dead-letters'),
+    const queue = await startProcessingQueue({
+      dataDir,
       region,
+      port: options.sqsPort ?? 0,
+      // The service's own keys, which endpoints.json gives to tools such as replay-dlq.
+      credentials,
       queueName: `${buckets.uploads}-events`,
-      ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
+      handler: handlers.process,
+      ...(options.retryAfterSeconds !== undefined ? { retryAfterSeconds: options.retryAfterSeconds } : {}),
       log,
     });
     stops.push(() => queue.stop());
-    const notify = (created: ObjectCreated) => {
-      log(`event ${created.eventName} ${created.key}`);
-      queue.sendS3Event(toS3EventRecord(created, region));
-    };
+    const notify = queue.notify;
 
     // Start-up reconciliation: in the background, so the API is up at once; idle() and stop() wait for it.
     let stopping = false;
@@ -292,12 +292,13 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       log,
       localRoutes: {
         'GET /health': { auth: false, handle: async () => json(200, { status: 'ok' }) },
-        'GET /local/dead-letters': { auth: true, handle: async () => json(200, { deadLetters: await queue.deadLetters() }) },
+        // Each user sees and replays only the dead letters of their own uploads.
+        'GET /local/dead-letters': { auth: true, handle: async ({ claims }) => json(200, { deadLetters: await queue.deadLetters(claims!.sub) }) },
         'POST /local/dead-letters/replay': {
           auth: true,
-          handle: async ({ query }) => {
+          handle: async ({ claims, query }) => {
             const ids = query.getAll('id');
-            return json(200, { replayed: await queue.replayDeadLetters(ids.length ? ids : undefined) });
+            return json(200, { replayed: await queue.replay({ userId: claims!.sub, ...(ids.length ? { ids } : {}) }) });
           },
         },
       },
@@ -332,6 +333,9 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         buckets,
         userId,
         token: token(userId),
+        sqsEndpoint: queue.endpoint,
+        queueUrl: queue.queueUrl,
+        deadLetterQueueUrl: queue.deadLetterQueueUrl,
       }),
       processing: {
         idle: async () => {
@@ -340,7 +344,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
           await queue.idle();
         },
         deadLetters: () => queue.deadLetters(),
-        replayDeadLetters: (ids) => queue.replayDeadLetters(ids),
+        replayDeadLetters: (ids) => queue.replay(ids ? { ids } : {}),
       },
       stop: stopAll,
     };

@@ -7,7 +7,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { decodeEventKey } from '../../lambda/core/process';
 import { createS3Client } from '../../lambda/shared/clients';
-import { encodeEventKey, NotificationQueue } from '../../local/notifications';
+import { encodeEventKey } from '../../local/notifications';
 import { startEmbeddedS3, ADMIN_CREDENTIALS, type EmbeddedS3 } from '../../local/s3/server';
 import { startLocalService, type Handlers, type LocalService } from '../../local/service';
 
@@ -18,7 +18,7 @@ const notCalled = async () => ({ statusCode: 500, body: '' });
 
 async function start(dataDir: string, processFn: ProcessFn, extra: Partial<Parameters<typeof startLocalService>[0]> = {}): Promise<LocalService> {
   const handlers: Handlers = { list: notCalled, read: notCalled, upload: notCalled, process: (e) => processFn(e) };
-  return startLocalService({ dataDir, port: 0, s3Port: 0, retryBaseMs: 10, pollIntervalMs: 50, buildHandlers: () => handlers, ...extra });
+  return startLocalService({ dataDir, port: 0, s3Port: 0, retryAfterSeconds: 0, pollIntervalMs: 50, buildHandlers: () => handlers, ...extra });
 }
 
 const recordsOf = (batches: SQSEvent[]) => batches.flatMap((b) => b.Records.map((r) => (JSON.parse(r.body) as S3Event).Records[0]!));
@@ -104,18 +104,25 @@ describe('notifications from the embedded S3', () => {
     await service.processing.idle();
     expect(batches.map((b) => b.Records[0]!.attributes.ApproximateReceiveCount)).toEqual(['1', '2', '3']);
     const letters = await service.processing.deadLetters();
-    expect(letters.map((l) => (JSON.parse(l.message.body) as S3Event).Records[0]!.s3.object.key)).toContain('users/u1/poison.csv');
+    expect(letters.map((l) => (JSON.parse(l.body) as S3Event).Records[0]!.s3.object.key)).toContain('users/u1/poison.csv');
   });
 
-  it('lists dead letters over HTTP and replays them', async () => {
-    const headers = { authorization: `Bearer ${service.token('local-user')}` };
-    const listed = (await (await fetch(`${service.apiUrl}/local/dead-letters`, { headers })).json()) as { deadLetters: unknown[] };
-    expect(listed.deadLetters.length).toBeGreaterThan(0);
-    const res = await fetch(`${service.apiUrl}/local/dead-letters/replay`, { method: 'POST', headers });
-    expect(((await res.json()) as { replayed: number }).replayed).toBe(listed.deadLetters.length);
+  it('shows a user only the dead letters of their own uploads, over HTTP', async () => {
+    const list = async (user: string) =>
+      ((await (await fetch(`${service.apiUrl}/local/dead-letters`, { headers: { authorization: `Bearer ${service.token(user)}` } })).json()) as { deadLetters: { body: string }[] }).deadLetters;
+
+    expect((await list('u1')).map((l) => (JSON.parse(l.body) as S3Event).Records[0]!.s3.object.key)).toEqual(['users/u1/poison.csv']);
+    expect(await list('someone-else')).toEqual([]);
+  });
+
+  it('replays only the caller\'s dead letters over HTTP', async () => {
+    const replay = async (user: string) =>
+      ((await (await fetch(`${service.apiUrl}/local/dead-letters/replay`, { method: 'POST', headers: { authorization: `Bearer ${service.token(user)}` } })).json()) as { replayed: number }).replayed;
+
+    expect(await replay('someone-else')).toBe(0);
+    expect(await replay('u1')).toBe(1);
     await service.processing.idle();
     expect(recordsOf(batches).map((r) => r.s3.object.key)).toContain('users/u1/poison.csv');
-    expect(await service.processing.deadLetters()).toHaveLength(0);
   });
 });
 
@@ -198,20 +205,64 @@ describe('notifications from an external S3 server (polling)', () => {
   });
 });
 
-describe('the process function\'s timeout', () => {
-  it('fails a batch the handler does not answer in time, as Lambda does, and dead-letters it after the last receive', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 's3fs-timeout-'));
-    const never = new Promise<SQSBatchResponse>(() => undefined);
-    const queue = new NotificationQueue({ process: () => never, deadLetterDir: dir, region: 'us-east-1', retryBaseMs: 1, maxReceives: 2, handlerTimeoutMs: 20 });
-    try {
-      queue.send('{"Records":[]}');
-      await queue.idle();
+describe('the queue behind S3 events, across restarts', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 's3fs-queue-restart-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
-      const letters = await queue.deadLetters();
-      expect(letters.map((l) => [l.message.receiveCount, l.reason])).toEqual([[2, 'handler threw: Task timed out after 0.02 seconds']]);
+  it('delivers after a restart an event whose processing had failed when the service stopped, with no reconciliation', async () => {
+    let failed = 0;
+    const first = await start(
+      dir,
+      async (event) => {
+        failed++;
+        return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
+      },
+      { retryAfterSeconds: 2, reconcile: false },
+    );
+    await first.s3.send(new PutObjectCommand({ Bucket: first.buckets.uploads, Key: 'users/u1/pending.csv', Body: 'a\n1\n' }));
+    await waitFor(async () => failed > 0);
+    await first.stop();
+
+    const delivered: SQSEvent[] = [];
+    const second = await start(dir, async (event) => {
+      delivered.push(event);
+      return { batchItemFailures: [] };
+    }, { reconcile: false });
+    try {
+      await second.processing.idle();
+      expect(recordsOf(delivered).map((r) => r.s3.object.key)).toEqual(['users/u1/pending.csv']);
+      expect(Number(delivered[0]!.Records[0]!.attributes.ApproximateReceiveCount)).toBeGreaterThan(1);
     } finally {
-      await queue.stop();
-      await rm(dir, { recursive: true, force: true });
+      await second.stop();
+    }
+  });
+
+  it('moves the dead letters of an earlier local mode (<data>/dead-letters/*.json) into the dead-letter queue', async () => {
+    const { mkdir, writeFile, readdir } = await import('node:fs/promises');
+    const body = JSON.stringify({ Records: [{ s3: { object: { key: 'users/u1/old.csv' } } }] });
+    await mkdir(join(dir, 'dead-letters'), { recursive: true });
+    await writeFile(join(dir, 'dead-letters', 'm1.json'), JSON.stringify({ message: { messageId: 'm1', body, sentTimestamp: 1, receiveCount: 3 }, deadLetteredAt: '2026-11-30T00:00:00Z', reason: 'x' }));
+
+    const service = await start(dir, async () => ({ batchItemFailures: [] }), { reconcile: false });
+    try {
+      expect((await service.processing.deadLetters()).map((l) => l.body)).toEqual([body]);
+      expect(await readdir(dir)).not.toContain('dead-letters');
+    } finally {
+      await service.stop();
     }
   });
 });
+
+/** Polls `check` until it holds (at most 5 s): for states the service reaches on its own. */
+async function waitFor(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not reached');
+}

@@ -60,7 +60,7 @@ async function profileOf(s3: S3Client, key: string): Promise<{ source: { etag: s
 
 function starter(dataDir: string, processed: string[], lines: string[]) {
   return (extra: Partial<LocalServiceOptions> = {}) =>
-    startLocalService({ dataDir, port: 0, s3Port: 0, retryBaseMs: 10, pollIntervalMs: 50, buildHandlers: counting(processed), log: (l) => lines.push(l), ...extra });
+    startLocalService({ dataDir, port: 0, s3Port: 0, retryAfterSeconds: 0, pollIntervalMs: 50, buildHandlers: counting(processed), log: (l) => lines.push(l), ...extra });
 }
 
 describe('start-up reconciliation with the embedded S3', () => {
@@ -242,7 +242,7 @@ describe('start-up reconciliation over keys that collide in directory order', ()
     await whileStopped(dir, async (s3) => {
       for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => put(s3, k, k)));
     });
-    service = await startLocalService({ dataDir: dir, port: 0, s3Port: 0, retryBaseMs: 10, buildHandlers: noting });
+    service = await startLocalService({ dataDir: dir, port: 0, s3Port: 0, retryAfterSeconds: 0, buildHandlers: noting });
     await service.processing.idle();
   });
   afterAll(async () => {

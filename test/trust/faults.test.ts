@@ -87,7 +87,7 @@ async function etagOf(key: string): Promise<string> {
 }
 
 async function deadLettersFor(key: string): Promise<number> {
-  return (await service.processing.deadLetters()).filter((l) => l.message.body.includes(encodeURIComponent(ROOT + key).replace(/%2F/g, '/'))).length;
+  return (await service.processing.deadLetters()).filter((l) => l.body.includes(encodeURIComponent(ROOT + key).replace(/%2F/g, '/'))).length;
 }
 
 const eventsFor = (key: string) => control.delivered.filter((r) => decodeURIComponent(r.s3.object.key.replace(/\+/g, ' ')) === ROOT + key);
@@ -122,7 +122,7 @@ beforeAll(async () => {
     s3Endpoint: s3Server.endpoint,
     credentials: { ...ADMIN_CREDENTIALS },
     functionCredentials: FUNCTION_KEYS,
-    retryBaseMs: 10,
+    retryAfterSeconds: 0,
     pollIntervalMs: 50,
     env: { MULTIPART_THRESHOLD_BYTES: String(5 * MiB) },
     buildHandlers: (deps) => {
@@ -209,8 +209,8 @@ describe('faults', () => {
     control.failProfileOf.add(key);
     await uploadAcknowledged(key, Buffer.from('a,b\n1,2\n3,4\n'));
     await service.processing.idle();
-    const letters = (await service.processing.deadLetters()).filter((l) => l.message.body.includes('dlq.csv'));
-    expect(letters.map((l) => l.message.receiveCount)).toEqual([3]);
+    const letters = (await service.processing.deadLetters()).filter((l) => l.body.includes('dlq.csv'));
+    expect(letters.map((l) => l.receiveCount)).toEqual([3]);
     expect(eventsFor(key)).toHaveLength(3);
     expect(await profileOf(key)).toBeUndefined();
 

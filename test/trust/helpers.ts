@@ -42,7 +42,7 @@ export async function startService(options: Partial<LocalServiceOptions> = {}): 
     port: 0,
     s3Port: 0,
     host: LOOPBACK,
-    retryBaseMs: 10,
+    retryAfterSeconds: 0,
     pollIntervalMs: 50,
     buildHandlers: quietHandlers,
     ...options,
