@@ -9,7 +9,14 @@ const NO_WAIT: RetryOptions = { retries: 3, baseDelayMs: 1, maxDelayMs: 1, sleep
 const API_URL = 'http://api.test';
 
 /** An in-memory stand-in for the API's upload routes and for S3 behind the presigned URLs. */
-function fakeService(options: { partSize: number; threshold: number; failPut?: (partNumber: number, attempt: number) => number | undefined; loseFirstCompletion?: boolean }) {
+function fakeService(options: {
+  partSize: number;
+  threshold: number;
+  failPut?: (partNumber: number, attempt: number) => number | undefined;
+  loseFirstCompletion?: boolean;
+  /** Holds each part PUT until this many are in flight (or no more can come): concurrency shown whatever the machine's speed. */
+  holdUntilInFlight?: number;
+}) {
   const stored = new Map<number, Buffer>();
   const puts: number[] = [];
   const signCalls: number[][] = [];
@@ -17,6 +24,7 @@ function fakeService(options: { partSize: number; threshold: number; failPut?: (
   let inFlight = 0;
   let maxInFlight = 0;
   let created = 0;
+  let partCount = 0;
   const aborted: string[] = [];
   let single: { body: Buffer; headers: Record<string, string> } | undefined;
   let completed: { partNumber: number; etag: string }[] | undefined;
@@ -38,7 +46,8 @@ function fakeService(options: { partSize: number; threshold: number; failPut?: (
       if (input.size <= options.threshold) {
         return { uploadId: null, key: input.key, method: 'PUT', url: 'https://s3.test/single', headers: { 'content-type': input.contentType }, expiresAt: '' };
       }
-      return { uploadId: `up${created}`, key: input.key, partSize: options.partSize, partCount: Math.ceil(input.size / options.partSize), expiresAt: '' };
+      partCount = Math.ceil(input.size / options.partSize);
+      return { uploadId: `up${created}`, key: input.key, partSize: options.partSize, partCount, expiresAt: '' };
     },
     async signParts(uploadId, _key, partNumbers) {
       signCalls.push(partNumbers);
@@ -71,6 +80,10 @@ function fakeService(options: { partSize: number; threshold: number; failPut?: (
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     await new Promise((r) => setImmediate(r));
+    while (options.holdUntilInFlight && inFlight < options.holdUntilInFlight && puts.length + inFlight < partCount) {
+      await new Promise((r) => setImmediate(r));
+      maxInFlight = Math.max(maxInFlight, inFlight);
+    }
     inFlight--;
     const status = options.failPut?.(partNumber, attempt);
     if (status) return new Response(`<Error><Code>Err${status}</Code><Message>failed</Message></Error>`, { status });
@@ -189,7 +202,7 @@ describe('uploadFile', () => {
   });
 
   it('keeps at most `concurrency` part uploads in flight', async () => {
-    const svc = fakeService({ partSize: 10, threshold: 50 });
+    const svc = fakeService({ partSize: 10, threshold: 50, holdUntilInFlight: 2 });
     await uploadFile({ api: svc.api, fetch: svc.fetchFn, stateDir: dir, retry: NO_WAIT }, { path: file, key: 'a.bin', contentType: 'x/y', concurrency: 2 });
     expect(svc.maxInFlight).toBe(2);
   });
