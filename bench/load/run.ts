@@ -227,11 +227,12 @@ interface ServiceProcess {
  * data folder; ready once `GET /health` answers and `endpoints.json` is written.
  */
 async function startServiceProcess(dir: string, deadline: number, log: (line: string) => void): Promise<ServiceProcess> {
-  const [port, s3Port] = [await freePort(), await freePort()];
+  const [port, s3Port, sqsPort] = [await freePort(), await freePort(), await freePort()];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(port),
     S3_PORT: String(s3Port),
+    SQS_PORT: String(sqsPort),
     LOCAL_DATA_DIR: dir,
     LOG_REQUESTS: '0',
     MULTIPART_THRESHOLD_BYTES: String(THRESHOLD),
