@@ -1,29 +1,27 @@
+/**
+ * The whole service on one machine: an S3-compatible server (the embedded one, or an external one
+ * given by `s3Endpoint`), the API behind a local gateway with the same handlers as in AWS, and the
+ * upload notifications delivered to the process handler. Used by `npm start` and by tests.
+ */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { CreateBucketCommand, PutBucketCorsCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../lambda/shared/clients';
 import type { ServiceFunctionName } from '../lambda/shared/grants';
-import { FUNCTION_NAMES, functionCredentials, functionPrincipals, type Credentials, type FunctionGrants } from './function-keys';
+import { FUNCTION_NAMES, type Credentials, type FunctionGrants } from './function-keys';
 import { loadConfig, type Config } from '../lambda/shared/config';
 import type { ApiFunctionName } from '../lambda/shared/routes';
 import { json } from '../lambda/shared/http';
 import { loadOrCreateKey, signToken, verifyToken } from './auth';
 import { createGateway, originMatcher, type ApiHandler } from './gateway';
 import type { DeadLetter } from './dead-letters';
-import { isWatched, ObjectPoller, type ListedObject } from './notifications';
 import { startProcessingQueue, type ProcessHandler } from './processing';
-import { findUnprocessed, listUploads, type ReconcileDeps } from './reconcile';
-import { bucketCorsRule } from './s3/cors';
-import { ADMIN_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from './s3/server';
+import { startS3Events } from './s3-events';
+import { startStorage } from './storage';
 
-/**
- * The whole service on one machine: an S3-compatible server (the embedded one, or an external one
- * given by `s3Endpoint`), the API behind a local gateway with the same handlers as in AWS, and the
- * upload notifications delivered to the process handler. Used by `npm start` and by tests.
- */
 export type { Credentials };
 
 export type Handlers = Record<ApiFunctionName, ApiHandler> & { process: ProcessHandler };
@@ -135,23 +133,26 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
-/** Creates the buckets on an external server when missing, with CORS where it is supported. */
-async function ensureBuckets(s3: S3Client, names: string[], corsOrigins: string[], log: (l: string) => void): Promise<void> {
-  for (const Bucket of names) {
-    try {
-      await s3.send(new CreateBucketCommand({ Bucket }));
-    } catch (err) {
-      const name = (err as { name?: string }).name;
-      if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw err;
-    }
-    try {
-      await s3.send(new PutBucketCorsCommand({ Bucket, CORSConfiguration: { CORSRules: [bucketCorsRule(corsOrigins)] } }));
-    } catch (err) {
-      log(`bucket ${Bucket}: CORS not set (${(err as Error).name}); browsers may be refused`);
+/** Stops, in the reverse order of their starts: each part of the service owns its own stop. */
+class Parts {
+  private readonly stops: (() => Promise<void>)[] = [];
+  constructor(private readonly log: (line: string) => void) {}
+  add<T extends { stop(): Promise<void> }>(part: T): T {
+    this.stops.push(() => part.stop());
+    return part;
+  }
+  async stopAll(): Promise<void> {
+    for (const stop of this.stops.splice(0).reverse()) {
+      await stop().catch((err: unknown) => this.log(`stop: ${String(err)}`));
     }
   }
 }
 
+/**
+ * The service, composed of its parts: S3 (embedded or external), the functions' S3 clients and
+ * handlers, the queue behind S3 events, where S3 events come from (with the start-up
+ * reconciliation), and the API gateway. Stopping runs their stops the other way round.
+ */
 export async function startLocalService(options: LocalServiceOptions): Promise<LocalService> {
   const log = options.log ?? (() => undefined);
   const host = options.host ?? '127.0.0.1';
@@ -163,132 +164,69 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
   const jwtKey = loadOrCreateKey(join(dataDir, 'jwt-key'));
   const signingSecret = await loadOrCreateSecret(join(dataDir, 'signing-secret'));
   const origins = options.allowedOrigins?.split(',').map((o) => o.trim()).filter(Boolean) ?? LOCAL_CORS_ORIGINS;
-  const isAllowedOrigin = originMatcher(origins.join(','));
 
-  const stops: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const stop of stops.splice(0).reverse()) {
-      await stop().catch((err: unknown) => log(`stop: ${String(err)}`));
-    }
-  };
-
+  const parts = new Parts(log);
   try {
-    let embedded: EmbeddedS3 | undefined;
-    let s3Endpoint: string;
-    let credentials: Credentials;
-    let fnCredentials = functionCredentials(signingSecret);
-    if (options.s3Endpoint) {
-      s3Endpoint = options.s3Endpoint.replace(/\/+$/, '');
-      credentials = options.credentials ?? {
-        accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'test',
-        secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
-        ...(process.env.AWS_SESSION_TOKEN ? { sessionToken: process.env.AWS_SESSION_TOKEN } : {}),
-      };
-      const shared = credentials;
-      fnCredentials = options.functionCredentials ?? (Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, shared])) as typeof fnCredentials);
-    } else {
-      embedded = await startEmbeddedS3({
-        directory: join(dataDir, 's3'),
-        port: options.s3Port ?? 4569,
+    const storage = parts.add(
+      await startStorage({
+        dataDir,
         host,
         region,
-        buckets: [buckets.uploads, buckets.results],
+        buckets,
         corsOrigins: origins,
-        principals: functionPrincipals(fnCredentials, buckets, options.grants),
+        s3Port: options.s3Port ?? 4569,
+        signingSecret,
+        ...(options.s3Endpoint ? { s3Endpoint: options.s3Endpoint } : {}),
+        ...(options.credentials ? { credentials: options.credentials } : {}),
+        ...(options.functionCredentials ? { functionCredentials: options.functionCredentials } : {}),
+        ...(options.grants ? { grants: options.grants } : {}),
         log,
-      });
-      stops.push(() => embedded!.close());
-      s3Endpoint = embedded.endpoint;
-      credentials = { ...ADMIN_CREDENTIALS };
-    }
-
+      }),
+    );
     const config = loadConfig({
       ...options.env,
       UPLOADS_BUCKET: buckets.uploads,
       RESULTS_BUCKET: buckets.results,
-      S3_ENDPOINT: s3Endpoint,
+      S3_ENDPOINT: storage.endpoint,
       AWS_REGION: region,
       SIGNING_SECRET: options.env?.SIGNING_SECRET ?? signingSecret,
       // The handlers match origins exactly; wildcard ones are answered by the gateway.
       ALLOWED_ORIGINS: options.env?.ALLOWED_ORIGINS ?? origins.filter((o) => !o.includes('*')).join(','),
     });
-    const s3 = createS3Client(config, { credentials });
-    stops.push(async () => s3.destroy());
-    if (!embedded) await ensureBuckets(s3, [buckets.uploads, buckets.results], origins, log);
-
+    const clients = Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, createS3Client(config, { credentials: storage.functionCredentials[fn] })])) as Record<ServiceFunctionName, S3Client>;
+    parts.add({ stop: async () => Object.values(clients).forEach((c) => c.destroy()) });
     const buildHandlers = options.buildHandlers ?? (await import('./handlers')).buildHandlers;
-    const clients = Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, createS3Client(config, { credentials: fnCredentials[fn] })])) as Record<ServiceFunctionName, S3Client>;
-    stops.push(async () => Object.values(clients).forEach((c) => c.destroy()));
     const handlers = buildHandlers({ config, clients });
 
-    const queue = await startProcessingQueue({
-      dataDir,
-      region,
-      port: options.sqsPort ?? 0,
-      // The service's own keys, which endpoints.json gives to tools such as replay-dlq.
-      credentials,
-      queueName: `${buckets.uploads}-events`,
-      handler: handlers.process,
-      ...(options.retryAfterSeconds !== undefined ? { retryAfterSeconds: options.retryAfterSeconds } : {}),
-      log,
-    });
-    stops.push(() => queue.stop());
-    const notify = queue.notify;
-
-    // Start-up reconciliation: in the background, so the API is up at once; idle() and stop() wait for it.
-    let stopping = false;
-    const reconcileDeps: ReconcileDeps | undefined =
-      options.reconcile === false
-        ? undefined
-        : {
-            s3,
-            uploadsBucket: buckets.uploads,
-            resultsBucket: buckets.results,
-            deadLetters: () => queue.deadLetters(),
-            ...(typeof options.reconcile === 'object' && options.reconcile.maxKeys !== undefined ? { maxKeys: options.reconcile.maxKeys } : {}),
-            stopped: () => stopping,
-            log,
-          };
-    const queueUnprocessed = async (deps: ReconcileDeps, uploads: ListedObject[]) => {
-      const { created, deadLettered } = await findUnprocessed(deps, uploads);
-      if (stopping) return;
-      for (const c of created) notify(c);
-      log(`reconciled: ${created.length} objects queued for processing${deadLettered ? ` (${deadLettered} left in the dead-letter store)` : ''}`);
-    };
-    const reconcileFailed = (err: unknown) => log(`reconcile failed: ${String((err as Error)?.message ?? err)}`);
-    let reconciling: Promise<void> = Promise.resolve();
-
-    let poller: ObjectPoller | undefined;
-    if (embedded) {
-      // Called inside the embedded server's request: queueing never makes the upload wait or fail.
-      embedded.onEvent((created) => {
-        if (isWatched(created.bucket, created.key, buckets.uploads)) notify(created);
-      });
-      if (reconcileDeps) reconciling = listUploads(reconcileDeps).then((uploads) => queueUnprocessed(reconcileDeps, uploads)).catch(reconcileFailed);
-    } else {
-      poller = new ObjectPoller({
-        s3,
-        bucket: buckets.uploads,
-        intervalMs: options.pollIntervalMs ?? 500,
-        onCreated: notify,
-        // The poller's first listing is the reconciliation's; without it, what is there is taken as done.
-        ...(reconcileDeps ? { onFirstScan: (uploads: ListedObject[]) => queueUnprocessed(reconcileDeps, uploads) } : {}),
+    const queue = parts.add(
+      await startProcessingQueue({
+        dataDir,
+        region,
+        port: options.sqsPort ?? 0,
+        // The service's own keys, which endpoints.json gives to tools such as replay-dlq.
+        credentials: storage.credentials,
+        queueName: `${buckets.uploads}-events`,
+        handler: handlers.process,
+        ...(options.retryAfterSeconds !== undefined ? { retryAfterSeconds: options.retryAfterSeconds } : {}),
         log,
-      });
-      stops.push(() => poller!.stop());
-      if (reconcileDeps) reconciling = poller.start().catch(reconcileFailed);
-      else await poller.start();
-    }
-    // Runs before the poller's and the queue's stops: a reconciliation in progress gives up early.
-    stops.push(async () => {
-      stopping = true;
-      await reconciling;
-    });
-
+      }),
+    );
+    const events = parts.add(
+      await startS3Events({
+        s3: storage.s3,
+        ...(storage.embedded ? { embedded: storage.embedded } : {}),
+        buckets,
+        notify: queue.notify,
+        deadLetters: () => queue.deadLetters(),
+        reconcile: options.reconcile ?? true,
+        pollIntervalMs: options.pollIntervalMs ?? 500,
+        log,
+      }),
+    );
     const gateway = createGateway({
       handlers,
       verifyToken: (token) => verifyToken(jwtKey, token),
-      isAllowedOrigin,
+      isAllowedOrigin: originMatcher(origins.join(',')),
       log,
       localRoutes: {
         'GET /health': { auth: false, handle: async () => json(200, { status: 'ok' }) },
@@ -303,33 +241,32 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         },
       },
     });
-    const port = await listen(gateway, options.port ?? 3000, host);
-    stops.push(
-      () =>
+    const apiUrl = `http://${host}:${await listen(gateway, options.port ?? 3000, host)}`;
+    parts.add({
+      stop: () =>
         new Promise<void>((done) => {
           gateway.close(() => done());
           gateway.closeAllConnections();
         }),
-    );
-    const apiUrl = `http://${host}:${port}`;
+    });
 
     const token = (sub: string, ttlSeconds?: number) => signToken(jwtKey, sub, ttlSeconds ? { ttlSeconds } : {});
     return {
       apiUrl,
-      s3Endpoint,
+      s3Endpoint: storage.endpoint,
       region,
-      credentials,
+      credentials: storage.credentials,
       buckets,
       config,
-      s3,
-      polling: !!poller,
+      s3: storage.s3,
+      polling: events.polling,
       token,
       endpoints: () => ({
         apiUrl,
-        s3Endpoint,
+        s3Endpoint: storage.endpoint,
         region,
-        accessKeyId: credentials.accessKeyId,
-        secretAccessKey: credentials.secretAccessKey,
+        accessKeyId: storage.credentials.accessKeyId,
+        secretAccessKey: storage.credentials.secretAccessKey,
         buckets,
         userId,
         token: token(userId),
@@ -339,17 +276,16 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       }),
       processing: {
         idle: async () => {
-          await reconciling;
-          if (poller) await poller.nextScan();
+          await events.idle();
           await queue.idle();
         },
         deadLetters: () => queue.deadLetters(),
         replayDeadLetters: (ids) => queue.replay(ids ? { ids } : {}),
       },
-      stop: stopAll,
+      stop: () => parts.stopAll(),
     };
   } catch (err) {
-    await stopAll();
+    await parts.stopAll();
     throw err;
   }
 }

@@ -113,7 +113,7 @@ describe('start-up reconciliation with the embedded S3', () => {
   });
 });
 
-describe('start-up reconciliation and the dead-letter store', () => {
+describe('start-up reconciliation and the dead-letter queue', () => {
   let dir: string;
   let service: LocalService;
   const processed: string[] = [];
@@ -138,7 +138,7 @@ describe('start-up reconciliation and the dead-letter store', () => {
   it('leaves a dead-lettered object for replay-dlq instead of queueing it again', async () => {
     expect(processed).toEqual([]);
     expect(await service.processing.deadLetters()).toHaveLength(1);
-    expect(lines).toContain('reconciled: 0 objects queued for processing (1 left in the dead-letter store)');
+    expect(lines).toContain('reconciled: 0 objects queued for processing (1 left in the dead-letter queue)');
   });
 });
 
