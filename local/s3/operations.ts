@@ -7,11 +7,13 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Readable, Transform } from 'node:stream';
 import type { CorsRule } from './cors';
+import { checksumElement, checksumHeader, isChecksumAlgorithm, multipartChecksum, supportsFullObject, type ChecksumAlgorithm, type ChecksumType } from './checksums';
 import { checkWriteConditions, evaluateReadConditions, selectRange } from './http-semantics';
+import { ChecksumTap, declaredChecksum, parseChecksumValue, verifyChecksum } from './integrity';
 import { bucketArn, objectArn, type Authorization } from './iam';
 import { listPage, type ListEntry } from './listing';
 import { parseCopySource, type Operation } from './routing';
-import { STORED_HEADERS, type ObjectMeta, type ObjectStore, type PartMeta, type WrittenBlob } from './store';
+import { STORED_HEADERS, type ObjectMeta, type ObjectStore, type PartMeta, type StoredChecksum, type UploadMeta, type WrittenBlob } from './store';
 import { children, parseXmlBody, S3_NAMESPACE, S3Error, text, texts, xmlDocument, xmlEscape, type XmlValue } from './xml';
 
 export type CreatedEventName = 'ObjectCreated:Put' | 'ObjectCreated:Post' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload';
@@ -48,6 +50,8 @@ export interface OperationContext {
   bodyTransforms(): Transform[];
   /** The length of the body once decoded (aws-chunked bodies announce it separately). */
   decodedLength(): number | undefined;
+  /** The aws-chunked body's trailing headers, once it has been read (undefined for other bodies). */
+  trailers(): Record<string, string> | undefined;
   created(event: Omit<ObjectCreatedEvent, 'sourceIp'>): void;
 }
 
@@ -93,21 +97,37 @@ function checkContentMd5(ctx: OperationContext, blob: WrittenBlob): void {
   if (!expected.equals(blob.md5)) throw new S3Error(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
 }
 
-/** Streams the request body to a blob, after the checks S3 makes on its declared length. */
-async function receiveBody(ctx: OperationContext): Promise<WrittenBlob> {
+/** A received body, and its checksum when the request declared one (and it matched). */
+interface ReceivedBody {
+  blob: WrittenBlob;
+  checksum?: { algorithm: ChecksumAlgorithm; digest: Buffer };
+}
+
+/**
+ * Streams the request body to a blob, after the checks S3 makes on its declared length, and checks
+ * its Content-MD5 and declared checksum.
+ */
+async function receiveBody(ctx: OperationContext): Promise<ReceivedBody> {
   const length = ctx.decodedLength() ?? (header(ctx, 'content-length') === undefined ? undefined : Number(header(ctx, 'content-length')));
   if (length === undefined || !Number.isSafeInteger(length) || length < 0) throw new S3Error(411, 'MissingContentLength', 'You must provide the Content-Length HTTP header.');
   if (length > MAX_PUT_BYTES) throw new S3Error(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', { ProposedSize: length, MaxSizeAllowed: MAX_PUT_BYTES });
-  const blob = await ctx.store.writeBlob(ctx.req, ctx.bodyTransforms());
+  const declared = declaredChecksum(ctx.headers, ctx.query);
+  const tap = declared ? new ChecksumTap(declared.algorithm) : undefined;
+  const blob = await ctx.store.writeBlob(ctx.req, [...ctx.bodyTransforms(), ...(tap ? [tap] : [])]);
   try {
     if (blob.size !== length) throw new S3Error(400, 'IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header.');
     checkContentMd5(ctx, blob);
+    if (!declared || !tap) return { blob };
+    return { blob, checksum: { algorithm: declared.algorithm, digest: verifyChecksum(declared, tap.digest(), ctx.trailers()) } };
   } catch (err) {
     await ctx.store.discard(blob);
     throw err;
   }
-  return blob;
 }
+
+/** `x-amz-checksum-<alg>` and `x-amz-checksum-type` of a stored checksum, as S3 returns them. */
+const checksumHeaders = (checksum: StoredChecksum | undefined): Record<string, string> =>
+  checksum ? { [checksumHeader(checksum.algorithm)]: checksum.value, 'x-amz-checksum-type': checksum.type } : {};
 
 /** Content-Type, Content-Disposition… and x-amz-meta-* of a write. */
 function objectFields(ctx: OperationContext): { headers: Record<string, string>; metadata: Record<string, string> } {
@@ -183,6 +203,8 @@ async function getObject(ctx: OperationContext, head: boolean): Promise<Response
       if (value !== null) headers[name] = value;
     }
     const range = selectRange(header(ctx, 'range'), meta.size);
+    // The stored checksum is the whole object's: S3 returns it when asked, and not for a range.
+    if (!range && header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') Object.assign(headers, checksumHeaders(meta.checksum));
     const [start, end] = range ? [range.start, range.end] : [0, meta.size - 1];
     headers['content-length'] = String(meta.size === 0 ? 0 : end - start + 1);
     if (range) headers['content-range'] = `bytes ${start}-${end}/${meta.size}`;
@@ -195,10 +217,11 @@ async function getObject(ctx: OperationContext, head: boolean): Promise<Response
 }
 
 async function putObject(ctx: OperationContext): Promise<Response> {
-  const blob = await receiveBody(ctx);
-  const meta = await ctx.store.commit(ctx.bucket, ctx.key, blob, { etag: blob.md5.toString('hex'), ...objectFields(ctx) }, (existing) => checkWriteConditions(ctx.headers, existing));
+  const { blob, checksum: received } = await receiveBody(ctx);
+  const checksum: StoredChecksum | undefined = received && { algorithm: received.algorithm, type: 'FULL_OBJECT', value: received.digest.toString('base64') };
+  const meta = await ctx.store.commit(ctx.bucket, ctx.key, blob, { etag: blob.md5.toString('hex'), ...objectFields(ctx), checksum }, (existing) => checkWriteConditions(ctx.headers, existing));
   ctx.created({ eventName: 'ObjectCreated:Put', bucket: ctx.bucket, key: ctx.key, size: meta.size, eTag: meta.etag });
-  return { status: 200, headers: { etag: quoted(meta.etag) } };
+  return { status: 200, headers: { etag: quoted(meta.etag), ...checksumHeaders(meta.checksum) } };
 }
 
 async function copyObject(ctx: OperationContext): Promise<Response> {
@@ -216,7 +239,10 @@ async function copyObject(ctx: OperationContext): Promise<Response> {
   }
   const blob = await ctx.store.writeBlob(ctx.store.readObject(opened));
   const fields = replace ? objectFields(ctx) : { headers: opened.meta.headers, metadata: opened.meta.metadata };
-  const meta = await ctx.store.commit(ctx.bucket, ctx.key, blob, { etag: blob.md5.toString('hex'), ...fields }, (existing) => checkWriteConditions(ctx.headers, existing));
+  // The bytes are the same, so the checksum is too; a composite one becomes the copy's full-object
+  // one in S3, which this server does not compute, so only a full-object checksum is kept.
+  const checksum = opened.meta.checksum?.type === 'FULL_OBJECT' ? opened.meta.checksum : undefined;
+  const meta = await ctx.store.commit(ctx.bucket, ctx.key, blob, { etag: blob.md5.toString('hex'), ...fields, checksum }, (existing) => checkWriteConditions(ctx.headers, existing));
   ctx.created({ eventName: 'ObjectCreated:Copy', bucket: ctx.bucket, key: ctx.key, size: meta.size, eTag: meta.etag });
   return xml('CopyObjectResult', { LastModified: meta.lastModified, ETag: quoted(meta.etag) });
 }
@@ -252,34 +278,115 @@ function partNumberOf(ctx: OperationContext): number {
   return n;
 }
 
+/** `x-amz-checksum-algorithm` and `x-amz-checksum-type` of a CreateMultipartUpload, checked as S3 does. */
+function uploadChecksum(ctx: OperationContext): UploadMeta['checksum'] {
+  const rawAlgorithm = header(ctx, 'x-amz-checksum-algorithm');
+  const rawType = header(ctx, 'x-amz-checksum-type');
+  if (rawAlgorithm === undefined) {
+    if (rawType !== undefined) throw new S3Error(400, 'InvalidRequest', 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
+    return undefined;
+  }
+  const algorithm = rawAlgorithm.trim().toUpperCase();
+  if (!isChecksumAlgorithm(algorithm)) throw new S3Error(400, 'InvalidRequest', 'Value for x-amz-checksum-algorithm header is invalid.');
+  const type = (rawType?.trim().toUpperCase() ?? (algorithm === 'CRC64NVME' ? 'FULL_OBJECT' : 'COMPOSITE')) as ChecksumType;
+  if (type !== 'FULL_OBJECT' && type !== 'COMPOSITE') throw new S3Error(400, 'InvalidRequest', 'Value for x-amz-checksum-type header is invalid.');
+  if (type === 'FULL_OBJECT' && !supportsFullObject(algorithm)) {
+    throw new S3Error(400, 'InvalidRequest', `The ${algorithm} checksum algorithm does not support the FULL_OBJECT checksum type.`);
+  }
+  if (type === 'COMPOSITE' && algorithm === 'CRC64NVME') {
+    throw new S3Error(400, 'InvalidRequest', 'The CRC64NVME checksum algorithm does not support the COMPOSITE checksum type.');
+  }
+  return { algorithm, type };
+}
+
 async function createMultipartUpload(ctx: OperationContext): Promise<Response> {
-  const upload = await ctx.store.createUpload(ctx.bucket, ctx.key, objectFields(ctx));
-  return xml('InitiateMultipartUploadResult', { Bucket: ctx.bucket, Key: ctx.key, UploadId: upload.uploadId });
+  const checksum = uploadChecksum(ctx);
+  const upload = await ctx.store.createUpload(ctx.bucket, ctx.key, { ...objectFields(ctx), ...(checksum ? { checksum } : {}) });
+  return {
+    ...xml('InitiateMultipartUploadResult', { Bucket: ctx.bucket, Key: ctx.key, UploadId: upload.uploadId }),
+    headers: {
+      'content-type': 'application/xml',
+      ...(checksum ? { 'x-amz-checksum-algorithm': checksum.algorithm, 'x-amz-checksum-type': checksum.type } : {}),
+    },
+  };
 }
 
 async function uploadPart(ctx: OperationContext): Promise<Response> {
   const partNumber = partNumberOf(ctx);
   const uploadId = ctx.query.get('uploadId')!;
-  await ctx.store.upload(ctx.bucket, uploadId, ctx.key); // before the body: no upload, no bytes read
-  const blob = await receiveBody(ctx);
-  const part = await ctx.store.putPart(ctx.bucket, uploadId, ctx.key, partNumber, blob);
-  return { status: 200, headers: { etag: quoted(part.etag) } };
+  const upload = await ctx.store.upload(ctx.bucket, uploadId, ctx.key); // before the body: no upload, no bytes read
+  const declared = declaredChecksum(ctx.headers, ctx.query);
+  // An upload created with an algorithm takes parts checksummed with that one only.
+  if (upload.checksum && declared && declared.algorithm !== upload.checksum.algorithm) {
+    throw new S3Error(400, 'InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${upload.checksum.algorithm.toLowerCase()}, actual checksum Type: ${declared.algorithm.toLowerCase()}`);
+  }
+  const { blob, checksum } = await receiveBody(ctx);
+  const stored = checksum && { algorithm: checksum.algorithm, value: checksum.digest.toString('base64') };
+  const part = await ctx.store.putPart(ctx.bucket, uploadId, ctx.key, partNumber, blob, stored);
+  return { status: 200, headers: { etag: quoted(part.etag), ...(stored ? { [checksumHeader(stored.algorithm)]: stored.value } : {}) } };
 }
 
 const invalidPart = () =>
   new S3Error(400, 'InvalidPart', "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.");
 
+/**
+ * The object checksum of a completed upload created with an algorithm: each part must have been sent
+ * with its checksum; a composite upload's request names every part's checksum too (S3 refuses it
+ * otherwise); a checksum type or value in the request's headers must match what the parts give.
+ */
+function completedChecksum(
+  ctx: OperationContext,
+  upload: UploadMeta,
+  parts: readonly PartMeta[],
+  requested: readonly { partNumber: number; checksum?: string }[],
+): StoredChecksum | undefined {
+  if (!upload.checksum) return undefined;
+  const { algorithm, type } = upload.checksum;
+  const requestedType = header(ctx, 'x-amz-checksum-type');
+  if (requestedType !== undefined && requestedType.trim().toUpperCase() !== type) {
+    throw new S3Error(400, 'BadDigest', `The upload was created using the ${type} checksum type, not ${requestedType.trim().toUpperCase()}.`);
+  }
+  const digests = parts.map((part, i) => {
+    const given = requested[i]!.checksum;
+    if (given === undefined && type === 'COMPOSITE') {
+      throw new S3Error(400, 'InvalidRequest', `The upload was created using a ${algorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${part.partNumber} in the request.`);
+    }
+    if (!part.checksum) {
+      throw new S3Error(400, 'InvalidRequest', `The upload was created using a ${algorithm.toLowerCase()} checksum. Part ${part.partNumber} was uploaded without one.`);
+    }
+    if (given !== undefined && given.trim() !== part.checksum.value) throw invalidPart();
+    return { checksum: Buffer.from(part.checksum.value, 'base64'), size: part.size };
+  });
+  const value = multipartChecksum(algorithm, type, digests);
+  const expected = header(ctx, checksumHeader(algorithm));
+  if (expected !== undefined) {
+    const bare = value.replace(/-\d+$/, '');
+    parseChecksumValue(algorithm, expected.trim().replace(/-\d+$/, ''));
+    if (expected.trim().replace(/-\d+$/, '') !== bare) throw new S3Error(400, 'BadDigest', `The ${algorithm} you specified did not match the calculated checksum.`);
+  }
+  return { algorithm, type, value };
+}
+
 async function completeMultipartUpload(ctx: OperationContext): Promise<Response> {
   const uploadId = ctx.query.get('uploadId')!;
   await ctx.store.upload(ctx.bucket, uploadId, ctx.key);
   const body = await readXmlBody(ctx, 'CompleteMultipartUpload');
-  const requested = children(body, 'Part').map((p) => ({ partNumber: Number(text(p, 'PartNumber')), etag: (text(p, 'ETag') ?? '').replace(/"/g, '') }));
+  const requested = children(body, 'Part').map((p) => ({
+    partNumber: Number(text(p, 'PartNumber')),
+    etag: (text(p, 'ETag') ?? '').replace(/"/g, ''),
+    checksums: Object.fromEntries(
+      (['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const).flatMap((a) => {
+        const v = text(p, checksumElement(a));
+        return v === undefined ? [] : [[a, v]];
+      }),
+    ) as Partial<Record<ChecksumAlgorithm, string>>,
+  }));
   if (requested.length === 0) throw new S3Error(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
   for (let i = 1; i < requested.length; i++) {
     if (!(requested[i]!.partNumber > requested[i - 1]!.partNumber)) throw new S3Error(400, 'InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
   }
   // Chosen from the parts as they are under the upload's lock: a part sent again meanwhile counts.
-  const choose = (stored: PartMeta[]) => {
+  const choose = (stored: PartMeta[], upload: UploadMeta) => {
     const byNumber = new Map(stored.map((p) => [p.partNumber, p]));
     const parts = requested.map(({ partNumber, etag }, i) => {
       const part = byNumber.get(partNumber);
@@ -289,18 +396,27 @@ async function completeMultipartUpload(ctx: OperationContext): Promise<Response>
       }
       return part;
     });
+    const algorithm = upload.checksum?.algorithm;
+    const checksum = completedChecksum(ctx, upload, parts, requested.map((r) => ({ partNumber: r.partNumber, ...(algorithm && r.checksums[algorithm] !== undefined ? { checksum: r.checksums[algorithm] } : {}) })));
     const md5s = Buffer.concat(parts.map((p) => Buffer.from(p.etag, 'hex')));
-    return { parts, etag: `${createHash('md5').update(md5s).digest('hex')}-${parts.length}` };
+    return { parts, etag: `${createHash('md5').update(md5s).digest('hex')}-${parts.length}`, ...(checksum ? { checksum } : {}) };
   };
   const meta = await ctx.store.completeUpload(ctx.bucket, uploadId, ctx.key, choose, (existing) => checkWriteConditions(ctx.headers, existing));
   ctx.created({ eventName: 'ObjectCreated:CompleteMultipartUpload', bucket: ctx.bucket, key: ctx.key, size: meta.size, eTag: meta.etag });
-  return xml('CompleteMultipartUploadResult', { Location: `/${ctx.bucket}/${ctx.key}`, Bucket: ctx.bucket, Key: ctx.key, ETag: quoted(meta.etag) });
+  return xml('CompleteMultipartUploadResult', {
+    Location: `/${ctx.bucket}/${ctx.key}`,
+    Bucket: ctx.bucket,
+    Key: ctx.key,
+    ETag: quoted(meta.etag),
+    ...(meta.checksum ? { [checksumElement(meta.checksum.algorithm)]: meta.checksum.value, ChecksumType: meta.checksum.type } : {}),
+  });
 }
 
 async function listParts(ctx: OperationContext): Promise<Response> {
   const uploadId = ctx.query.get('uploadId')!;
   const marker = Number(ctx.query.get('part-number-marker') ?? 0) || 0;
   const maxParts = Math.min(1000, Math.max(0, Number(ctx.query.get('max-parts') ?? 1000) || 1000));
+  const upload = await ctx.store.upload(ctx.bucket, uploadId, ctx.key);
   const all = (await ctx.store.listParts(ctx.bucket, uploadId, ctx.key)).filter((p) => p.partNumber > marker);
   const page = all.slice(0, maxParts);
   return xml('ListPartsResult', {
@@ -311,10 +427,17 @@ async function listParts(ctx: OperationContext): Promise<Response> {
     NextPartNumberMarker: page.at(-1)?.partNumber ?? marker,
     MaxParts: maxParts,
     IsTruncated: all.length > page.length,
-    Part: page.map((p) => ({ PartNumber: p.partNumber, LastModified: p.lastModified, ETag: quoted(p.etag), Size: p.size })),
+    Part: page.map((p) => ({
+      PartNumber: p.partNumber,
+      LastModified: p.lastModified,
+      ETag: quoted(p.etag),
+      Size: p.size,
+      ...(p.checksum ? { [checksumElement(p.checksum.algorithm)]: p.checksum.value } : {}),
+    })),
     Initiator: OWNER,
     Owner: OWNER,
     StorageClass: 'STANDARD',
+    ...(upload.checksum ? { ChecksumAlgorithm: upload.checksum.algorithm, ChecksumType: upload.checksum.type } : {}),
   });
 }
 

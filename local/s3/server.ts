@@ -17,7 +17,7 @@ import { bucketCorsRule, corsResponseHeaders, preflight } from './cors';
 import { isAllowed, validatePolicy, type Authorization, type PolicyStatement } from './iam';
 import { newRequestId, OPERATIONS, type ObjectCreatedEvent, type OperationContext, type Response } from './operations';
 import { authorizationsFor, parseAddress, resolveOperation, type S3Address } from './routing';
-import { payloadVerifier } from './aws-chunked';
+import { AwsChunkedDecoder, payloadVerifier } from './aws-chunked';
 import { authenticate, S3AuthError, type Authenticated } from './sigv4';
 import { importS3rverData } from './import-s3rver';
 import { ObjectStore } from './store';
@@ -196,6 +196,7 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
     may: (a: Authorization) => boolean,
   ): OperationContext {
     const sourceIp = (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+    let verifier: Transform | undefined;
     return {
       req,
       bucket: address.bucket ?? '',
@@ -208,9 +209,10 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
       bodyTransforms: (): Transform[] => {
         // Expect: 100-continue: the client waits for this before sending the body it was refused for.
         if (headerValue(req, 'expect')?.toLowerCase() === '100-continue') res.writeContinue();
-        const verifier = payloadVerifier(auth, req.headers);
+        verifier = payloadVerifier(auth, req.headers);
         return verifier ? [verifier] : [];
       },
+      trailers: () => (verifier instanceof AwsChunkedDecoder ? verifier.trailers : undefined),
       decodedLength: () => {
         const decoded = headerValue(req, 'x-amz-decoded-content-length');
         return decoded === undefined ? undefined : Number(decoded);

@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CorsRule } from './cors';
+import type { ChecksumAlgorithm, ChecksumType } from './checksums';
 import { lowerBound, type IndexedKey } from './listing';
 import { S3Error } from './xml';
 
@@ -39,11 +40,20 @@ export interface ObjectMeta {
   headers: Record<string, string>;
   /** User metadata (`x-amz-meta-<name>`), names lower-case without the prefix. */
   metadata: Record<string, string>;
+  /** The checksum the object was written with, if any (a composite value ends in `-<parts>`). */
+  checksum?: StoredChecksum;
   /**
    * The blobs holding the bytes, in order: one for a PUT or a copy, one per part for a completed
    * multipart upload (its parts become the object without being copied, as in S3).
    */
   blobs: BlobRef[];
+}
+
+export interface StoredChecksum {
+  algorithm: ChecksumAlgorithm;
+  type: ChecksumType;
+  /** Base64, as S3 returns it. */
+  value: string;
 }
 
 export interface BlobRef {
@@ -63,6 +73,8 @@ export interface UploadMeta {
   initiated: string;
   headers: Record<string, string>;
   metadata: Record<string, string>;
+  /** `x-amz-checksum-algorithm` and `x-amz-checksum-type` of the CreateMultipartUpload, if given. */
+  checksum?: { algorithm: ChecksumAlgorithm; type: ChecksumType };
 }
 
 export interface PartMeta {
@@ -70,6 +82,8 @@ export interface PartMeta {
   etag: string;
   size: number;
   lastModified: string;
+  /** The part's checksum (base64), when it was sent with one. */
+  checksum?: { algorithm: ChecksumAlgorithm; value: string };
 }
 
 /** What a streamed write produced: a blob in tmp/, not yet part of any object. */
@@ -314,7 +328,7 @@ export class ObjectStore {
     bucket: string,
     key: string,
     blob: WrittenBlob,
-    fields: Pick<ObjectMeta, 'etag' | 'headers' | 'metadata'>,
+    fields: Pick<ObjectMeta, 'etag' | 'headers' | 'metadata' | 'checksum'>,
     check: (existing: ObjectMeta | undefined) => void = () => undefined,
   ): Promise<ObjectMeta> {
     try {
@@ -329,7 +343,7 @@ export class ObjectStore {
     bucket: string,
     key: string,
     sources: readonly { path: string; size: number }[],
-    fields: Pick<ObjectMeta, 'etag' | 'headers' | 'metadata'>,
+    fields: Pick<ObjectMeta, 'etag' | 'headers' | 'metadata' | 'checksum'>,
     check: (existing: ObjectMeta | undefined) => void,
   ): Promise<ObjectMeta> {
     const b = this.bucket(bucket);
@@ -344,7 +358,16 @@ export class ObjectStore {
         blobs.push({ name, size: source.size });
       }
       const size = blobs.reduce((n, x) => n + x.size, 0);
-      const meta: ObjectMeta = { key, size, etag: fields.etag, lastModified: new Date().toISOString(), headers: fields.headers, metadata: fields.metadata, blobs };
+      const meta: ObjectMeta = {
+        key,
+        size,
+        etag: fields.etag,
+        lastModified: new Date().toISOString(),
+        headers: fields.headers,
+        metadata: fields.metadata,
+        ...(fields.checksum ? { checksum: fields.checksum } : {}),
+        blobs,
+      };
       const metaPath = this.metaPath(bucket, key);
       await mkdir(join(metaPath, '..'), { recursive: true });
       await writeJsonAtomically(metaPath, this.tmp, meta);
@@ -392,7 +415,7 @@ export class ObjectStore {
     return join(this.bucketDir(bucket), 'uploads', uploadId);
   }
 
-  async createUpload(bucket: string, key: string, fields: Pick<UploadMeta, 'headers' | 'metadata'>): Promise<UploadMeta> {
+  async createUpload(bucket: string, key: string, fields: Pick<UploadMeta, 'headers' | 'metadata' | 'checksum'>): Promise<UploadMeta> {
     this.bucket(bucket);
     const upload: UploadMeta = { uploadId: randomBytes(24).toString('base64url'), key, initiated: new Date().toISOString(), ...fields };
     await mkdir(this.uploadDir(bucket, upload.uploadId), { recursive: true });
@@ -418,12 +441,12 @@ export class ObjectStore {
   }
 
   /** Stores a part (replacing one with the same number); refused when the upload was aborted or completed meanwhile. */
-  async putPart(bucket: string, uploadId: string, key: string, partNumber: number, blob: WrittenBlob): Promise<PartMeta> {
+  async putPart(bucket: string, uploadId: string, key: string, partNumber: number, blob: WrittenBlob, checksum?: PartMeta['checksum']): Promise<PartMeta> {
     try {
       return await this.locks.run(`upload\n${bucket}\n${uploadId}`, async () => {
         await this.upload(bucket, uploadId, key);
         const dir = this.uploadDir(bucket, uploadId);
-        const part: PartMeta = { partNumber, etag: blob.md5.toString('hex'), size: blob.size, lastModified: new Date().toISOString() };
+        const part: PartMeta = { partNumber, etag: blob.md5.toString('hex'), size: blob.size, lastModified: new Date().toISOString(), ...(checksum ? { checksum } : {}) };
         await rename(blob.path, join(dir, `${partNumber}.bin`));
         await writeJsonAtomically(join(dir, `${partNumber}.json`), this.tmp, part);
         return part;
@@ -458,16 +481,16 @@ export class ObjectStore {
     bucket: string,
     uploadId: string,
     key: string,
-    /** Picks the parts (and says the ETag) from those stored; throws to refuse. */
-    choose: (stored: PartMeta[]) => { parts: readonly PartMeta[]; etag: string },
+    /** Picks the parts (and says the ETag and checksum) from those stored; throws to refuse. */
+    choose: (stored: PartMeta[], upload: UploadMeta) => { parts: readonly PartMeta[]; etag: string; checksum?: StoredChecksum },
     check: (existing: ObjectMeta | undefined) => void,
   ): Promise<ObjectMeta> {
     return this.locks.run(`upload\n${bucket}\n${uploadId}`, async () => {
       const upload = await this.upload(bucket, uploadId, key);
-      const { parts, etag } = choose(await this.readParts(bucket, uploadId));
+      const { parts, etag, checksum } = choose(await this.readParts(bucket, uploadId), upload);
       const dir = this.uploadDir(bucket, uploadId);
       const sources = parts.map((p) => ({ path: join(dir, `${p.partNumber}.bin`), size: p.size }));
-      const meta = await this.commitFiles(bucket, key, sources, { etag, headers: upload.headers, metadata: upload.metadata }, check);
+      const meta = await this.commitFiles(bucket, key, sources, { etag, headers: upload.headers, metadata: upload.metadata, ...(checksum ? { checksum } : {}) }, check);
       await rm(dir, { recursive: true, force: true });
       return meta;
     });
