@@ -15,7 +15,7 @@ module.exports = {
     // restoreMocks: a console spy (or any jest.spyOn) in one test must not silence the next one.
     kind('unit', { setupFilesAfterEnv: ['<rootDir>/test/unit/setup.ts'], restoreMocks: true }),
     kind('infra'),
-    kind('integration'),
-    kind('trust'),
+    kind('integration', { setupFilesAfterEnv: ['<rootDir>/test/over-http-setup.ts'] }),
+    kind('trust', { setupFilesAfterEnv: ['<rootDir>/test/over-http-setup.ts'] }),
   ],
 };
