@@ -244,9 +244,9 @@ describe('start-up reconciliation over keys that collide in directory order', ()
     });
     service = await startLocalService({ dataDir: dir, port: 0, s3Port: 0, retryAfterSeconds: 0, buildHandlers: noting });
     await service.processing.idle();
-  });
+  }, 180_000); // 2,500 signed PUTs and as many queued records: ~15 s alone, several times that on a loaded machine
   afterAll(async () => {
-    await service.stop();
+    await service?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
