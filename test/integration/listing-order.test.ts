@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalService, type Handlers, type LocalService, type LocalServiceOptions } from '../../local/service';
-import { hasMoto, MOTO_CREDENTIALS, startMoto, type Moto } from './support/moto';
+import { MOTO, MOTO_CREDENTIALS, startMoto, type Moto } from './support/moto';
+import { describeWith } from './support/optional-tools';
 
 /**
  * Paging through the API over keys chosen to collide in directory order (`g007` < `g007-x.csv` <
@@ -94,39 +95,30 @@ describe('paging over colliding keys through the API, on the embedded S3', () =>
   }, ALL_CASES);
 });
 
-if (!hasMoto) {
-  describe('paging over colliding keys through the API, on moto_server', () => {
-    it('is skipped: moto_server is not on PATH (pip install "moto[server]" to run it)', () => {
-      console.warn('moto_server is not on PATH: the listing was not checked against a second implementation.');
-      expect(hasMoto).toBe(false);
+describeWith(MOTO, 'paging over colliding keys through the API, on moto_server', () => {
+  // moto answers more slowly: limit=1 over all 2,500 keys is left to the embedded S3's run.
+  const cases = ALL_CASES.filter((c) => c.limit > 1 || c.prefix !== '');
+  listingSuite(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 's3fs-listing-moto-'));
+    const moto: Moto = await startMoto();
+    const handlers: Handlers = { list: notCalled, read: notCalled, upload: notCalled, process: async () => ({ batchItemFailures: [] }) };
+    const real = (await import('../../local/handlers')).buildHandlers;
+    const service = await startLocalService({
+      dataDir: dir,
+      port: 0,
+      s3Endpoint: moto.endpoint,
+      credentials: { ...MOTO_CREDENTIALS },
+      reconcile: false,
+      pollIntervalMs: 60_000,
+      buildHandlers: (deps) => ({ ...handlers, list: real(deps).list }),
     });
-  });
-} else {
-  describe('paging over colliding keys through the API, on moto_server', () => {
-    // moto answers more slowly: limit=1 over all 2,500 keys is left to the embedded S3's run.
-    const cases = ALL_CASES.filter((c) => c.limit > 1 || c.prefix !== '');
-    listingSuite(async () => {
-      const dir = await mkdtemp(join(tmpdir(), 's3fs-listing-moto-'));
-      const moto: Moto = await startMoto();
-      const handlers: Handlers = { list: notCalled, read: notCalled, upload: notCalled, process: async () => ({ batchItemFailures: [] }) };
-      const real = (await import('../../local/handlers')).buildHandlers;
-      const service = await startLocalService({
-        dataDir: dir,
-        port: 0,
-        s3Endpoint: moto.endpoint,
-        credentials: { ...MOTO_CREDENTIALS },
-        reconcile: false,
-        pollIntervalMs: 60_000,
-        buildHandlers: (deps) => ({ ...handlers, list: real(deps).list }),
-      });
-      return {
-        service,
-        stop: async () => {
-          await service.stop();
-          await moto.stop();
-          await rm(dir, { recursive: true, force: true });
-        },
-      };
-    }, cases);
-  });
-}
+    return {
+      service,
+      stop: async () => {
+        await service.stop();
+        await moto.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }, cases);
+});

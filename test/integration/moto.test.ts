@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalService, type LocalService } from '../../local/service';
 import { serviceSuite } from './service-suite';
-import { hasMoto, MOTO_CREDENTIALS, startMoto, type Moto } from './support/moto';
+import { MOTO, MOTO_CREDENTIALS, startMoto, type Moto } from './support/moto';
+import { describeWith } from './support/optional-tools';
 
 /**
  * The same suite against a second S3 implementation, moto_server (Python), through the S3_ENDPOINT
@@ -12,41 +13,32 @@ import { hasMoto, MOTO_CREDENTIALS, startMoto, type Moto } from './support/moto'
  */
 jest.setTimeout(180_000);
 
-if (!hasMoto) {
-  describe('local service against moto_server', () => {
-    it('is skipped: moto_server is not on PATH (pip install "moto[server]" to run it)', () => {
-      console.warn('moto_server is not on PATH: the suite against a second S3 implementation did not run.');
-      expect(hasMoto).toBe(false);
+describeWith(MOTO, 'local service against moto_server (S3_ENDPOINT, polling)', () => {
+  let dir: string;
+  let moto: Moto;
+  let service: LocalService;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 's3fs-moto-'));
+    moto = await startMoto();
+    service = await startLocalService({
+      dataDir: dir,
+      port: 0,
+      s3Endpoint: moto.endpoint,
+      credentials: { ...MOTO_CREDENTIALS },
+      pollIntervalMs: 200,
+      env: { MULTIPART_THRESHOLD_BYTES: String(8 * 1024 * 1024) },
     });
   });
-} else {
-  describe('local service against moto_server (S3_ENDPOINT, polling)', () => {
-    let dir: string;
-    let moto: Moto;
-    let service: LocalService;
-
-    beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 's3fs-moto-'));
-      moto = await startMoto();
-      service = await startLocalService({
-        dataDir: dir,
-        port: 0,
-        s3Endpoint: moto.endpoint,
-        credentials: { ...MOTO_CREDENTIALS },
-        pollIntervalMs: 200,
-        env: { MULTIPART_THRESHOLD_BYTES: String(8 * 1024 * 1024) },
-      });
-    });
-    afterAll(async () => {
-      await service?.stop();
-      await moto?.stop();
-      await rm(dir, { recursive: true, force: true });
-    });
-
-    it('finds uploads by polling, as it must for an external server', () => {
-      expect(service.polling).toBe(true);
-    });
-
-    serviceSuite(() => service);
+  afterAll(async () => {
+    await service?.stop();
+    await moto?.stop();
+    await rm(dir, { recursive: true, force: true });
   });
-}
+
+  it('finds uploads by polling, as it must for an external server', () => {
+    expect(service.polling).toBe(true);
+  });
+
+  serviceSuite(() => service);
+});

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startLocalService, type LocalService } from '../../local/service';
+import { describeWith, type OptionalTool } from './support/optional-tools';
 
 /**
  * README.md's "From Python" block, run as written by the system Python (requests + pandas) against
@@ -16,18 +17,15 @@ jest.setTimeout(60_000);
 
 const PYTHON = '/usr/bin/python3';
 const probe = spawnSync(PYTHON, ['-c', 'import pandas, requests'], { encoding: 'utf8' });
-const missing = probe.error
-  ? `${PYTHON} cannot be run (${probe.error.message})`
-  : probe.status !== 0
-    ? `${PYTHON} cannot import pandas and requests (${probe.stderr.trim().split('\n').pop()})`
-    : undefined;
-if (missing) {
-  console.warn(
-    `Skipping the README's Python example: ${missing}. ` +
-      'Install them with: apt-get install -y --no-install-recommends python3-pandas python3-requests',
-  );
-}
-const withPython = missing ? it.skip : it;
+const PYTHON_PANDAS: OptionalTool = {
+  id: 'python-pandas',
+  missing: probe.error
+    ? `${PYTHON} cannot be run (${probe.error.message})`
+    : probe.status !== 0
+      ? `${PYTHON} cannot import pandas and requests (${probe.stderr.trim().split('\n').pop()})`
+      : undefined,
+  install: 'Install them with: apt-get install -y --no-install-recommends python3-pandas python3-requests',
+};
 
 function readmePythonBlock(): string {
   const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
@@ -37,12 +35,11 @@ function readmePythonBlock(): string {
   return block;
 }
 
-describe("README's Python example", () => {
+describeWith(PYTHON_PANDAS, "README's Python example", () => {
   let dir: string;
   let service: LocalService;
 
   beforeAll(async () => {
-    if (missing) return;
     dir = await mkdtemp(join(tmpdir(), 's3fs-python-'));
     service = await startLocalService({ dataDir: dir, port: 0, s3Port: 0, reconcile: false });
   });
@@ -51,7 +48,7 @@ describe("README's Python example", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  withPython('reads a CSV uploaded through the API into a pandas DataFrame', async () => {
+  it('reads a CSV uploaded through the API into a pandas DataFrame', async () => {
     const token = service.token(`py-${randomUUID().slice(0, 8)}`);
     const csv = Buffer.from('city,price\nParis,3.5\nOslo,4\n"São Paulo, SP",12.25\n');
     const created = await fetch(`${service.apiUrl}/uploads`, {

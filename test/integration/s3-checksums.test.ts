@@ -19,7 +19,8 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ADMIN_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from '../../local/s3/server';
 import { checksumOf } from '../../local/s3/checksums';
-import { hasMoto, MOTO_CREDENTIALS, startMoto, type Moto } from './support/moto';
+import { MOTO, MOTO_CREDENTIALS, startMoto, type Moto } from './support/moto';
+import { describeWith } from './support/optional-tools';
 
 /**
  * Checksums as S3 keeps them (`x-amz-checksum-*`), over HTTP with the real SDK, which computes its
@@ -226,7 +227,7 @@ describe('checksums on the embedded S3', () => {
   embeddedOnlySuite(() => target);
 });
 
-(hasMoto ? describe : describe.skip)('checksums on moto_server (the behaviour both servers share)', () => {
+describeWith(MOTO, 'checksums on moto_server (the behaviour both servers share)', () => {
   let moto: Moto;
   let target: Target;
   beforeAll(async () => {

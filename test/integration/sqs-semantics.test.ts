@@ -19,7 +19,8 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import { startLocalQueue, type LocalQueue } from '../../local/sqs/server';
-import { hasMoto, startMoto, type Moto } from './support/moto';
+import { MOTO, startMoto, type Moto } from './support/moto';
+import { describeWith } from './support/optional-tools';
 
 /**
  * One suite of SQS semantics, driven only through @aws-sdk/client-sqs, run against the local queue
@@ -370,28 +371,19 @@ describe('SQS semantics: the local queue', () => {
   semanticsSuite(() => sqs, new Set());
 });
 
-if (!hasMoto) {
-  describe('SQS semantics: moto_server', () => {
-    it('is skipped: moto_server is not on PATH (pip install "moto[server]" to run it)', () => {
-      console.warn('moto_server is not on PATH: the SQS semantics were not checked against a second implementation.');
-      expect(hasMoto).toBe(false);
-    });
-  });
-} else {
-  describe('SQS semantics: moto_server', () => {
-    let moto: Moto;
-    let sqs: SQSClient;
+describeWith(MOTO, 'SQS semantics: moto_server', () => {
+  let moto: Moto;
+  let sqs: SQSClient;
 
-    beforeAll(async () => {
-      moto = await startMoto();
-      sqs = new SQSClient({ endpoint: moto.endpoint, region: REGION, credentials: CREDENTIALS });
-    });
-    afterAll(async () => {
-      sqs?.destroy();
-      await moto?.stop();
-    });
-
-    // moto 5.2: DeleteMessage takes any handle the message ever had, and StartMessageMoveTask is not implemented.
-    semanticsSuite(() => sqs, new Set<Difference>(['stale-receipt-handle-deletes', 'no-message-move-tasks']));
+  beforeAll(async () => {
+    moto = await startMoto();
+    sqs = new SQSClient({ endpoint: moto.endpoint, region: REGION, credentials: CREDENTIALS });
   });
-}
+  afterAll(async () => {
+    sqs?.destroy();
+    await moto?.stop();
+  });
+
+  // moto 5.2: DeleteMessage takes any handle the message ever had, and StartMessageMoveTask is not implemented.
+  semanticsSuite(() => sqs, new Set<Difference>(['stale-receipt-handle-deletes', 'no-message-move-tasks']));
+});

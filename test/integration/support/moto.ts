@@ -1,11 +1,18 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import type { OptionalTool } from './optional-tools';
 
 /**
  * moto_server (Python), a second S3 (and SQS) implementation the suites are checked against.
  * It is not needed for local mode itself, so suites that use it skip, saying so, without it.
  */
 export const hasMoto = spawnSync('sh', ['-c', 'command -v moto_server'], { encoding: 'utf8' }).status === 0;
+
+export const MOTO: OptionalTool = {
+  id: 'moto',
+  missing: hasMoto ? undefined : 'moto_server is not on PATH',
+  install: 'Install it with: pip install "moto[server]"',
+};
 
 export const MOTO_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' } as const;
 
