@@ -1,0 +1,139 @@
+/**
+ * The local user pool on HTTP: what `@aws-sdk/client-cognito-identity-provider` speaks to Cognito,
+ * JSON 1.1 (`POST /`, `Content-Type: application/x-amz-json-1.1`, `X-Amz-Target:
+ * AWSCognitoIdentityProviderService.<Action>`), errors as `{"__type","message"}` with
+ * `x-amzn-ErrorType`, so the SDK raises NotAuthorizedException, CodeMismatchException… as against
+ * Cognito. The actions it serves are unauthenticated in Cognito too (no SigV4): a sign-in is proved
+ * by the password and the code. On 127.0.0.1 only; no CORS is answered, so a web page cannot call
+ * it (its JSON content type and X-Amz-Target force a preflight).
+ */
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { signToken } from '../auth';
+import { CognitoError, createIdentityProvider } from './identity-provider';
+import { UserStore } from './users';
+
+export interface LocalCognitoOptions {
+  dataDir: string;
+  region: string;
+  /** The gateway's token key (local/auth.ts): the ID tokens minted here are the ones it accepts. */
+  jwtKey: Buffer;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** The clock of sessions, codes and token lifetimes (tests move it). Default: Date.now. */
+  now?: () => number;
+  log?: (line: string) => void;
+}
+
+export interface LocalCognito {
+  /** `http://127.0.0.1:<port>`: the CognitoIdentityProviderClient's endpoint. */
+  endpoint: string;
+  region: string;
+  userPoolId: string;
+  clientId: string;
+  users: UserStore;
+  stop(): Promise<void>;
+}
+
+/** The local pool's id: region, "_", name (the name is part of every SRP verifier). */
+export const localUserPoolId = (region: string) => `${region}_s3filesLocal`;
+/** The local app client's id, which ID tokens carry as `aud` (local/auth.ts checks it). */
+export const LOCAL_COGNITO_CLIENT_ID = 's3files-local';
+
+const CONTENT_TYPE = 'application/x-amz-json-1.1';
+const TARGET_PREFIX = 'AWSCognitoIdentityProviderService.';
+const MAX_BODY_BYTES = 64 * 1024;
+
+const b64url = (data: Buffer | string) => Buffer.from(data).toString('base64url');
+
+export async function startLocalCognito(options: LocalCognitoOptions): Promise<LocalCognito> {
+  const log = options.log ?? (() => undefined);
+  const now = options.now ?? Date.now;
+  const userPoolId = localUserPoolId(options.region);
+  const users = new UserStore(options.dataDir, userPoolId.split('_')[1]!);
+  // Access tokens are signed with a key of their own, so the gateway (which checks ID tokens with
+  // jwtKey) can never take one for an ID token.
+  const accessKey = createHmac('sha256', options.jwtKey).update('access tokens').digest();
+  const actions = createIdentityProvider({
+    users,
+    userPoolId,
+    clientId: LOCAL_COGNITO_CLIENT_ID,
+    secret: options.jwtKey,
+    now,
+    signIdToken: (sub, claims, nowMs, ttlSeconds) => signToken(options.jwtKey, sub, { now: nowMs, ttlSeconds, claims }),
+    signAccessToken: (claims) => {
+      const unsigned = `${b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64url(JSON.stringify(claims))}`;
+      return `${unsigned}.${b64url(createHmac('sha256', accessKey).update(unsigned).digest())}`;
+    },
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const target = String(req.headers['x-amz-target'] ?? '');
+      if (req.method !== 'POST' || req.url !== '/' || contentType !== CONTENT_TYPE || !target.startsWith(TARGET_PREFIX)) {
+        throw new CognitoError('UnknownOperationException', `The local user pool speaks Cognito's JSON 1.1 protocol only: POST / with Content-Type: ${CONTENT_TYPE} and X-Amz-Target: ${TARGET_PREFIX}<Action>`);
+      }
+      const name = target.slice(TARGET_PREFIX.length);
+      const action = actions[name];
+      if (!action) throw new CognitoError('UnsupportedOperationException', `${name} is not served by the local user pool (it serves ${Object.keys(actions).join(', ')})`);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_BODY_BYTES) throw new CognitoError('InvalidParameterException', `The request body is over ${MAX_BODY_BYTES} bytes`);
+        chunks.push(chunk as Buffer);
+      }
+      let input: unknown;
+      try {
+        input = size ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+      } catch {
+        throw new CognitoError('SerializationException', 'The request body is not valid JSON');
+      }
+      if (!input || typeof input !== 'object' || Array.isArray(input)) throw new CognitoError('SerializationException', 'The request body must be a JSON object');
+      const output = await action(input as Record<string, unknown>);
+      log(`cognito ${name} 200`);
+      send(res, 200, output);
+    } catch (err) {
+      if (err instanceof CognitoError) {
+        log(`cognito ${String(req.headers['x-amz-target'] ?? '')} ${err.status} ${err.type}: ${err.message}`);
+        send(res, err.status, { __type: err.type, message: err.message }, err.type);
+        return;
+      }
+      log(`cognito: internal error: ${(err as Error)?.stack ?? String(err)}`);
+      send(res, 500, { __type: 'InternalErrorException', message: 'Internal error' }, 'InternalErrorException');
+    }
+  }
+
+  const server = createServer((req, res) => void handle(req, res));
+  const port = await new Promise<number>((resolvePort, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolvePort((server.address() as AddressInfo).port);
+    });
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    region: options.region,
+    userPoolId,
+    clientId: LOCAL_COGNITO_CLIENT_ID,
+    users,
+    stop: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function send(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': CONTENT_TYPE,
+    'content-length': Buffer.byteLength(text),
+    ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+  });
+  res.end(text);
+}
