@@ -9,7 +9,8 @@ export type FetchFn = typeof fetch;
 
 export interface ApiClientOptions {
   baseUrl: string;
-  token: string;
+  /** The bearer token, or a function giving it before each request (a stored login, refreshed as it nears expiry). */
+  token: string | (() => Promise<string>);
   fetch?: FetchFn;
 }
 
@@ -86,11 +87,12 @@ export interface ApiClient {
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const doFetch = options.fetch ?? fetch;
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const auth = { authorization: `Bearer ${options.token}` };
+  const token = options.token;
+  const bearer = typeof token === 'string' ? async () => token : token;
 
   async function call(method: string, path: string, body?: unknown, init: RequestInit & { accept?: string } = {}): Promise<Response> {
     const { accept = 'application/json', ...rest } = init;
-    const headers: Record<string, string> = { ...auth, accept };
+    const headers: Record<string, string> = { authorization: `Bearer ${await bearer()}`, accept };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await doFetch(baseUrl + path, {
       ...rest,

@@ -7,9 +7,11 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiError, createApiClient, type ApiClient, type FetchFn } from './api-client';
+import { cognitoClient, LoginError, readLogin, removeLogin, revokeRefreshToken, saveLogin, signIn, storedTokenProvider, tokenFilePath, type SignInPrompts } from './login';
 import { profileLocalFile } from './profile-local';
+import { createPrompter, NoInputError, type Prompter } from './prompt';
 import { createProgressBar, formatBytes, silentProgress, type ProgressBar } from './progress';
-import { resolveServiceConfig, ServiceConfigError } from './service-config';
+import { resolveServiceConfig, ServiceConfigError, type ServiceConfig } from './service-config';
 import { stateFileFor, uploadFile } from './uploader';
 
 /**
@@ -17,6 +19,8 @@ import { stateFileFor, uploadFile } from './uploader';
  * uploader. `main` returns the exit code: 0 ok, 1 an error from the API or the system, 2 usage.
  */
 export interface CliIO {
+  /** Where `login` reads passwords and codes (hidden on a terminal; a line each from a pipe). */
+  stdin?: Readable & { isTTY?: boolean };
   stdout: Writable;
   stderr: NodeJS.WriteStream | Writable;
   env: Record<string, string | undefined>;
@@ -43,6 +47,7 @@ interface Context {
   positionals: string[];
   json: boolean;
   api: () => ApiClient;
+  prompter: () => Prompter;
   print: (line: string) => void;
   progress: (label: string) => ProgressBar;
 }
@@ -323,6 +328,124 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+const ACCOUNT_COMMANDS: Record<string, Command> = {
+  login: {
+    summary: "sign in to the service's user pool (SRP and a TOTP code); the other commands then use it",
+    usage: 's3files login [username] [--code CODE]',
+    details: [
+      'Asks for your password (S3FILES_PASSWORD in scripts) and the code of your authenticator app (--code or',
+      'S3FILES_TOTP_CODE). At the first sign-in you choose a new password (S3FILES_NEW_PASSWORD) and add the',
+      'printed key to an authenticator app, then type its first code. The tokens are kept in',
+      '$XDG_CONFIG_HOME/s3files/tokens.json (~/.config/s3files/tokens.json), readable by you only, and',
+      'refreshed before they expire, for 7 days; S3FILES_TOKEN, when set, is used instead.',
+    ].join('\n'),
+    options: { code: { type: 'string' } },
+    optionHelp: [['--code CODE', 'the 6-digit code from your authenticator app']],
+    minArgs: 0,
+    maxArgs: 1,
+    async run(ctx) {
+      const service = resolveServiceConfig(ctx.io.env, ctx.io.cwd);
+      const cognito = userPoolOf(service);
+      const env = ctx.io.env;
+      const username = ctx.positionals[0] ?? (await ctx.prompter().ask('User name: ')).trim();
+      if (!username) throw new UsageError('a user name is needed');
+      const password = env.S3FILES_PASSWORD ?? (await ctx.prompter().ask('Password: ', { hidden: true }));
+      let code = (ctx.values.code as string | undefined) ?? env.S3FILES_TOTP_CODE;
+      let setUp = false;
+      const prompts: SignInPrompts = {
+        newPassword: async () => {
+          if (env.S3FILES_NEW_PASSWORD) return env.S3FILES_NEW_PASSWORD;
+          ctx.io.stderr.write('This is your first sign-in: choose a new password (12 characters or more, with upper and lower case, a digit and a symbol).\n');
+          const first = await ctx.prompter().ask('New password: ', { hidden: true });
+          if (ctx.io.stdin?.isTTY && first !== (await ctx.prompter().ask('Again: ', { hidden: true }))) throw new LoginError('PasswordMismatch', 'The two passwords differ');
+          return first;
+        },
+        showTotpSetup: ({ secret, uri }) => {
+          setUp = true;
+          ctx.io.stderr.write(
+            [
+              'Every sign-in needs a code from an authenticator app. Add this account to yours:',
+              `  scan or open: ${uri}`,
+              `  or type the key: ${secret}`,
+              '',
+            ].join('\n'),
+          );
+        },
+        totpCode: async () => {
+          // A code given up front is for an app already set up; at the set-up, the new key's code is asked for.
+          if (code && !setUp) {
+            const given = code;
+            code = undefined;
+            return given.trim();
+          }
+          return (await ctx.prompter().ask('Code from your authenticator app: ')).trim();
+        },
+      };
+      const client = cognitoClient(cognito);
+      let tokens;
+      try {
+        tokens = await signIn(client, cognito, { username, password }, prompts);
+      } finally {
+        client.destroy();
+      }
+      const file = tokenFilePath(env);
+      saveLogin(file, { ...tokens, apiUrl: service.apiUrl, username, cognito });
+      if (ctx.json) return writeJson(ctx, { apiUrl: service.apiUrl, username, sub: tokens.sub, expiresAt: new Date(tokens.expiresAt).toISOString(), tokenFile: file });
+      ctx.print(`signed in to ${service.apiUrl} as ${username}; tokens kept in ${file}`);
+    },
+  },
+  logout: {
+    summary: 'sign out: revoke the refresh token and delete the stored tokens',
+    usage: 's3files logout',
+    options: {},
+    optionHelp: [],
+    minArgs: 0,
+    maxArgs: 0,
+    async run(ctx) {
+      const service = resolveServiceConfig(ctx.io.env, ctx.io.cwd);
+      const file = tokenFilePath(ctx.io.env);
+      const login = readLogin(file, service.apiUrl);
+      let revoked = false;
+      if (login) {
+        const client = cognitoClient(login.cognito);
+        try {
+          await revokeRefreshToken(client, login.cognito, login.refreshToken);
+          revoked = true;
+        } catch (err) {
+          // The local copy goes anyway: signing out on this machine must not depend on the network.
+          ctx.io.stderr.write(`s3files: the refresh token could not be revoked (${(err as Error).message}); it stays valid until it expires\n`);
+        } finally {
+          client.destroy();
+          removeLogin(file, service.apiUrl);
+        }
+      }
+      if (ctx.json) return writeJson(ctx, { apiUrl: service.apiUrl, signedOut: login !== undefined, revoked });
+      ctx.print(login ? `signed out of ${service.apiUrl}` : `not signed in to ${service.apiUrl}`);
+    },
+  },
+};
+Object.assign(COMMANDS, ACCOUNT_COMMANDS);
+
+function userPoolOf(service: ServiceConfig): NonNullable<ServiceConfig['cognito']> {
+  if (service.cognito) return service.cognito;
+  throw new ServiceConfigError(
+    `No user pool is configured for ${service.apiUrl}: set S3FILES_USER_POOL_ID and S3FILES_CLIENT_ID (the stack's UserPoolId and UserPoolClientId outputs)`,
+  );
+}
+
+/**
+ * The bearer token of every command: S3FILES_TOKEN when set, else the stored login for this API
+ * (refreshed as needed), else the local service's default user's token from endpoints.json.
+ */
+function bearerFor(service: ServiceConfig, env: Record<string, string | undefined>): string | (() => Promise<string>) {
+  const fromEnv = env.S3FILES_TOKEN?.trim();
+  if (fromEnv) return fromEnv;
+  const file = tokenFilePath(env);
+  if (readLogin(file, service.apiUrl)) return storedTokenProvider({ file, apiUrl: service.apiUrl });
+  if (service.token) return service.token;
+  throw new LoginError('NotSignedIn', `Not signed in to ${service.apiUrl}: run s3files login (or set S3FILES_TOKEN)`);
+}
+
 function formatOptions(rows: [string, string][]): string {
   const width = Math.max(...rows.map(([flag]) => flag.length));
   return rows.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`).join('\n');
@@ -340,8 +463,9 @@ export function topHelp(): string {
     'Options for every command:',
     formatOptions(COMMON_HELP),
     '',
-    'The service is S3FILES_API_URL with the bearer token S3FILES_TOKEN, or else the local service',
-    'started by `npm start` in the project (its .local/endpoints.json, or LOCAL_DATA_DIR/endpoints.json).',
+    'The service is S3FILES_API_URL, or else the local service started by `npm start` in the project (its',
+    '.local/endpoints.json, or LOCAL_DATA_DIR/endpoints.json). The token is S3FILES_TOKEN, or else the one',
+    '`s3files login` keeps (S3FILES_USER_POOL_ID and S3FILES_CLIENT_ID name the user pool when deployed).',
     'Run `s3files <command> --help` for the options of a command.',
   ].join('\n');
 }
@@ -381,7 +505,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     }
     if (positionals.length < cmd.minArgs || positionals.length > cmd.maxArgs) throw new UsageError(`wrong number of arguments\nUsage: ${cmd.usage}`);
     let client: ApiClient | undefined;
+    let prompter: Prompter | undefined;
     const showProgress = !values.quiet && !json && (io.stderr as NodeJS.WriteStream).isTTY === true;
+    // A prompter reading stdin keeps the process alive until closed.
+    const closePrompter = () => prompter?.close();
     await cmd.run({
       io,
       values,
@@ -390,13 +517,18 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       api: () => {
         if (!client) {
           const service = resolveServiceConfig(io.env, io.cwd);
-          client = createApiClient({ baseUrl: service.apiUrl, token: service.token, ...(io.fetch ? { fetch: io.fetch } : {}) });
+          client = createApiClient({ baseUrl: service.apiUrl, token: bearerFor(service, io.env), ...(io.fetch ? { fetch: io.fetch } : {}) });
         }
         return client;
       },
+      prompter: () => {
+        if (!io.stdin) throw new NoInputError('the terminal (no standard input)');
+        prompter ??= createPrompter(io.stdin, io.stderr);
+        return prompter;
+      },
       print: (line) => io.stdout.write(line + '\n'),
       progress: (label) => (showProgress ? createProgressBar(io.stderr as NodeJS.WriteStream, label) : silentProgress),
-    });
+    }).finally(closePrompter);
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
@@ -409,6 +541,19 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     }
     if (err instanceof ServiceConfigError) {
       reportError(io, json, 'NoService', err.message);
+      return 1;
+    }
+    if (err instanceof LoginError) {
+      reportError(io, json, err.code, err.message);
+      return 1;
+    }
+    if (err instanceof NoInputError) {
+      reportError(io, json, 'NoInput', err.message);
+      return 1;
+    }
+    // The user pool's refusals (NotAuthorizedException, CodeMismatchException, …) by their SDK name.
+    if ((err as { $metadata?: unknown }).$metadata !== undefined) {
+      reportError(io, json, (err as Error).name, (err as Error).message);
       return 1;
     }
     const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };

@@ -6,7 +6,7 @@
 require('tsx/cjs');
 const { main } = require('./main.ts');
 
-main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }).then(
+main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }).then(
   (code) => {
     process.exitCode = code;
   },

@@ -18,6 +18,7 @@ import { json } from '../lambda/shared/http';
 import { loadOrCreateKey, signToken, verifyToken } from './auth';
 import { createGateway, originMatcher, type ApiHandler } from './gateway';
 import type { DeadLetter } from './dead-letters';
+import { startLocalCognito, type LocalCognito } from './cognito/server';
 import { startProcessingQueue, type ProcessHandler } from './processing';
 import { startS3Events } from './s3-events';
 import { startStorage } from './storage';
@@ -56,6 +57,10 @@ export interface LocalServiceOptions {
   defaultUserId?: string;
   /** The local SQS queue's port; 0 picks a free one. Default 0. */
   sqsPort?: number;
+  /** The local Cognito user pool's port (`s3files login`); 0 picks a free one. Default 0. */
+  cognitoPort?: number;
+  /** The user pool's clock (TOTP steps, sessions, refresh tokens); tests move it. Default: Date.now. */
+  cognitoClock?: () => number;
   /** Seconds before a failed record is received again (AWS: the 30-minute visibility timeout). Default 1. */
   retryAfterSeconds?: number;
   pollIntervalMs?: number;
@@ -83,6 +88,8 @@ export interface Endpoints {
   sqsEndpoint: string;
   queueUrl: string;
   deadLetterQueueUrl: string;
+  /** The local user pool `s3files login` signs in to (the stack's UserPoolId and UserPoolClientId outputs, locally). */
+  cognito: { endpoint: string; region: string; userPoolId: string; clientId: string };
 }
 
 export interface LocalService {
@@ -96,6 +103,8 @@ export interface LocalService {
   s3: S3Client;
   /** Whether uploads are noticed by polling (external S3) rather than by server events. */
   polling: boolean;
+  /** The local user pool: its endpoint, ids and users (`npm run user`). */
+  cognito: LocalCognito;
   token(userId: string, ttlSeconds?: number): string;
   endpoints(): Endpoints;
   processing: {
@@ -223,6 +232,9 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         log,
       }),
     );
+    const cognito = parts.add(
+      await startLocalCognito({ dataDir, region, jwtKey, port: options.cognitoPort ?? 0, ...(options.cognitoClock ? { now: options.cognitoClock } : {}), log }),
+    );
     const gateway = createGateway({
       handlers,
       verifyToken: (token) => verifyToken(jwtKey, token),
@@ -260,6 +272,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       config,
       s3: storage.s3,
       polling: events.polling,
+      cognito,
       token,
       endpoints: () => ({
         apiUrl,
@@ -273,6 +286,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         sqsEndpoint: queue.endpoint,
         queueUrl: queue.queueUrl,
         deadLetterQueueUrl: queue.deadLetterQueueUrl,
+        cognito: { endpoint: cognito.endpoint, region, userPoolId: cognito.userPoolId, clientId: cognito.clientId },
       }),
       processing: {
         idle: async () => {

@@ -107,6 +107,10 @@ export class UserStore {
     return result;
   }
 
+  list(): StoredUser[] {
+    return this.read().users;
+  }
+
   findByName(username: string): StoredUser | undefined {
     const wanted = username.toLowerCase();
     return this.read().users.find((u) => u.username.toLowerCase() === wanted);

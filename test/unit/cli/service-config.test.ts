@@ -39,4 +39,19 @@ describe('resolveServiceConfig', () => {
   it('explains how to configure the service when nothing is found', () => {
     expect(() => resolveServiceConfig({ LOCAL_DATA_DIR: join(dir, 'none') }, dir)).toThrow('S3FILES_API_URL');
   });
+
+  it('takes the user pool from S3FILES_USER_POOL_ID and S3FILES_CLIENT_ID, the region from the pool id', () => {
+    const config = resolveServiceConfig({ S3FILES_API_URL: 'https://api', S3FILES_USER_POOL_ID: 'eu-west-1_AbC123', S3FILES_CLIENT_ID: 'client' }, dir);
+    expect(config).toEqual({ apiUrl: 'https://api', cognito: { userPoolId: 'eu-west-1_AbC123', clientId: 'client', region: 'eu-west-1' }, source: 'environment' });
+  });
+
+  it('refuses a user pool id without a client id', () => {
+    expect(() => resolveServiceConfig({ S3FILES_API_URL: 'https://api', S3FILES_USER_POOL_ID: 'eu-west-1_AbC123' }, dir)).toThrow('only S3FILES_USER_POOL_ID is set');
+  });
+
+  it('reads the local user pool from endpoints.json', () => {
+    const cognito = { endpoint: 'http://127.0.0.1:4572', region: 'us-east-1', userPoolId: 'us-east-1_s3filesLocal', clientId: 's3files-local' };
+    writeFileSync(join(dir, 'endpoints.json'), JSON.stringify({ apiUrl: 'http://127.0.0.1:3000', token: 't', cognito }));
+    expect(resolveServiceConfig({ LOCAL_DATA_DIR: '.' }, dir).cognito).toEqual(cognito);
+  });
 });
