@@ -30,6 +30,15 @@ describe('createApiClient', () => {
     expect((f.calls[0]!.init.headers as Record<string, string>).authorization).toBe('Bearer tok');
   });
 
+  it('asks a token function before each request, so a refreshed token is used from the next one', async () => {
+    const f = recordingFetch([jsonResponse(200, { buckets: [] }), jsonResponse(200, { buckets: [] })]);
+    const tokens = ['first', 'refreshed'];
+    const client = createApiClient({ baseUrl: 'http://api.test', token: async () => tokens.shift()!, fetch: f.fn });
+    await client.listBuckets();
+    await client.listBuckets();
+    expect(f.calls.map((c) => (c.init.headers as Record<string, string>).authorization)).toEqual(['Bearer first', 'Bearer refreshed']);
+  });
+
   it('turns an API error body into an ApiError with its code and message', async () => {
     const f = recordingFetch([jsonResponse(404, { error: { code: 'NoSuchKey', message: 'No object a.csv' } })]);
     const read = createApiClient({ baseUrl: 'http://api.test', token: 't', fetch: f.fn }).readRows('uploads', 'a.csv', { offset: 0, limit: 1 });
