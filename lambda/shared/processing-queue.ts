@@ -9,8 +9,12 @@ export const PROCESSING_QUEUE = {
   batchSize: 10,
   /** Concurrent invocations at most (the event source mapping's ScalingConfig.MaximumConcurrency). */
   maxConcurrency: 5,
-  /** Receives before a message moves to the dead-letter queue (the RedrivePolicy's maxReceiveCount). */
-  maxReceiveCount: 3,
+  /**
+   * Receives before a message moves to the dead-letter queue (the RedrivePolicy's maxReceiveCount).
+   * AWS advises at least 5 for a Lambda consumer: a receive is also spent when the function is
+   * throttled or a batch fails as a whole (a timeout, a crash), not only when this record failed.
+   */
+  maxReceiveCount: 5,
   /**
    * AWS's rule for Lambda consumers: a visibility timeout of at least six times the function
    * timeout, so a message is not redelivered while a (retried) invocation still works on it.

@@ -24,7 +24,7 @@ export interface ProcessingProps {
 /**
  * S3 ObjectCreated (any way: PUT, POST, copy, completed multipart upload) -> SQS -> processor.
  * The queue decouples S3 from the function, retries failed records (the processor reports them
- * with batchItemFailures) and parks poison messages in a dead-letter queue after 3 receives,
+ * with batchItemFailures) and parks poison messages in a dead-letter queue after PROCESSING_QUEUE.maxReceiveCount receives,
  * where an alarm fires. The numbers are lambda/shared/processing-queue.ts's, which local mode uses too.
  */
 export class Processing extends Construct {
@@ -61,11 +61,11 @@ export class Processing extends Construct {
     acknowledgeNag(
       props.processor,
       'Serverless-LambdaEventSourceMappingDestination',
-      'SQS event source mappings do not support an on-failure destination; failed records return to the queue and move to its dead-letter queue after 3 receives.',
+      `SQS event source mappings do not support an on-failure destination; failed records return to the queue and move to its dead-letter queue after ${PROCESSING_QUEUE.maxReceiveCount} receives.`,
     );
 
     this.deadLetterAlarm = new Alarm(this, 'DeadLettersAlarm', {
-      alarmDescription: 'Uploaded objects could not be processed after 3 attempts; see the dead-letter queue.',
+      alarmDescription: `Uploaded objects could not be processed after ${PROCESSING_QUEUE.maxReceiveCount} attempts; see the dead-letter queue.`,
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,

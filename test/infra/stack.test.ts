@@ -337,11 +337,11 @@ describe('processing', () => {
     }
   });
 
-  it('encrypts both queues, requires TLS and moves a message to the DLQ after 3 receives', () => {
+  it('encrypts both queues, requires TLS and moves a message to the DLQ after 5 receives (AWS: at least 5 for a Lambda consumer)', () => {
     const queue = resources[logicalId(stack.processing.queue)]!.Properties;
     expect(queue.RedrivePolicy).toEqual({
       deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.processing.deadLetterQueue), 'Arn'] },
-      maxReceiveCount: 3,
+      maxReceiveCount: 5,
     });
     for (const q of [stack.processing.queue, stack.processing.deadLetterQueue]) {
       expect(resources[logicalId(q)]!.Properties.SqsManagedSseEnabled).toBe(true);

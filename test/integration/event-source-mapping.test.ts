@@ -10,7 +10,7 @@ import { startLocalQueue, type LocalQueue } from '../../local/sqs/server';
 
 /**
  * The local event-source mapping against the local queue: batches shaped as Lambda delivers them,
- * ReportBatchItemFailures, the function timeout, redrive after the stack's 3 receives, idle() and
+ * ReportBatchItemFailures, the function timeout, redrive after the stack's maxReceiveCount receives, idle() and
  * stop(). Each test has its own queue (visibility timeout 1 s, so a retry comes within seconds) and
  * its own dead-letter queue. Nothing asserts on durations.
  */
@@ -93,6 +93,9 @@ function receiveCounts(events: SQSEvent[]): Record<string, string[]> {
   for (const record of events.flatMap((e) => e.Records)) (counts[record.body] ??= []).push(record.attributes.ApproximateReceiveCount);
   return counts;
 }
+
+/** ['1', …, 'n']: the receive counts of a message received n times. */
+const receiveCountsUpTo = (n: number) => Array.from({ length: n }, (_, i) => String(i + 1));
 
 const ok = async (): Promise<SQSBatchResponse> => ({ batchItemFailures: [] });
 
@@ -214,7 +217,7 @@ describe('the local event-source mapping', () => {
     expect(receiveCounts(events)).toEqual({ x: ['1', '2'], y: ['1', '2'] });
   });
 
-  it('leaves a record that always fails to the queue, which moves it to the dead-letter queue after 3 receives', async () => {
+  it(`leaves a record that always fails to the queue, which moves it to the dead-letter queue after ${PROCESSING_QUEUE.maxReceiveCount} receives`, async () => {
     const queues = await createQueues();
     await sendBodies(queues.queueUrl, ['poison']);
     const events: SQSEvent[] = [];
@@ -224,7 +227,7 @@ describe('the local event-source mapping', () => {
       return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
     }).idle();
 
-    expect(receiveCounts(events)).toEqual({ poison: ['1', '2', '3'] });
+    expect(receiveCounts(events)).toEqual({ poison: receiveCountsUpTo(PROCESSING_QUEUE.maxReceiveCount) });
     const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.dlqUrl, MessageSystemAttributeNames: ['All'] }));
     expect(Messages?.map((m) => [m.MessageId, m.Body, m.Attributes?.DeadLetterQueueSourceArn])).toEqual([[events[0]!.Records[0]!.messageId, 'poison', queues.queueArn]]);
   });

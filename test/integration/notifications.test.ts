@@ -6,6 +6,7 @@ import { CopyObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCom
 import { Upload } from '@aws-sdk/lib-storage';
 import type { S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { decodeEventKey } from '../../lambda/core/process';
+import { PROCESSING_QUEUE } from '../../lambda/shared/processing-queue';
 import { createS3Client } from '../../lambda/shared/clients';
 import { encodeEventKey } from '../../local/notifications';
 import { startEmbeddedS3, ADMIN_CREDENTIALS, type EmbeddedS3 } from '../../local/s3/server';
@@ -98,11 +99,11 @@ describe('notifications from the embedded S3', () => {
     expect(recordsOf(batches)[0]).toMatchObject({ eventName: 'ObjectCreated:Copy', s3: { object: { key: 'users/u1/copy.csv', size: 3 } } });
   });
 
-  it('retries a failed record and dead-letters it after three receives', async () => {
+  it(`retries a failed record and dead-letters it after ${PROCESSING_QUEUE.maxReceiveCount} receives`, async () => {
     failKeys.add('users/u1/poison.csv');
     await service.s3.send(new PutObjectCommand({ Bucket: service.buckets.uploads, Key: 'users/u1/poison.csv', Body: 'x' }));
     await service.processing.idle();
-    expect(batches.map((b) => b.Records[0]!.attributes.ApproximateReceiveCount)).toEqual(['1', '2', '3']);
+    expect(batches.map((b) => b.Records[0]!.attributes.ApproximateReceiveCount)).toEqual(Array.from({ length: PROCESSING_QUEUE.maxReceiveCount }, (_, i) => String(i + 1)));
     const letters = await service.processing.deadLetters();
     expect(letters.map((l) => (JSON.parse(l.body) as S3Event).Records[0]!.s3.object.key)).toContain('users/u1/poison.csv');
   });

@@ -9,6 +9,7 @@ import type { S3Event, S3EventRecord, SQSBatchResponse, SQSEvent } from 'aws-lam
 import { profileObject } from '../../lambda/core/profile';
 import { createProcessHandler } from '../../lambda/handlers/process';
 import { createS3Client } from '../../lambda/shared/clients';
+import { PROCESSING_QUEUE } from '../../lambda/shared/processing-queue';
 import { buildHandlers } from '../../local/handlers';
 import { ADMIN_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from '../../local/s3/server';
 import { startLocalService, type LocalService } from '../../local/service';
@@ -203,15 +204,15 @@ describe('faults', () => {
     survived++;
   });
 
-  it('retries a record whose profile fails, dead-letters it after 3 receives, and the replay command profiles it once fixed', async () => {
+  it(`retries a record whose profile fails, dead-letters it after ${PROCESSING_QUEUE.maxReceiveCount} receives, and the replay command profiles it once fixed`, async () => {
     injected++;
     const key = 'fault/dlq.csv';
     control.failProfileOf.add(key);
     await uploadAcknowledged(key, Buffer.from('a,b\n1,2\n3,4\n'));
     await service.processing.idle();
     const letters = (await service.processing.deadLetters()).filter((l) => l.body.includes('dlq.csv'));
-    expect(letters.map((l) => l.receiveCount)).toEqual([3]);
-    expect(eventsFor(key)).toHaveLength(3);
+    expect(letters.map((l) => l.receiveCount)).toEqual([PROCESSING_QUEUE.maxReceiveCount]);
+    expect(eventsFor(key)).toHaveLength(PROCESSING_QUEUE.maxReceiveCount);
     expect(await profileOf(key)).toBeUndefined();
 
     control.failProfileOf.delete(key);
