@@ -9,6 +9,8 @@ import type { FileServiceStackProps } from './file-service-stack';
  * - sourceMaps: `true` sets NODE_OPTIONS=--enable-source-maps on every function, for stack traces in
  *   the TypeScript sources while debugging; default off, since it slows every cold start (the .map
  *   files are shipped either way)
+ * - threatProtection: `true` puts the user pool on the Plus feature plan (billed per monthly active
+ *   user) with threat protection enforced; default off
  */
 export function stackPropsFromContext(node: Node): FileServiceStackProps {
   return {
@@ -19,6 +21,7 @@ export function stackPropsFromContext(node: Node): FileServiceStackProps {
       rateLimit: positive(node.tryGetContext('throttleRateLimit'), 50, 'throttleRateLimit'),
       burstLimit: positive(node.tryGetContext('throttleBurstLimit'), 100, 'throttleBurstLimit'),
     },
+    threatProtection: flag(node.tryGetContext('threatProtection')),
   };
 }
 

@@ -18,6 +18,8 @@ export interface FileServiceStackProps extends StackProps {
   autoDeleteObjects?: boolean;
   /** API stage throttling. Default: 50 requests/s, bursts of 100. */
   throttling?: { rateLimit: number; burstLimit: number };
+  /** Cognito's Plus feature plan with threat protection enforced (billed per active user). Default: off. */
+  threatProtection?: boolean;
   /** Set NODE_OPTIONS=--enable-source-maps on every function (slower cold starts). Default: off. */
   sourceMaps?: boolean;
   /** Where the entry modules live. Default: lambda/functions. */
@@ -45,7 +47,8 @@ export class FileServiceStack extends Stack {
     const removalPolicy = dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
     this.storage = new Storage(this, 'Storage', { allowedOrigins, autoDeleteObjects: dev });
-    this.auth = new Auth(this, 'Auth', { removalPolicy });
+    // A throw-away stack deletes its users with it, which deletion protection would refuse.
+    this.auth = new Auth(this, 'Auth', { removalPolicy, deletionProtection: !dev, threatProtection: props.threatProtection ?? false });
 
     // HMAC key for pagination cursors and upload ids. It reaches the functions as a CloudFormation
     // dynamic reference, resolved at deploy time into the (KMS-encrypted) environment: no Secrets

@@ -492,11 +492,55 @@ describe('auth', () => {
     });
   });
 
-  it('has a public client with SRP and password auth for the CLI', () => {
+  it('has a public client that signs in by SRP only (and refreshes), never by sending the password', () => {
     template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
       GenerateSecret: false,
-      ExplicitAuthFlows: Match.arrayWith(['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']),
+      ExplicitAuthFlows: ['ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
       AllowedOAuthFlows: Match.absent(),
+    });
+  });
+
+  it('keeps refresh tokens for 7 days at most, ID and access tokens for an hour, and revokes them on sign-out', () => {
+    const client = Object.values(template.findResources('AWS::Cognito::UserPoolClient'))[0]!.Properties;
+    const minutes = (value: number, unit: string) => value * ({ minutes: 1, hours: 60, days: 1440 } as Record<string, number>)[unit]!;
+    expect(minutes(client.RefreshTokenValidity, client.TokenValidityUnits.RefreshToken)).toBeLessThanOrEqual(7 * 1440);
+    expect(minutes(client.IdTokenValidity, client.TokenValidityUnits.IdToken)).toBe(60);
+    expect(minutes(client.AccessTokenValidity, client.TokenValidityUnits.AccessToken)).toBe(60);
+    expect(client.EnableTokenRevocation).toBe(true);
+  });
+
+  it('requires a TOTP code at every sign-in, and offers no SMS', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', { MfaConfiguration: 'ON', EnabledMfas: ['SOFTWARE_TOKEN_MFA'] });
+  });
+
+  it('treats user names (email addresses) case-insensitively', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', { UsernameConfiguration: { CaseSensitive: false } });
+  });
+
+  it('protects the user pool from deletion, and retains it', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', { DeletionProtection: 'ACTIVE' });
+    expect(template.toJSON().Resources[logicalId(stack.auth.userPool)].DeletionPolicy).toBe('Retain');
+  });
+
+  it('lets a throw-away stack (autoDeleteObjects=true) delete its user pool', () => {
+    const { stack: dev } = buildStack({ context: { autoDeleteObjects: 'true' } });
+    const pool = Template.fromStack(dev).toJSON().Resources[logicalId(dev.auth.userPool)];
+    expect(pool.Properties.DeletionProtection).toBe('INACTIVE');
+    expect(pool.DeletionPolicy).toBe('Delete');
+  });
+
+  it('stays on the Essentials plan without threat protection by default', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', { UserPoolTier: 'ESSENTIALS', UserPoolAddOns: Match.absent() });
+    template.resourceCountIs('AWS::Cognito::UserPoolRiskConfigurationAttachment', 0);
+  });
+
+  it('enforces threat protection on the Plus plan with threatProtection=true, blocking high-risk and leaked-password sign-ins', () => {
+    const plus = Template.fromStack(buildStack({ context: { threatProtection: 'true' } }).stack);
+    plus.hasResourceProperties('AWS::Cognito::UserPool', { UserPoolTier: 'PLUS', UserPoolAddOns: { AdvancedSecurityMode: 'ENFORCED' } });
+    plus.hasResourceProperties('AWS::Cognito::UserPoolRiskConfigurationAttachment', {
+      ClientId: 'ALL',
+      AccountTakeoverRiskConfiguration: { Actions: Match.objectLike({ HighAction: { EventAction: 'BLOCK', Notify: false } }) },
+      CompromisedCredentialsRiskConfiguration: { Actions: { EventAction: 'BLOCK' } },
     });
   });
 });
