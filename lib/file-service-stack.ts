@@ -16,7 +16,7 @@ export interface FileServiceStackProps extends StackProps {
   allowedOrigins?: readonly string[];
   /** Dev stacks: buckets, users and logs are deleted with the stack. Default: retained. */
   autoDeleteObjects?: boolean;
-  /** API stage throttling. Default: 50 requests/s, bursts of 100. */
+  /** API throttling, per method (API Gateway applies a stage's limits to each method). Default: 50 requests/s, bursts of 100. */
   throttling?: { rateLimit: number; burstLimit: number };
   /** Cognito's Plus feature plan with threat protection enforced (billed per active user). Default: off. */
   threatProtection?: boolean;

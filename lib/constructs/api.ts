@@ -26,6 +26,7 @@ export interface ApiProps {
   functions: Record<ApiFunctionName, IFunction>;
   /** Browser origins; empty: no CORS preflight and no CORS headers on errors. */
   allowedOrigins: readonly string[];
+  /** Each method's own limit (API Gateway applies a stage's throttling per method, not to the stage as a whole). */
   throttling: { rateLimit: number; burstLimit: number };
   /** @default 'v1' */
   stageName?: string;
@@ -35,10 +36,21 @@ export interface ApiProps {
 export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Range', 'If-Match', 'If-None-Match', 'X-Amz-Date'];
 
 /**
+ * The routes a request reaches without a Cognito token (route.authorizer 'none') get half the
+ * per-method limit: API Gateway checks nothing before their function runs, so this caps what a
+ * flood of forged requests can cost in invocations.
+ */
+export function unauthenticatedThrottling(throttling: ApiProps['throttling']): ApiProps['throttling'] {
+  return { rateLimit: Math.max(1, Math.floor(throttling.rateLimit / 2)), burstLimit: Math.max(1, Math.floor(throttling.burstLimit / 2)) };
+}
+
+/**
  * The REST API, built from the shared route table (lambda/shared/routes.ts): one resource per path
- * and one method per row, each behind the Cognito authorizer. Errors produced by API Gateway
- * itself (401 from the authorizer, 403 for an unknown route, 429, 5xx) get the service's JSON
- * error body and, for allowed origins, CORS headers, so a browser can read them.
+ * and one method per row, behind the Cognito authorizer unless the row says `authorizer: 'none'`
+ * (the Uppy Companion routes, whose function checks a grant in the path). Errors produced by API
+ * Gateway itself (401 from the authorizer, 403 for an unknown route, 429, 5xx) get the service's
+ * JSON error body, `X-Content-Type-Options: nosniff` and, for allowed origins, CORS headers, so a
+ * browser can read them.
  */
 export class Api extends Construct {
   readonly restApi: RestApi;
@@ -56,11 +68,14 @@ export class Api extends Construct {
         }
       : undefined;
 
+    const logging = { loggingLevel: MethodLoggingLevel.ERROR, dataTraceEnabled: false, metricsEnabled: true } as const;
+    const unauthenticated = unauthenticatedThrottling(props.throttling);
     this.restApi = new RestApi(this, 'Rest', {
       description: `${Stack.of(this).stackName}: S3 file service`,
-      // Execution logging needs the account-level CloudWatch role; creating it makes the stack
-      // deployable into a fresh account.
-      cloudWatchRole: true,
+      // Logging to CloudWatch (execution and access logs) needs the account's API Gateway logging
+      // role, a setting of the whole account and region. Creating it here would overwrite whatever
+      // role the account already has (AWS::ApiGateway::Account); the README says how to set it once.
+      cloudWatchRole: false,
       deployOptions: {
         stageName: props.stageName ?? 'v1',
         accessLogDestination: new LogGroupLogDestination(this.accessLogs),
@@ -75,22 +90,23 @@ export class Api extends Construct {
           status: true,
           user: true,
         }),
-        loggingLevel: MethodLoggingLevel.ERROR,
-        // Full request/response logging would write bearer tokens and presigned URLs to the logs.
-        dataTraceEnabled: false,
-        metricsEnabled: true,
+        // Full request/response logging (dataTraceEnabled) would write bearer tokens and presigned
+        // URLs to the logs.
+        ...logging,
         tracingEnabled: true,
         throttlingRateLimit: props.throttling.rateLimit,
         throttlingBurstLimit: props.throttling.burstLimit,
+        // A method's own settings replace the stage's for it, logging included: restated.
+        methodOptions: Object.fromEntries(
+          ROUTES.filter((r) => r.authorizer === 'none').map((r) => [
+            `${r.resource}/${r.method}`,
+            { ...logging, throttlingRateLimit: unauthenticated.rateLimit, throttlingBurstLimit: unauthenticated.burstLimit },
+          ]),
+        ),
       },
       ...(preflight ? { defaultCorsPreflightOptions: preflight } : {}),
     });
 
-    acknowledgeNag(
-      this.restApi,
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-      'The account-level role API Gateway uses to write execution logs; AWS prescribes this managed policy for it.',
-    );
     acknowledgeNag(
       this.restApi,
       'AwsSolutions-APIG3',
@@ -142,17 +158,18 @@ export class Api extends Construct {
 
   /** `{"error":{"code","message"}}` for every error API Gateway answers by itself. */
   private addJsonGatewayResponses(allowedOrigins: readonly string[]): void {
-    const cors: Record<string, string> = {};
+    // A JSON error must never be sniffed into something a browser renders or runs.
+    const headers: Record<string, string> = { 'X-Content-Type-Options': "'nosniff'" };
     if (allowedOrigins.length === 1) {
-      cors['Access-Control-Allow-Origin'] = `'${allowedOrigins[0]}'`;
+      headers['Access-Control-Allow-Origin'] = `'${allowedOrigins[0]}'`;
     } else if (allowedOrigins.length > 1) {
       // A gateway response cannot choose among origins; it echoes the caller's. Only API Gateway's
       // own error bodies (no user data) are exposed this way; the Lambda responses check the list.
-      cors['Access-Control-Allow-Origin'] = 'method.request.header.Origin';
-      cors['Vary'] = "'Origin'";
+      headers['Access-Control-Allow-Origin'] = 'method.request.header.Origin';
+      headers['Vary'] = "'Origin'";
     }
     if (allowedOrigins.length) {
-      cors['Access-Control-Allow-Headers'] = `'${CORS_ALLOWED_HEADERS.join(',')}'`;
+      headers['Access-Control-Allow-Headers'] = `'${CORS_ALLOWED_HEADERS.join(',')}'`;
     }
     const template = {
       'application/json': '{"error":{"code":"$context.error.responseType","message":$context.error.messageString}}',
@@ -161,7 +178,7 @@ export class Api extends Construct {
       ['Default4xx', ResponseType.DEFAULT_4XX],
       ['Default5xx', ResponseType.DEFAULT_5XX],
     ] as const) {
-      this.restApi.addGatewayResponse(name, { type, responseHeaders: cors, templates: template });
+      this.restApi.addGatewayResponse(name, { type, responseHeaders: headers, templates: template });
     }
   }
 }

@@ -4,6 +4,7 @@ import { ENV } from '../../lambda/shared/config';
 import { grantStatements, SERVICE_FUNCTIONS, type GrantStatement, type ServiceFunctionName } from '../../lambda/shared/grants';
 import type { LogicalBucket } from '../../lambda/shared/keys';
 import { ROUTES } from '../../lambda/shared/routes';
+import { unauthenticatedThrottling } from '../../lib/constructs/api';
 import { origins } from '../../lib/context';
 import { buildStack, logicalId, normalizeTemplate } from './helpers';
 
@@ -443,20 +444,54 @@ describe('api', () => {
     }
   });
 
-  it('logs access and errors, traces and throttles the stage', () => {
+  const stageSettings = () => Object.values(template.findResources('AWS::ApiGateway::Stage'))[0]!.Properties.MethodSettings as any[];
+
+  it('logs access and errors, traces the stage and throttles each method at 50 requests/s, bursts of 100, by default', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       TracingEnabled: true,
       AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
-      MethodSettings: [
-        Match.objectLike({ LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true, ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
-      ],
+      MethodSettings: Match.arrayWith([
+        { ResourcePath: '/*', HttpMethod: '*', LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true, ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      ]),
     });
   });
 
-  it('takes throttling from context', () => {
+  it('keeps error logging, metrics and no data tracing on every method that has settings of its own', () => {
+    expect(stageSettings().length).toBeGreaterThan(1);
+    for (const setting of stageSettings()) expect(setting).toMatchObject({ LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true });
+  });
+
+  it('gives each method reachable without a Cognito token half the per-method limit', () => {
+    const open = ROUTES.filter((r) => r.authorizer === 'none');
+    const limited = stageSettings().filter((s) => s.ResourcePath !== '/*');
+    // API Gateway spells a method's resource path "/" + the path with each "/" as "~1".
+    expect(limited.map((s) => `${s.HttpMethod} ${(s.ResourcePath as string).slice(1).replace(/~1/g, '/')}`).sort()).toEqual(open.map((r) => `${r.method} ${r.resource}`).sort());
+    for (const setting of limited) expect(setting).toMatchObject({ ThrottlingRateLimit: 25, ThrottlingBurstLimit: 50 });
+  });
+
+  it('takes throttling from context, the unauthenticated routes following it', () => {
     const { stack: custom } = buildStack({ context: { throttleRateLimit: '5', throttleBurstLimit: '10' } });
     Template.fromStack(custom).hasResourceProperties('AWS::ApiGateway::Stage', {
-      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 })],
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ ResourcePath: '/*', ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 }),
+        Match.objectLike({ ResourcePath: '/~1uppy~1{grant}~1s3~1multipart', ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 }),
+      ]),
+    });
+    expect(unauthenticatedThrottling({ rateLimit: 1, burstLimit: 1 })).toEqual({ rateLimit: 1, burstLimit: 1 });
+  });
+
+  it('does not set the account\'s API Gateway logging role (an account-wide setting the stack would overwrite)', () => {
+    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    const apiGatewayRoles = Object.values(template.findResources('AWS::IAM::Role')).filter((r) =>
+      JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('apigateway.amazonaws.com'),
+    );
+    expect(apiGatewayRoles).toEqual([]);
+  });
+
+  it.each(['DEFAULT_4XX', 'DEFAULT_5XX'])('answers %s from API Gateway with X-Content-Type-Options: nosniff', (type) => {
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: type,
+      ResponseParameters: Match.objectLike({ 'gatewayresponse.header.X-Content-Type-Options': "'nosniff'" }),
     });
   });
 

@@ -6,8 +6,8 @@ import { buildStack } from '../infra/helpers';
 /**
  * Security checks on the synthesized stack that test/infra does not already make. Covered there,
  * and not repeated here: cdk-nag AwsSolutions + Serverless with no unacknowledged finding
- * (nag.test.ts), stage throttling and access logs (stack.test.ts "logs access and errors, traces
- * and throttles the stage"), each function's exact S3 actions (stack.test.ts "permissions").
+ * (nag.test.ts), throttling and access logs (stack.test.ts "logs access and errors, traces the
+ * stage and throttles each method"), each function's exact S3 actions (stack.test.ts "permissions").
  * Owned here: no wildcard action (`s3:*` included) and no `*` resource (so no S3 action on `*`)
  * in any Allow of any policy (IAM, bucket, queue) unless the action has no narrower resource, for
  * the default and the dev stack; and every cdk-nag acknowledgement carries a written reason.
