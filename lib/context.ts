@@ -9,6 +9,7 @@ import type { FileServiceStackProps } from './file-service-stack';
  * - sourceMaps: `true` sets NODE_OPTIONS=--enable-source-maps on every function, for stack traces in
  *   the TypeScript sources while debugging; default off, since it slows every cold start (the .map
  *   files are shipped either way)
+ * - alarmEmail: an address subscribed by email to the topic every alarm notifies; default none
  * - threatProtection: `true` puts the user pool on the Plus feature plan (billed per monthly active
  *   user) with threat protection enforced; default off
  */
@@ -22,6 +23,7 @@ export function stackPropsFromContext(node: Node): FileServiceStackProps {
       burstLimit: positive(node.tryGetContext('throttleBurstLimit'), 100, 'throttleBurstLimit'),
     },
     threatProtection: flag(node.tryGetContext('threatProtection')),
+    ...optional('alarmEmail', email(node.tryGetContext('alarmEmail'))),
   };
 }
 
@@ -36,6 +38,18 @@ export function origins(value: unknown): string[] {
     }
   }
   return result;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+export function email(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const address = String(value).trim();
+  // SNS checks the address itself; this catches a flag given the wrong value before a deploy does.
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address)) throw new Error(`alarmEmail: "${address}" is not an email address`);
+  return address;
 }
 
 function flag(value: unknown): boolean {

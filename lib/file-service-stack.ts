@@ -3,9 +3,10 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ENV } from '../lambda/shared/config';
-import type { ServiceFunctionName } from '../lambda/shared/grants';
+import { SERVICE_FUNCTIONS, type ServiceFunctionName } from '../lambda/shared/grants';
 import { Api } from './constructs/api';
 import { Auth } from './constructs/auth';
+import { Monitoring } from './constructs/monitoring';
 import { Processing } from './constructs/processing';
 import { bindBuckets, ServiceFunction } from './constructs/service-function';
 import { Storage } from './constructs/storage';
@@ -20,6 +21,8 @@ export interface FileServiceStackProps extends StackProps {
   throttling?: { rateLimit: number; burstLimit: number };
   /** Cognito's Plus feature plan with threat protection enforced (billed per active user). Default: off. */
   threatProtection?: boolean;
+  /** Subscribed by email to the topic every alarm notifies. Default: none (subscribe to the topic yourself). */
+  alarmEmail?: string;
   /** Set NODE_OPTIONS=--enable-source-maps on every function (slower cold starts). Default: off. */
   sourceMaps?: boolean;
   /** Where the entry modules live. Default: lambda/functions. */
@@ -36,6 +39,7 @@ export class FileServiceStack extends Stack {
   readonly auth: Auth;
   readonly api: Api;
   readonly processing: Processing;
+  readonly monitoring: Monitoring;
   readonly signingSecret: Secret;
   readonly functions: Record<ServiceFunctionName, ServiceFunction>;
 
@@ -112,11 +116,23 @@ export class FileServiceStack extends Stack {
       throttling: props.throttling ?? { rateLimit: 50, burstLimit: 100 },
     });
 
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
+      functions: this.functions,
+      apiFunctionTimeoutsSeconds: (['list', 'read', 'upload'] as const).map((name) => SERVICE_FUNCTIONS[name].timeoutSeconds),
+      stage: this.api.restApi.deploymentStage,
+      queue: this.processing.queue,
+      queueVisibilityTimeout: this.processing.queueVisibilityTimeout,
+      deadLetterQueue: this.processing.deadLetterQueue,
+      alarms: [this.processing.deadLetterAlarm],
+    });
+
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url, description: 'Base URL of the API' });
     new CfnOutput(this, 'UserPoolId', { value: this.auth.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.auth.client.userPoolClientId });
     new CfnOutput(this, 'UploadsBucketName', { value: uploads.bucketName });
     new CfnOutput(this, 'ResultsBucketName', { value: results.bucketName });
     new CfnOutput(this, 'Region', { value: this.region });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn, description: 'Every alarm notifies this topic' });
   }
 }

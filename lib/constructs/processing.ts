@@ -31,6 +31,7 @@ export class Processing extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
   readonly deadLetterAlarm: Alarm;
+  readonly queueVisibilityTimeout: Duration;
 
   constructor(scope: Construct, id: string, props: ProcessingProps) {
     super(scope, id);
@@ -42,10 +43,11 @@ export class Processing extends Construct {
       retentionPeriod: Duration.days(PROCESSING_QUEUE.deadLetterRetentionDays),
     });
     acknowledgeNag(this.deadLetterQueue, 'Serverless-SQSRedrivePolicy', 'This queue is the dead-letter queue; its messages are inspected and redriven by hand, and an alarm fires when one arrives.');
+    this.queueVisibilityTimeout = Duration.seconds(processingVisibilityTimeoutSeconds(functionTimeout.toSeconds()));
     this.queue = new Queue(this, 'ObjectCreated', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      visibilityTimeout: Duration.seconds(processingVisibilityTimeoutSeconds(functionTimeout.toSeconds())),
+      visibilityTimeout: this.queueVisibilityTimeout,
       retentionPeriod: Duration.days(PROCESSING_QUEUE.retentionDays),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: PROCESSING_QUEUE.maxReceiveCount },
     });
@@ -72,5 +74,6 @@ export class Processing extends Construct {
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
+    // Its action (the alarm topic) is added by Monitoring, with every other alarm's.
   }
 }

@@ -42,4 +42,8 @@ describe('cdk-nag', () => {
   it('finds nothing unacknowledged with browser origins and a dev stack', () => {
     expect(unacknowledgedFindings({ allowedOrigins: 'https://app.example.com,https://admin.example.com', autoDeleteObjects: 'true' })).toEqual([]);
   });
+
+  it('finds nothing unacknowledged with an alarm email subscription', () => {
+    expect(unacknowledgedFindings({ alarmEmail: 'ops@example.com' })).toEqual([]);
+  });
 });

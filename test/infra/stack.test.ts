@@ -581,9 +581,9 @@ describe('auth', () => {
 });
 
 describe('outputs', () => {
-  it('exports the API URL, user pool, client, bucket names and region', () => {
+  it('exports the API URL, user pool, client, bucket names, region and alarm topic', () => {
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
-      ['ApiUrl', 'Region', 'ResultsBucketName', 'UploadsBucketName', 'UserPoolClientId', 'UserPoolId', ...Object.keys(template.toJSON().Outputs).filter((k) => k.startsWith('ApiRestEndpoint'))].sort(),
+      ['AlarmTopicArn', 'ApiUrl', 'Region', 'ResultsBucketName', 'UploadsBucketName', 'UserPoolClientId', 'UserPoolId', ...Object.keys(template.toJSON().Outputs).filter((k) => k.startsWith('ApiRestEndpoint'))].sort(),
     );
   });
 });

@@ -1,0 +1,132 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the synthesized template is untyped JSON */
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { SERVICE_FUNCTIONS } from '../../lambda/shared/grants';
+import { apiLatencyThresholdMs } from '../../lib/constructs/monitoring';
+import { email } from '../../lib/context';
+import { buildStack, logicalId } from './helpers';
+
+/** Operations of the deployed stack: the alarm topic, the alarms, the dashboard. */
+
+const { stack } = buildStack();
+const template = Template.fromStack(stack);
+const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+const topicId = logicalId(stack.monitoring.topic);
+const alarms = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm');
+
+/** The alarm whose metric is `metricName` in `namespace` with these dimension values (Refs as their logical id). */
+function alarmsOn(namespace: string, metricName: string): any[] {
+  return alarms.map(([, r]) => r.Properties).filter((p) => p.Namespace === namespace && p.MetricName === metricName);
+}
+const dimensionRef = (alarm: any, name: string) => alarm.Dimensions.find((d: any) => d.Name === name)?.Value?.Ref;
+
+describe('alarm topic', () => {
+  it('encrypts the topic with a customer-managed key that rotates', () => {
+    const keyId = resources[topicId]!.Properties.KmsMasterKeyId['Fn::GetAtt'][0];
+    expect(resources[keyId]).toMatchObject({ Type: 'AWS::KMS::Key', Properties: { EnableKeyRotation: true } });
+  });
+
+  it('lets CloudWatch alarms of this account use the key and publish to the topic', () => {
+    const keyId = resources[topicId]!.Properties.KmsMasterKeyId['Fn::GetAtt'][0];
+    const cloudwatch = (statement: any) => statement.Principal?.Service === 'cloudwatch.amazonaws.com';
+    const keyStatement = (resources[keyId]!.Properties.KeyPolicy.Statement as any[]).find(cloudwatch);
+    expect(keyStatement).toMatchObject({ Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } });
+    const topicPolicy = Object.values(resources).find((r) => r.Type === 'AWS::SNS::TopicPolicy')!;
+    const publish = (topicPolicy.Properties.PolicyDocument.Statement as any[]).find(cloudwatch);
+    expect(publish).toMatchObject({ Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: topicId }, Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } });
+  });
+
+  it('refuses publishing to the topic without TLS', () => {
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('has no subscription unless alarmEmail is set', () => {
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('subscribes alarmEmail to the topic by email', () => {
+    const { stack: withEmail } = buildStack({ context: { alarmEmail: 'ops@example.com' } });
+    Template.fromStack(withEmail).hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      TopicArn: { Ref: logicalId(withEmail.monitoring.topic) },
+    });
+  });
+
+  it('refuses an alarmEmail that is not an address', () => {
+    expect(() => email('ops')).toThrow(/alarmEmail: "ops" is not an email address/);
+    expect(email(' ops@example.com ')).toBe('ops@example.com');
+    expect(email(undefined)).toBeUndefined();
+  });
+});
+
+describe('alarms', () => {
+  it('has alarms', () => {
+    expect(alarms.length).toBeGreaterThanOrEqual(12);
+  });
+
+  it.each(alarms.map(([id, r]) => [id, r.Properties] as const))('%s notifies the alarm topic when it fires and when it clears', (_id, properties) => {
+    expect(properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    expect(properties.OKActions).toEqual([{ Ref: topicId }]);
+  });
+
+  it.each(['list', 'read', 'upload', 'process'] as const)('alarms on any error or throttle of the %s function', (name) => {
+    const functionId = logicalId(stack.functions[name]);
+    for (const metric of ['Errors', 'Throttles']) {
+      const matching = alarmsOn('AWS/Lambda', metric).filter((a) => dimensionRef(a, 'FunctionName') === functionId);
+      expect(matching).toEqual([expect.objectContaining({ Statistic: 'Sum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', Period: 300 })]);
+    }
+  });
+
+  it('alarms when a message has waited one visibility timeout (30 minutes) in the processing queue', () => {
+    const matching = alarmsOn('AWS/SQS', 'ApproximateAgeOfOldestMessage');
+    expect(matching).toEqual([expect.objectContaining({ Statistic: 'Maximum', Threshold: 1800, ComparisonOperator: 'GreaterThanThreshold' })]);
+    expect(resources[logicalId(stack.processing.queue)]!.Properties.VisibilityTimeout).toBe(1800);
+    expect(JSON.stringify(matching[0].Dimensions)).toContain(logicalId(stack.processing.queue));
+  });
+
+  it('alarms when a message reaches the dead-letter queue', () => {
+    const matching = alarmsOn('AWS/SQS', 'ApproximateNumberOfMessagesVisible');
+    expect(matching).toEqual([expect.objectContaining({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' })]);
+    expect(JSON.stringify(matching[0].Dimensions)).toContain(logicalId(stack.processing.deadLetterQueue));
+  });
+
+  it('alarms on any 5xx of the API stage', () => {
+    const matching = alarmsOn('AWS/ApiGateway', '5XXError');
+    expect(matching).toEqual([expect.objectContaining({ Statistic: 'Sum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' })]);
+    expect(matching[0].Dimensions).toEqual(expect.arrayContaining([expect.objectContaining({ Name: 'ApiName' }), expect.objectContaining({ Name: 'Stage' })]));
+  });
+
+  it('alarms when the p99 latency passes 8 s, 80% of the 10 s the API functions may take (before API Gateway\'s 29 s)', () => {
+    const matching = alarmsOn('AWS/ApiGateway', 'Latency');
+    expect(matching).toEqual([expect.objectContaining({ ExtendedStatistic: 'p99', Threshold: 8000, EvaluationPeriods: 3, DatapointsToAlarm: 2 })]);
+    expect(SERVICE_FUNCTIONS.read.timeoutSeconds).toBe(10);
+  });
+
+  it('bases the latency threshold on API Gateway\'s 29 s when the functions may take longer', () => {
+    expect(apiLatencyThresholdMs([10, 60])).toBe(23_200);
+    expect(apiLatencyThresholdMs([5, 10])).toBe(8000);
+  });
+});
+
+describe('dashboard', () => {
+  const body = () => {
+    const dashboard = Object.values(resources).find((r) => r.Type === 'AWS::CloudWatch::Dashboard')!;
+    return JSON.stringify(stack.resolve(dashboard.Properties.DashboardBody));
+  };
+
+  it('shows the API, every function, the queue, the dead letters and every alarm', () => {
+    const text = body();
+    for (const metric of ['5XXError', '4XXError', 'Latency', 'Invocations', 'Errors', 'Throttles', 'Duration', 'ApproximateAgeOfOldestMessage', 'ApproximateNumberOfMessagesVisible']) {
+      expect(text).toContain(metric);
+    }
+    for (const fn of Object.values(stack.functions)) expect(text).toContain(logicalId(fn));
+    for (const [id] of alarms) expect(text).toContain(id);
+  });
+});
