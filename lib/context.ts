@@ -9,6 +9,7 @@ import type { FileServiceStackProps } from './file-service-stack';
  * - sourceMaps: `true` sets NODE_OPTIONS=--enable-source-maps on every function, for stack traces in
  *   the TypeScript sources while debugging; default off, since it slows every cold start (the .map
  *   files are shipped either way)
+ * - waf: `false` leaves the API without its AWS WAF web ACL (billed per ACL, rule and request); default on
  * - alarmEmail: an address subscribed by email to the topic every alarm notifies; default none
  * - threatProtection: `true` puts the user pool on the Plus feature plan (billed per monthly active
  *   user) with threat protection enforced; default off
@@ -23,6 +24,7 @@ export function stackPropsFromContext(node: Node): FileServiceStackProps {
       burstLimit: positive(node.tryGetContext('throttleBurstLimit'), 100, 'throttleBurstLimit'),
     },
     threatProtection: flag(node.tryGetContext('threatProtection')),
+    waf: !isFalse(node.tryGetContext('waf')),
     ...optional('alarmEmail', email(node.tryGetContext('alarmEmail'))),
   };
 }
@@ -50,6 +52,10 @@ export function email(value: unknown): string | undefined {
   // SNS checks the address itself; this catches a flag given the wrong value before a deploy does.
   if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address)) throw new Error(`alarmEmail: "${address}" is not an email address`);
   return address;
+}
+
+function isFalse(value: unknown): boolean {
+  return value === false || value === 'false';
 }
 
 function flag(value: unknown): boolean {

@@ -6,6 +6,7 @@ import { ENV } from '../lambda/shared/config';
 import { SERVICE_FUNCTIONS, type ServiceFunctionName } from '../lambda/shared/grants';
 import { Api } from './constructs/api';
 import { Auth } from './constructs/auth';
+import { Firewall } from './constructs/firewall';
 import { Monitoring } from './constructs/monitoring';
 import { Processing } from './constructs/processing';
 import { bindBuckets, ServiceFunction } from './constructs/service-function';
@@ -21,6 +22,8 @@ export interface FileServiceStackProps extends StackProps {
   throttling?: { rateLimit: number; burstLimit: number };
   /** Cognito's Plus feature plan with threat protection enforced (billed per active user). Default: off. */
   threatProtection?: boolean;
+  /** An AWS WAF web ACL on the API stage (rate rules, AWS core rule set). Default: on. */
+  waf?: boolean;
   /** Subscribed by email to the topic every alarm notifies. Default: none (subscribe to the topic yourself). */
   alarmEmail?: string;
   /** Set NODE_OPTIONS=--enable-source-maps on every function (slower cold starts). Default: off. */
@@ -40,6 +43,7 @@ export class FileServiceStack extends Stack {
   readonly api: Api;
   readonly processing: Processing;
   readonly monitoring: Monitoring;
+  readonly firewall: Firewall | undefined;
   readonly signingSecret: Secret;
   readonly functions: Record<ServiceFunctionName, ServiceFunction>;
 
@@ -109,12 +113,23 @@ export class FileServiceStack extends Stack {
       );
     }
 
+    const throttling = props.throttling ?? { rateLimit: 50, burstLimit: 100 };
     this.api = new Api(this, 'Api', {
       userPool: this.auth.userPool,
       functions: { list, read, upload },
       allowedOrigins,
-      throttling: props.throttling ?? { rateLimit: 50, burstLimit: 100 },
+      throttling,
     });
+    if (props.waf ?? true) {
+      this.firewall = new Firewall(this, 'Firewall', { stage: this.api.restApi.deploymentStage, methodRateLimit: throttling.rateLimit });
+    } else {
+      this.firewall = undefined;
+      acknowledgeNag(
+        this.api.restApi,
+        'AwsSolutions-APIG3',
+        'Deployed with -c waf=false: whoever deploys chose no web ACL (billed per ACL, rule and request). The stage\'s per-method throttles remain; the Cognito authorizer guards every method except those marked authorizer: none in the route table.',
+      );
+    }
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),

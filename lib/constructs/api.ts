@@ -107,12 +107,6 @@ export class Api extends Construct {
       ...(preflight ? { defaultCorsPreflightOptions: preflight } : {}),
     });
 
-    acknowledgeNag(
-      this.restApi,
-      'AwsSolutions-APIG3',
-      'No WAF web ACL (billed per ACL and request): every method requires a Cognito token and the stage is throttled. Associate a web ACL when the API is exposed to untrusted traffic at scale.',
-    );
-
     this.addJsonGatewayResponses(props.allowedOrigins);
 
     const authorizer = new CognitoUserPoolsAuthorizer(this, 'Authorizer', { cognitoUserPools: [props.userPool] });

@@ -43,7 +43,7 @@ describe('cdk-nag', () => {
     expect(unacknowledgedFindings({ allowedOrigins: 'https://app.example.com,https://admin.example.com', autoDeleteObjects: 'true' })).toEqual([]);
   });
 
-  it('finds nothing unacknowledged with an alarm email subscription', () => {
-    expect(unacknowledgedFindings({ alarmEmail: 'ops@example.com' })).toEqual([]);
+  it('finds nothing unacknowledged with an alarm email subscription and without the web ACL', () => {
+    expect(unacknowledgedFindings({ alarmEmail: 'ops@example.com', waf: 'false' })).toEqual([]);
   });
 });

@@ -1,11 +1,12 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the synthesized template is untyped JSON */
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { SERVICE_FUNCTIONS } from '../../lambda/shared/grants';
+import { COMMON_RULE_SET_COUNT_ONLY, wafRateLimits } from '../../lib/constructs/firewall';
 import { apiLatencyThresholdMs } from '../../lib/constructs/monitoring';
 import { email } from '../../lib/context';
 import { buildStack, logicalId } from './helpers';
 
-/** Operations of the deployed stack: the alarm topic, the alarms, the dashboard. */
+/** Operations of the deployed stack: the alarm topic, the alarms, the dashboard, the web ACL. */
 
 const { stack } = buildStack();
 const template = Template.fromStack(stack);
@@ -128,5 +129,66 @@ describe('dashboard', () => {
     }
     for (const fn of Object.values(stack.functions)) expect(text).toContain(logicalId(fn));
     for (const [id] of alarms) expect(text).toContain(id);
+  });
+});
+
+describe('web ACL', () => {
+  const acl = () => Object.values(resources).find((r) => r.Type === 'AWS::WAFv2::WebACL')!.Properties;
+  const rule = (name: string) => (acl().Rules as any[]).find((r) => r.Name === name);
+
+  it('is a REGIONAL web ACL associated with the API stage, allowing by default', () => {
+    expect(acl()).toMatchObject({ Scope: 'REGIONAL', DefaultAction: { Allow: {} } });
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      ResourceArn: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ Ref: logicalId(stack.api.restApi.deploymentStage) }])]) }),
+      WebACLArn: { 'Fn::GetAtt': [logicalId(stack.firewall!.webAcl), 'Arn'] },
+    });
+  });
+
+  it('answers more than 3000 requests in 5 minutes from one address with 429 and a JSON error', () => {
+    expect(rule('RatePerIp')).toMatchObject({
+      Priority: 0,
+      Statement: { RateBasedStatement: { AggregateKeyType: 'IP', Limit: 3000, EvaluationWindowSec: 300 } },
+      Action: { Block: { CustomResponse: { ResponseCode: 429, CustomResponseBodyKey: 'TooManyRequests' } } },
+    });
+    const body = acl().CustomResponseBodies.TooManyRequests;
+    expect(body.ContentType).toBe('APPLICATION_JSON');
+    expect(JSON.parse(body.Content)).toEqual({ error: { code: 'TooManyRequests', message: expect.any(String) } });
+  });
+
+  it('answers more than 1500 requests in 5 minutes with one bearer token with 429 (per user, as near as API Gateway allows)', () => {
+    expect(rule('RatePerToken')).toMatchObject({
+      Statement: {
+        RateBasedStatement: { AggregateKeyType: 'CUSTOM_KEYS', Limit: 1500, EvaluationWindowSec: 300, CustomKeys: [{ Header: { Name: 'authorization' } }] },
+      },
+      Action: { Block: { CustomResponse: { ResponseCode: 429 } } },
+    });
+  });
+
+  it('derives the rate limits from the per-method throttle, never below WAF\'s minimum of 10', () => {
+    const { stack: custom } = buildStack({ context: { throttleRateLimit: '5' } });
+    const rules = Object.values(Template.fromStack(custom).findResources('AWS::WAFv2::WebACL'))[0]!.Properties.Rules as any[];
+    expect(rules.map((r) => r.Statement.RateBasedStatement?.Limit)).toEqual([300, 150, undefined]);
+    expect(wafRateLimits(0.01)).toEqual({ perIp: 10, perToken: 10 });
+  });
+
+  it('runs AWS\'s core rule set, counting (not blocking) only the rules this API\'s legitimate requests break', () => {
+    expect(rule('AwsCommonRuleSet')).toMatchObject({
+      OverrideAction: { None: {} },
+      Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' } },
+    });
+    const overrides = rule('AwsCommonRuleSet').Statement.ManagedRuleGroupStatement.RuleActionOverrides as any[];
+    expect(overrides.map((o) => o.Name).sort()).toEqual(
+      ['RestrictedExtensions_QUERYARGUMENTS', 'RestrictedExtensions_URIPATH', 'SizeRestrictions_BODY', 'SizeRestrictions_QUERYSTRING', 'SizeRestrictions_URIPATH'].sort(),
+    );
+    for (const override of overrides) expect(override.ActionToUse).toEqual({ Count: {} });
+    for (const reason of Object.values(COMMON_RULE_SET_COUNT_ONLY)) expect(reason.length).toBeGreaterThan(40);
+  });
+
+  it('has no web ACL with waf=false', () => {
+    const { stack: without } = buildStack({ context: { waf: 'false' } });
+    const t = Template.fromStack(without);
+    t.resourceCountIs('AWS::WAFv2::WebACL', 0);
+    t.resourceCountIs('AWS::WAFv2::WebACLAssociation', 0);
+    expect(without.firewall).toBeUndefined();
   });
 });
