@@ -10,6 +10,10 @@ import type { FileServiceStackProps } from './file-service-stack';
  *   the TypeScript sources while debugging; default off, since it slows every cold start (the .map
  *   files are shipped either way)
  * - waf: `false` leaves the API without its AWS WAF web ACL (billed per ACL, rule and request); default on
+ * - processorReservedConcurrency: the processor's reserved concurrency (default 5, the queue's
+ *   maxConcurrency; at least that), or `none` (accounts whose concurrency quota is still 10)
+ * - apiGatewayCloudWatchRole: `true` lets the stack set the account's API Gateway logging role
+ *   (account-wide; it replaces any role already set); default off
  * - alarmEmail: an address subscribed by email to the topic every alarm notifies; default none
  * - threatProtection: `true` puts the user pool on the Plus feature plan (billed per monthly active
  *   user) with threat protection enforced; default off
@@ -25,6 +29,8 @@ export function stackPropsFromContext(node: Node): FileServiceStackProps {
     },
     threatProtection: flag(node.tryGetContext('threatProtection')),
     waf: !isFalse(node.tryGetContext('waf')),
+    apiGatewayCloudWatchRole: flag(node.tryGetContext('apiGatewayCloudWatchRole')),
+    ...optional('processorReservedConcurrency', reservedConcurrency(node.tryGetContext('processorReservedConcurrency'))),
     ...optional('alarmEmail', email(node.tryGetContext('alarmEmail'))),
   };
 }
@@ -52,6 +58,14 @@ export function email(value: unknown): string | undefined {
   // SNS checks the address itself; this catches a flag given the wrong value before a deploy does.
   if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address)) throw new Error(`alarmEmail: "${address}" is not an email address`);
   return address;
+}
+
+function reservedConcurrency(value: unknown): number | null | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (value === 'none') return null;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new Error(`processorReservedConcurrency must be an integer or "none", got "${String(value)}"`);
+  return n;
 }
 
 function isFalse(value: unknown): boolean {

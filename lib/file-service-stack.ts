@@ -1,8 +1,9 @@
 import * as path from 'node:path';
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnResource, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ENV } from '../lambda/shared/config';
+import { PROCESSING_QUEUE } from '../lambda/shared/processing-queue';
 import { SERVICE_FUNCTIONS, type ServiceFunctionName } from '../lambda/shared/grants';
 import { Api } from './constructs/api';
 import { Auth } from './constructs/auth';
@@ -22,6 +23,13 @@ export interface FileServiceStackProps extends StackProps {
   throttling?: { rateLimit: number; burstLimit: number };
   /** Cognito's Plus feature plan with threat protection enforced (billed per active user). Default: off. */
   threatProtection?: boolean;
+  /**
+   * The processor's reserved concurrency, at least the queue's maxConcurrency; `null` for none.
+   * Default: PROCESSING_QUEUE.maxConcurrency (5).
+   */
+  processorReservedConcurrency?: number | null;
+  /** Let the stack set the account's API Gateway logging role (AWS::ApiGateway::Account). Default: off. */
+  apiGatewayCloudWatchRole?: boolean;
   /** An AWS WAF web ACL on the API stage (rate rules, AWS core rule set). Default: on. */
   waf?: boolean;
   /** Subscribed by email to the topic every alarm notifies. Default: none (subscribe to the topic yourself). */
@@ -35,6 +43,23 @@ export interface FileServiceStackProps extends StackProps {
 }
 
 const FUNCTIONS_DIR = path.join(__dirname, '..', 'lambda', 'functions');
+
+/**
+ * The processor reserves exactly what the queue's event source may use (its maxConcurrency):
+ * without a reservation, API traffic that used up the account's concurrency would throttle the
+ * processor, and every throttle spends one of a message's receives, so load alone would send
+ * uploads to the dead-letter queue. Fewer than maxConcurrency would make the event source itself
+ * cause throttles, so it is refused. Lambda keeps at least 10 of an account's concurrency
+ * unreserved: an account whose quota is still 10 must deploy with -c processorReservedConcurrency=none.
+ */
+export function processorReservedConcurrency(value: number | null | undefined): number | undefined {
+  if (value === null) return undefined;
+  const reserved = value ?? PROCESSING_QUEUE.maxConcurrency;
+  if (!Number.isInteger(reserved) || reserved < PROCESSING_QUEUE.maxConcurrency) {
+    throw new Error(`processorReservedConcurrency must be an integer of at least the queue's maxConcurrency (${PROCESSING_QUEUE.maxConcurrency}), or none; got ${reserved}`);
+  }
+  return reserved;
+}
 
 /** Wiring only: which construct talks to which. */
 export class FileServiceStack extends Stack {
@@ -81,18 +106,19 @@ export class FileServiceStack extends Stack {
     const apiEnv = { ...common, [ENV.allowedOrigins]: allowedOrigins.join(',') };
     const logRemovalPolicy = removalPolicy;
     const sourceMaps = props.sourceMaps ?? false;
-    const serviceFunction = (name: ServiceFunctionName, environment: Record<string, string>) =>
+    const serviceFunction = (name: ServiceFunctionName, environment: Record<string, string>, reservedConcurrency?: number) =>
       new ServiceFunction(this, `${name[0]!.toUpperCase()}${name.slice(1)}Function`, {
         name,
         entry: path.join(functionsDir, `${name}.ts`),
         environment,
         logRemovalPolicy,
         sourceMaps,
+        ...(reservedConcurrency !== undefined ? { reservedConcurrency } : {}),
       });
     const list = serviceFunction('list', apiEnv);
     const read = serviceFunction('read', apiEnv);
     const upload = serviceFunction('upload', apiEnv);
-    const processor = serviceFunction('process', common);
+    const processor = serviceFunction('process', common, processorReservedConcurrency(props.processorReservedConcurrency));
     this.functions = { list, read, upload, process: processor };
 
     const { uploads, results } = this.storage;
@@ -103,15 +129,11 @@ export class FileServiceStack extends Stack {
     for (const fn of Object.values(this.functions)) bindBuckets(fn, dataBuckets);
 
     this.processing = new Processing(this, 'Processing', { source: uploads, processor });
-    // The singleton function CDK adds to configure S3 notifications (deploy time only).
-    const notificationsHandler = this.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
-    if (notificationsHandler) {
-      acknowledgeNag(
-        notificationsHandler,
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        'CDK\'s own BucketNotificationsHandler (runs only during deployment to set the S3 notification configuration); its role is not configurable.',
-      );
-    }
+    // CDK's singleton function that sets S3 notifications at deploy time: its role is the one
+    // Storage made; point its logs at the log group that role may write to.
+    const notificationsHandler = this.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834')?.node.tryFindChild('Resource');
+    if (!(notificationsHandler instanceof CfnResource)) throw new Error('CDK\'s BucketNotificationsHandler was not found: was it renamed?');
+    notificationsHandler.addPropertyOverride('LoggingConfig.LogGroup', this.storage.notificationsHandlerLogs.logGroupName);
 
     const throttling = props.throttling ?? { rateLimit: 50, burstLimit: 100 };
     this.api = new Api(this, 'Api', {
@@ -119,6 +141,7 @@ export class FileServiceStack extends Stack {
       functions: { list, read, upload },
       allowedOrigins,
       throttling,
+      cloudWatchRole: props.apiGatewayCloudWatchRole ?? false,
     });
     if (props.waf ?? true) {
       this.firewall = new Firewall(this, 'Firewall', { stage: this.api.restApi.deploymentStage, methodRateLimit: throttling.rateLimit });

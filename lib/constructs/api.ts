@@ -30,6 +30,8 @@ export interface ApiProps {
   throttling: { rateLimit: number; burstLimit: number };
   /** @default 'v1' */
   stageName?: string;
+  /** Set the account's API Gateway logging role (account-wide: it replaces any role already set). @default false */
+  cloudWatchRole?: boolean;
 }
 
 /** Request headers a browser client sends; the preflight must allow each of them. */
@@ -74,8 +76,9 @@ export class Api extends Construct {
       description: `${Stack.of(this).stackName}: S3 file service`,
       // Logging to CloudWatch (execution and access logs) needs the account's API Gateway logging
       // role, a setting of the whole account and region. Creating it here would overwrite whatever
-      // role the account already has (AWS::ApiGateway::Account); the README says how to set it once.
-      cloudWatchRole: false,
+      // role the account already has (AWS::ApiGateway::Account); the README says how to set it once,
+      // or -c apiGatewayCloudWatchRole=true lets this stack do it (a fresh account, say).
+      cloudWatchRole: props.cloudWatchRole ?? false,
       deployOptions: {
         stageName: props.stageName ?? 'v1',
         accessLogDestination: new LogGroupLogDestination(this.accessLogs),
@@ -106,6 +109,14 @@ export class Api extends Construct {
       },
       ...(preflight ? { defaultCorsPreflightOptions: preflight } : {}),
     });
+
+    if (props.cloudWatchRole) {
+      acknowledgeNag(
+        this.restApi,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        'The account-level role API Gateway writes execution logs with, created only with -c apiGatewayCloudWatchRole=true; AWS prescribes this managed policy for it.',
+      );
+    }
 
     this.addJsonGatewayResponses(props.allowedOrigins);
 

@@ -53,6 +53,8 @@ export interface ServiceFunctionProps {
    * @default false
    */
   sourceMaps?: boolean;
+  /** Reserved concurrency (both a guarantee and a cap). @default none */
+  reservedConcurrency?: number;
 }
 
 /**
@@ -63,9 +65,8 @@ export interface ServiceFunctionProps {
  * except for writing to that log group (no AWSLambdaBasicExecutionRole, whose logs grant is `*`);
  * every other permission is added by a narrow grant, see `bindBuckets`.
  *
- * No reserved concurrency: new accounts have a concurrency quota of 10 and reserving any of it
- * fails the deployment there; the API stage's throttling and the queue's maxConcurrency bound the
- * load instead.
+ * Reserved concurrency only when `reservedConcurrency` is given (the stack gives it to the
+ * processor, see file-service-stack.ts); the API functions scale with the stage's throttles.
  */
 export class ServiceFunction extends NodejsFunction {
   /** Its row in SERVICE_FUNCTIONS, which `bindBuckets` grants from. */
@@ -93,6 +94,7 @@ export class ServiceFunction extends NodejsFunction {
       logGroup,
       role,
       bundling: SERVICE_BUNDLING,
+      ...(props.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
       environment: { ...(props.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}), ...props.environment },
     });
     this.serviceName = props.name;

@@ -1,4 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   BlockPublicAccess,
   Bucket,
@@ -25,6 +27,13 @@ export class Storage extends Construct {
   readonly uploads: Bucket;
   readonly results: Bucket;
   readonly accessLogs: Bucket;
+  /**
+   * The role of CDK's BucketNotificationsHandler (the deploy-time function that sets the uploads
+   * bucket's notification configuration), and the log group it writes to (see
+   * `useNotificationsHandlerLogs`).
+   */
+  readonly notificationsHandlerRole: Role;
+  readonly notificationsHandlerLogs: LogGroup;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
@@ -49,8 +58,26 @@ export class Storage extends Construct {
       lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(365) }],
     });
 
+    // CDK's notifications handler gets a role with AWSLambdaBasicExecutionRole (logs on "*") unless
+    // it is given one; it then still attaches that managed policy, and its own s3:PutBucketNotification
+    // policy, to the role it is given, unless the role is immutable. So: a role of our own with one
+    // inline policy (write to its own log group, PutBucketNotification on the uploads bucket only),
+    // handed over without policy updates. The policy is inline in the role, so it exists before the
+    // function that assumes the role.
+    this.notificationsHandlerLogs = new LogGroup(this, 'NotificationsHandlerLogs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: dataRemoval.removalPolicy,
+    });
+    const handlerPolicy = new PolicyDocument();
+    this.notificationsHandlerRole = new Role(this, 'NotificationsHandlerRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Sets the uploads bucket\'s event notifications at deploy time (CDK\'s BucketNotificationsHandler)',
+      inlinePolicies: { NotificationsHandler: handlerPolicy },
+    });
+
     this.uploads = new Bucket(this, 'Uploads', {
       ...secure,
+      notificationsHandlerRole: this.notificationsHandlerRole.withoutPolicyUpdates(),
       ...dataRemoval,
       versioned: true,
       serverAccessLogsBucket: this.accessLogs,
@@ -72,6 +99,11 @@ export class Storage extends Construct {
           ]
         : [],
     });
+
+    handlerPolicy.addStatements(
+      new PolicyStatement({ actions: ['s3:PutBucketNotification'], resources: [this.uploads.bucketArn] }),
+      new PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.notificationsHandlerLogs.logGroupArn] }),
+    );
 
     // Profiles are derived data (they can be recomputed from the uploads): no versioning.
     this.results = new Bucket(this, 'Results', {

@@ -43,7 +43,7 @@ describe('cdk-nag', () => {
     expect(unacknowledgedFindings({ allowedOrigins: 'https://app.example.com,https://admin.example.com', autoDeleteObjects: 'true' })).toEqual([]);
   });
 
-  it('finds nothing unacknowledged with an alarm email subscription and without the web ACL', () => {
-    expect(unacknowledgedFindings({ alarmEmail: 'ops@example.com', waf: 'false' })).toEqual([]);
+  it('finds nothing unacknowledged with an alarm email, no web ACL, no reserved concurrency and the account logging role', () => {
+    expect(unacknowledgedFindings({ alarmEmail: 'ops@example.com', waf: 'false', processorReservedConcurrency: 'none', apiGatewayCloudWatchRole: 'true' })).toEqual([]);
   });
 });

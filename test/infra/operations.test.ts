@@ -4,9 +4,14 @@ import { SERVICE_FUNCTIONS } from '../../lambda/shared/grants';
 import { COMMON_RULE_SET_COUNT_ONLY, wafRateLimits } from '../../lib/constructs/firewall';
 import { apiLatencyThresholdMs } from '../../lib/constructs/monitoring';
 import { email } from '../../lib/context';
+import { processorReservedConcurrency } from '../../lib/file-service-stack';
+import { PROCESSING_QUEUE } from '../../lambda/shared/processing-queue';
 import { buildStack, logicalId } from './helpers';
 
-/** Operations of the deployed stack: the alarm topic, the alarms, the dashboard, the web ACL. */
+/**
+ * Operations of the deployed stack: the alarm topic, the alarms, the dashboard, the web ACL, the
+ * processor's reserved concurrency, account-wide settings, CDK's notifications handler.
+ */
 
 const { stack } = buildStack();
 const template = Template.fromStack(stack);
@@ -190,5 +195,60 @@ describe('web ACL', () => {
     t.resourceCountIs('AWS::WAFv2::WebACL', 0);
     t.resourceCountIs('AWS::WAFv2::WebACLAssociation', 0);
     expect(without.firewall).toBeUndefined();
+  });
+});
+
+describe('processor concurrency', () => {
+  const processorOf = (s: typeof stack) => Template.fromStack(s).toJSON().Resources[logicalId(s.functions.process)].Properties;
+
+  it('reserves the queue\'s maxConcurrency (5) for the processor, and nothing for the API functions', () => {
+    expect(resources[logicalId(stack.functions.process)]!.Properties.ReservedConcurrentExecutions).toBe(PROCESSING_QUEUE.maxConcurrency);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: PROCESSING_QUEUE.maxConcurrency } });
+    for (const name of ['list', 'read', 'upload'] as const) expect(resources[logicalId(stack.functions[name])]!.Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it('takes processorReservedConcurrency from context, "none" for no reservation', () => {
+    expect(processorOf(buildStack({ context: { processorReservedConcurrency: '8' } }).stack).ReservedConcurrentExecutions).toBe(8);
+    expect(processorOf(buildStack({ context: { processorReservedConcurrency: 'none' } }).stack).ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it('refuses a reservation below the queue\'s maxConcurrency, which would throttle the event source', () => {
+    expect(() => processorReservedConcurrency(4)).toThrow(/at least the queue's maxConcurrency \(5\)/);
+    expect(() => buildStack({ context: { processorReservedConcurrency: 'many' } })).toThrow(/integer or "none"/);
+  });
+});
+
+describe('account-wide settings', () => {
+  it('sets the account\'s API Gateway logging role only with apiGatewayCloudWatchRole=true', () => {
+    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    const withRole = Template.fromStack(buildStack({ context: { apiGatewayCloudWatchRole: 'true' } }).stack);
+    withRole.resourceCountIs('AWS::ApiGateway::Account', 1);
+    withRole.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'apigateway.amazonaws.com' } })] }) });
+  });
+});
+
+describe('S3 notifications handler', () => {
+  const handler = () => Object.entries(resources).find(([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('BucketNotificationsHandler'))![1].Properties;
+  const roleId = () => handler().Role['Fn::GetAtt'][0] as string;
+
+  it('runs with the role Storage made, which has no managed policy', () => {
+    expect(roleId()).toBe(logicalId(stack.storage.notificationsHandlerRole));
+    expect(resources[roleId()]!.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('may only set the uploads bucket\'s notifications and write to its own log group', () => {
+    const role = resources[roleId()]!.Properties;
+    expect(role.Policies).toHaveLength(1);
+    expect(role.Policies[0].PolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Action: 's3:PutBucketNotification', Resource: { 'Fn::GetAtt': [logicalId(stack.storage.uploads), 'Arn'] } },
+      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logicalId(stack.storage.notificationsHandlerLogs), 'Arn'] } },
+    ]);
+    const otherPolicies = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(roleId()));
+    expect(otherPolicies).toEqual([]);
+  });
+
+  it('logs to that log group, kept for a month', () => {
+    expect(handler().LoggingConfig).toEqual({ LogGroup: { Ref: logicalId(stack.storage.notificationsHandlerLogs) } });
+    expect(resources[logicalId(stack.storage.notificationsHandlerLogs)]!.Properties.RetentionInDays).toBe(30);
   });
 });
