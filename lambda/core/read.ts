@@ -146,6 +146,36 @@ export function inlineContentType(contentType: string, key: string): string | un
   return charset ? type : `${type}; charset=utf-8`;
 }
 
+/**
+ * Types a browser renders or runs (HTML, SVG and other XML, JavaScript). Served from the API's
+ * origin as they are, an uploaded page would run there with the caller's origin: it is served as
+ * plain text, not to be sniffed, as an attachment; sent to S3, the presigned URL asks S3 for
+ * application/octet-stream and an attachment, so the browser downloads it.
+ */
+const ACTIVE_TYPES = new Set([
+  'text/html',
+  'application/xhtml+xml',
+  'image/svg+xml',
+  'text/xml',
+  'application/xml',
+  'text/xsl',
+  'text/javascript',
+  'application/javascript',
+  'application/x-javascript',
+  'application/ecmascript',
+  'text/ecmascript',
+]);
+/** Extensions a browser may sniff into active content when the stored type says nothing. */
+const ACTIVE_EXTENSIONS = new Set(['html', 'htm', 'xhtml', 'xht', 'svg', 'svgz', 'xml', 'xsl', 'xslt', 'js', 'mjs']);
+
+export function isActiveContent(contentType: string, key: string): boolean {
+  const { essence } = mediaTypeOf(contentType);
+  if (ACTIVE_TYPES.has(essence) || essence.endsWith('+xml')) return true;
+  if (!GENERIC_TYPES.has(essence)) return false;
+  const ext = /\.([A-Za-z0-9]+)$/.exec(key)?.[1]?.toLowerCase();
+  return ext !== undefined && ACTIVE_EXTENSIONS.has(ext);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Range, rows, conditionals
 
@@ -212,9 +242,14 @@ async function presignGet(
   // Whole seconds, as X-Amz-Date has them, so expiresAt is exactly when S3 stops honouring the URL.
   const signingDate = new Date(Math.floor(Date.now() / 1000) * 1000);
   const expiresIn = deps.config.presignExpiresSeconds;
+  const active = isActiveContent(object.contentType, key);
   const url = await getSignedUrl(
     deps.s3,
-    new GetObjectCommand({ ...where, ...(download ? { ResponseContentDisposition: contentDisposition(key) } : {}) }),
+    new GetObjectCommand({
+      ...where,
+      ...(download || active ? { ResponseContentDisposition: contentDisposition(key) } : {}),
+      ...(active ? { ResponseContentType: 'application/octet-stream' } : {}),
+    }),
     { expiresIn, signingDate },
   );
   return { kind: 'redirect', target: { url, expiresAt: new Date(signingDate.getTime() + expiresIn * 1000).toISOString(), object } };
@@ -306,8 +341,12 @@ export async function readObject(deps: ReadDeps, input: ReadInput): Promise<Read
     // Not UTF-8 (or a range that cuts a character): let S3 serve the bytes.
     return presignGet(deps, where, meta, false, input.key);
   }
+  const active = isActiveContent(meta.contentType, input.key);
   const headers: Record<string, string> = {
-    'content-type': type,
+    'content-type': active ? 'text/plain; charset=utf-8' : type,
+    // Text from a user's object is never to be sniffed into something a browser renders or runs.
+    'x-content-type-options': 'nosniff',
+    ...(active ? { 'content-disposition': contentDisposition(input.key) } : {}),
     'content-length': String(bytes.byteLength),
     etag: meta.etag,
     'last-modified': meta.lastModified,

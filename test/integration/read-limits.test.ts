@@ -8,7 +8,8 @@ import { startLocalService, type LocalService } from '../../local/service';
 /**
  * The read route end to end through the local gateway, which refuses what Lambda refuses: answers
  * that JSON escaping takes over the 6 MB response limit are a 413 or a redirect, never a 502; and
- * the presigned URL as JSON for clients that cannot follow a redirect.
+ * the presigned URL as JSON for clients that cannot follow a redirect; active content (HTML, SVG)
+ * served so that no browser renders it.
  */
 jest.setTimeout(60_000);
 
@@ -154,5 +155,35 @@ describe('the presigned URL as JSON', () => {
 
     expect(res.status).toBe(307);
     expect(res.headers.get('location')).toContain(service.s3Endpoint);
+  });
+});
+
+describe('active content', () => {
+  const page = Buffer.from('<!doctype html><script>document.title = document.domain</script>');
+
+  beforeAll(async () => {
+    await upload('active/page one.html', page, 'text/html');
+    await upload('active/logo.svg', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'), 'image/svg+xml');
+  });
+
+  it('serves HTML inline from the API as plain text, nosniff, as an attachment', async () => {
+    const res = await api(objectPath('active/page one.html'));
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('content-disposition')).toBe("attachment; filename*=UTF-8''page%20one.html");
+    expect(Buffer.from(await res.arrayBuffer()).equals(page)).toBe(true);
+  });
+
+  it('has S3 serve an SVG behind the presigned URL as an octet-stream attachment', async () => {
+    const res = await api(objectPath('active/logo.svg'));
+
+    expect(res.status).toBe(307);
+    const target = await fetch(res.headers.get('location')!);
+    expect(target.status).toBe(200);
+    expect(target.headers.get('content-type')).toBe('application/octet-stream');
+    expect(target.headers.get('content-disposition')).toBe("attachment; filename*=UTF-8''logo.svg");
+    await target.body?.cancel();
   });
 });

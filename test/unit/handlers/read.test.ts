@@ -238,6 +238,86 @@ describe('GET /buckets/{bucket}/objects/{key+}', () => {
   });
 });
 
+describe('active content (HTML, SVG, XML, JavaScript)', () => {
+  const PAGE = '<!doctype html><script>alert(document.domain)</script>';
+
+  it.each([
+    ['text/html', 'page.html'],
+    ['text/html; charset=utf-8', 'page'],
+    ['application/xhtml+xml', 'page.xhtml'],
+    ['application/xml', 'feed.xml'],
+    ['text/xml', 'feed'],
+    ['application/rss+xml', 'feed.rss'],
+    ['application/javascript', 'app.js'],
+    ['text/javascript', 'app.mjs'],
+  ])('serves %s (%s) inline as plain text, not to be sniffed, as an attachment', async (contentType, key) => {
+    stored(contentType, PAGE);
+
+    const res = await get(`site/${key}`);
+
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toBe(PAGE);
+    expect(res.headers).toMatchObject({
+      'content-type': 'text/plain; charset=utf-8',
+      'x-content-type-options': 'nosniff',
+      'content-disposition': `attachment; filename*=UTF-8''${key}`,
+    });
+  });
+
+  it('keeps the type of text that is not active, with nosniff and no attachment', async () => {
+    stored('text/csv', CSV);
+
+    const res = await get('q1.csv');
+
+    expect(res.headers).toMatchObject({ 'content-type': 'text/csv; charset=utf-8', 'x-content-type-options': 'nosniff' });
+    expect(res.headers?.['content-disposition']).toBeUndefined();
+  });
+
+  it('sends HTML over the inline limit to S3 as an octet-stream attachment', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: TEST_CONFIG.inlineMaxBytes + 1, ContentType: 'text/html', ETag: '"e"', LastModified: LAST_MODIFIED });
+
+    const res = await get('site/big page.html');
+
+    expect(res.statusCode).toBe(307);
+    const url = location(res);
+    expect(url.searchParams.get('response-content-type')).toBe('application/octet-stream');
+    expect(url.searchParams.get('response-content-disposition')).toBe("attachment; filename*=UTF-8''big%20page.html");
+  });
+
+  it.each([
+    ['application/octet-stream', 'page.html'],
+    ['', 'logo.svg'],
+    ['binary/octet-stream', 'app.js'],
+    ['image/svg+xml', 'logo.svg'],
+  ])('sends %s named %s (not served inline; a browser would render it) to S3 as an octet-stream attachment', async (contentType, key) => {
+    stored(contentType, PAGE);
+
+    const res = await get(key);
+
+    expect(res.statusCode).toBe(307);
+    expect(location(res).searchParams.get('response-content-type')).toBe('application/octet-stream');
+    expect(location(res).searchParams.get('response-content-disposition')).toBe(`attachment; filename*=UTF-8''${key}`);
+  });
+
+  it('sends an SVG with download=1 as an octet-stream attachment', async () => {
+    stored('image/svg+xml', '<svg xmlns="http://www.w3.org/2000/svg"/>');
+
+    const res = await get('logo.svg', { query: { download: '1' } });
+
+    expect(location(res).searchParams.get('response-content-type')).toBe('application/octet-stream');
+    expect(location(res).searchParams.get('response-content-disposition')).toBe("attachment; filename*=UTF-8''logo.svg");
+  });
+
+  it('leaves the type of a redirected binary object alone and shows it inline', async () => {
+    stored('image/png', new Uint8Array([137, 80, 78, 71]));
+
+    const url = location(await get('pics/a.png'));
+
+    expect(url.searchParams.get('response-content-type')).toBeNull();
+    expect(url.searchParams.get('response-content-disposition')).toBeNull();
+  });
+});
+
 describe('GET rows', () => {
   it('returns parsed rows from the injected reader, streaming the object into it', async () => {
     stored('text/csv', CSV);
