@@ -1,6 +1,5 @@
 import * as path from 'node:path';
 import { CfnOutput, CfnResource, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ENV } from '../lambda/shared/config';
 import { PROCESSING_QUEUE } from '../lambda/shared/processing-queue';
@@ -11,6 +10,7 @@ import { Firewall } from './constructs/firewall';
 import { Monitoring } from './constructs/monitoring';
 import { Processing } from './constructs/processing';
 import { bindBuckets, ServiceFunction } from './constructs/service-function';
+import { SigningKeys, bindSigningKeys } from './constructs/signing-keys';
 import { Storage } from './constructs/storage';
 import { acknowledgeNag } from './constructs/nag';
 
@@ -69,7 +69,7 @@ export class FileServiceStack extends Stack {
   readonly processing: Processing;
   readonly monitoring: Monitoring;
   readonly firewall: Firewall | undefined;
-  readonly signingSecret: Secret;
+  readonly signingKeys: SigningKeys;
   readonly functions: Record<ServiceFunctionName, ServiceFunction>;
 
   constructor(scope: Construct, id: string, props: FileServiceStackProps = {}) {
@@ -83,23 +83,10 @@ export class FileServiceStack extends Stack {
     // A throw-away stack deletes its users with it, which deletion protection would refuse.
     this.auth = new Auth(this, 'Auth', { removalPolicy, deletionProtection: !dev, threatProtection: props.threatProtection ?? false });
 
-    // HMAC key for pagination cursors and upload ids. It reaches the functions as a CloudFormation
-    // dynamic reference, resolved at deploy time into the (KMS-encrypted) environment: no Secrets
-    // Manager call on cold start and no SDK client for it in the bundles, at the price that anyone
-    // allowed lambda:GetFunctionConfiguration can read it. It only protects cursors and upload ids
-    // (tamper-evidence, not data), so that is the better trade.
-    const signingSecret = (this.signingSecret = new Secret(this, 'SigningSecret', {
-      description: 'HMAC key for pagination cursors and upload ids',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-    }));
-    acknowledgeNag(
-      signingSecret,
-      'AwsSolutions-SMG4',
-      'Not rotated automatically: rotating the HMAC key invalidates every outstanding pagination cursor and upload id, and the value reaches the functions at deploy time, so a rotation takes effect with the next deployment. Rotate by hand (new version + deploy) if it leaks.',
-    );
-    const common: Record<string, string> = {
-      [ENV.signingSecret]: signingSecret.secretValue.unsafeUnwrap(),
-    };
+    // One HMAC key per purpose, each a secret that only the functions using it may read, fetched at
+    // cold start: the environment names the secret, never holds its value (lambda/shared/secrets.ts).
+    this.signingKeys = new SigningKeys(this, 'SigningKeys', { removalPolicy });
+    const common: Record<string, string> = {};
     for (const [name, value] of Object.entries(props.limits ?? {})) {
       if (value !== undefined) common[ENV[name as keyof typeof ENV]] = String(value);
     }
@@ -126,7 +113,10 @@ export class FileServiceStack extends Stack {
       uploads: { bucket: uploads, envVar: ENV.uploadsBucket },
       results: { bucket: results, envVar: ENV.resultsBucket },
     };
-    for (const fn of Object.values(this.functions)) bindBuckets(fn, dataBuckets);
+    for (const fn of Object.values(this.functions)) {
+      bindBuckets(fn, dataBuckets);
+      bindSigningKeys(fn, this.signingKeys.secrets);
+    }
 
     this.processing = new Processing(this, 'Processing', { source: uploads, processor });
     // CDK's singleton function that sets S3 notifications at deploy time: its role is the one

@@ -5,10 +5,10 @@ import { createUploadHandler } from '../lambda/handlers/upload';
 import { createProcessHandler } from '../lambda/handlers/process';
 import { profileObject, readRows } from '../lambda/core/profile';
 
-/** The deployed handlers, each with the local service's config and its own function's S3 client; nothing local-specific. */
-export const buildHandlers: BuildHandlers = ({ config, clients }) => ({
-  list: createListHandler({ config, s3: clients.list }),
+/** The deployed handlers, each with the local service's config, its own function's S3 client and signing keys; nothing local-specific. */
+export const buildHandlers: BuildHandlers = ({ config, clients, keys }) => ({
+  list: createListHandler({ config, s3: clients.list, keys: keys.list }),
   read: createReadHandler({ config, s3: clients.read, readRows }),
-  upload: createUploadHandler({ config, s3: clients.upload }),
+  upload: createUploadHandler({ config, s3: clients.upload, keys: keys.upload }),
   process: createProcessHandler({ config, s3: clients.process, profileObject }),
 });

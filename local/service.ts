@@ -10,8 +10,10 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../lambda/shared/clients';
-import type { ServiceFunctionName } from '../lambda/shared/grants';
-import { FUNCTION_NAMES, type Credentials, type FunctionGrants } from './function-keys';
+import { SERVICE_FUNCTIONS, type ServiceFunctionName } from '../lambda/shared/grants';
+import { createSecretsClient, createSigningKeys } from '../lambda/shared/secrets';
+import type { SigningKeys } from '../lambda/shared/signing-keys';
+import { FUNCTION_NAMES, functionCredentials, type Credentials, type FunctionGrants } from './function-keys';
 import { loadConfig, type Config } from '../lambda/shared/config';
 import type { ApiFunctionName } from '../lambda/shared/routes';
 import { json } from '../lambda/shared/http';
@@ -22,12 +24,20 @@ import { startLocalCognito, type LocalCognito } from './cognito/server';
 import { startProcessingQueue, type ProcessHandler } from './processing';
 import { startS3Events } from './s3-events';
 import { startStorage } from './storage';
+import { startKeySecrets } from './secrets/keys';
 
 export type { Credentials };
 
 export type Handlers = Record<ApiFunctionName, ApiHandler> & { process: ProcessHandler };
-/** `clients`: one S3 client per function, signing with that function's own key. */
-export type BuildHandlers = (deps: { config: Config; clients: Record<ServiceFunctionName, S3Client> }) => Handlers;
+/**
+ * `clients`: one S3 client per function, signing with that function's own key. `keys`: each
+ * function's signing keys, fetched from the local Secrets Manager with its own key, as in AWS.
+ */
+export type BuildHandlers = (deps: {
+  config: Config;
+  clients: Record<ServiceFunctionName, S3Client>;
+  keys: Record<ServiceFunctionName, SigningKeys>;
+}) => Handlers;
 
 export interface LocalServiceOptions {
   /** Where the embedded S3 keeps its data and the service its keys (`.local`). */
@@ -55,6 +65,8 @@ export interface LocalServiceOptions {
   /** More handler configuration (MULTIPART_THRESHOLD_BYTES, ...), as environment variables. */
   env?: Record<string, string | undefined>;
   defaultUserId?: string;
+  /** The local Secrets Manager's port (the signing keys); 0 picks a free one. Default 0. */
+  secretsPort?: number;
   /** The local SQS queue's port; 0 picks a free one. Default 0. */
   sqsPort?: number;
   /** The local Cognito user pool's port (`s3files login`); 0 picks a free one. Default 0. */
@@ -90,6 +102,9 @@ export interface Endpoints {
   deadLetterQueueUrl: string;
   /** The local user pool `s3files login` signs in to (the stack's UserPoolId and UserPoolClientId outputs, locally). */
   cognito: { endpoint: string; region: string; userPoolId: string; clientId: string };
+  /** The local Secrets Manager holding the signing keys (same keys), and each key's secret. */
+  secretsEndpoint: string;
+  signingKeySecrets: Record<string, string>;
 }
 
 export interface LocalService {
@@ -192,20 +207,29 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         log,
       }),
     );
+    // The signing keys: the handlers fetch them as in AWS, each function with its own key.
+    const fnKeys = functionCredentials(signingSecret);
+    const secrets = parts.add(
+      await startKeySecrets({ dataDir, region, functionCredentials: fnKeys, adminCredentials: storage.credentials, port: options.secretsPort ?? 0, log }),
+    );
     const config = loadConfig({
+      ...secrets.env,
       ...options.env,
       UPLOADS_BUCKET: buckets.uploads,
       RESULTS_BUCKET: buckets.results,
       S3_ENDPOINT: storage.endpoint,
       AWS_REGION: region,
-      SIGNING_SECRET: options.env?.SIGNING_SECRET ?? signingSecret,
       // The handlers match origins exactly; wildcard ones are answered by the gateway.
       ALLOWED_ORIGINS: options.env?.ALLOWED_ORIGINS ?? origins.filter((o) => !o.includes('*')).join(','),
     });
     const clients = Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, createS3Client(config, { credentials: storage.functionCredentials[fn] })])) as Record<ServiceFunctionName, S3Client>;
-    parts.add({ stop: async () => Object.values(clients).forEach((c) => c.destroy()) });
+    const secretsClients = FUNCTION_NAMES.map((fn) => [fn, createSecretsClient(config, { credentials: fnKeys[fn] })] as const);
+    parts.add({ stop: async () => [...Object.values(clients), ...secretsClients.map(([, c]) => c)].forEach((c) => c.destroy()) });
+    const keys = Object.fromEntries(
+      secretsClients.map(([fn, client]) => [fn, createSigningKeys(config, client, SERVICE_FUNCTIONS[fn].keys, { log })]),
+    ) as Record<ServiceFunctionName, SigningKeys>;
     const buildHandlers = options.buildHandlers ?? (await import('./handlers')).buildHandlers;
-    const handlers = buildHandlers({ config, clients });
+    const handlers = buildHandlers({ config, clients, keys });
 
     const queue = parts.add(
       await startProcessingQueue({
@@ -287,6 +311,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         queueUrl: queue.queueUrl,
         deadLetterQueueUrl: queue.deadLetterQueueUrl,
         cognito: { endpoint: cognito.endpoint, region, userPoolId: cognito.userPoolId, clientId: cognito.clientId },
+        secretsEndpoint: secrets.endpoint,
+        signingKeySecrets: secrets.arns,
       }),
       processing: {
         idle: async () => {

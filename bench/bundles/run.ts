@@ -29,7 +29,6 @@ const CHILD_ENV = {
   AWS_REGION: 'eu-west-1',
   [ENV.uploadsBucket]: 'uploads-bucket',
   [ENV.resultsBucket]: 'results-bucket',
-  [ENV.signingSecret]: 'bench-signing-secret',
   [ENV.allowedOrigins]: '',
 };
 

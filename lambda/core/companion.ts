@@ -49,13 +49,13 @@ const nowMs = (deps: UploadDeps) => nowOf(deps).getTime();
 
 export function createGrant(deps: UploadDeps, userId: string): { grant: string; path: string; expiresAt: string } {
   const expiresAt = Math.floor(nowMs(deps) / 1000) + GRANT_SECONDS;
-  const grant = signToken(deps.config.signingSecret, GRANT_PURPOSE, { v: 1, s: userId, e: expiresAt });
+  const grant = signToken(deps.keys.ring('grant'), GRANT_PURPOSE, { v: 1, s: userId, e: expiresAt });
   return { grant, path: `/uppy/${grant}`, expiresAt: new Date(expiresAt * 1000).toISOString() };
 }
 
 /** The user a grant was issued to; 401 for a forged or expired grant. */
 export function verifyGrant(deps: UploadDeps, grant: string): string {
-  const p = verifyToken(deps.config.signingSecret, GRANT_PURPOSE, grant) as { v?: unknown; s?: unknown; e?: unknown } | undefined;
+  const p = verifyToken(deps.keys.ring('grant'), GRANT_PURPOSE, grant) as { v?: unknown; s?: unknown; e?: unknown } | undefined;
   if (!p || p.v !== 1 || typeof p.s !== 'string' || typeof p.e !== 'number' || p.e * 1000 <= nowMs(deps)) {
     throw new UnauthorizedError('The Uppy grant is invalid or has expired; ask POST /uppy/grants for a new one');
   }
@@ -74,7 +74,7 @@ interface CompanionSession {
 
 function encodeSession(deps: UploadDeps, userId: string, session: CompanionSession): string {
   const expiresAt = Math.floor(nowMs(deps) / 1000) + UPLOAD_SESSION_SECONDS;
-  return signUploadToken(deps.config.signingSecret, UPLOAD_PURPOSE, userId, {
+  return signUploadToken(deps.keys.ring('upload'), UPLOAD_PURPOSE, userId, {
     uploadId: session.uploadId,
     key: session.key,
     size: session.size ?? -1,

@@ -4,10 +4,13 @@ import { decodeCursor, encodeCursor } from '../shared/cursor';
 import { BadRequestError } from '../shared/errors';
 import { fromS3Key, LOGICAL_BUCKETS, resolveBucket, toS3Key, validatePrefix } from '../shared/keys';
 import type { BucketInfo, ObjectInfo, ObjectPage } from '../shared/api-types';
+import type { SigningKeys } from '../shared/signing-keys';
 
 export interface ListDeps {
   s3: S3Client;
   config: Config;
+  /** The cursor key. */
+  keys: SigningKeys;
 }
 
 export const DEFAULT_LIST_LIMIT = 100;
@@ -49,7 +52,7 @@ export async function listObjects(deps: ListDeps, input: ListObjectsInput): Prom
   const delimiter = parseDelimiter(input.delimiter);
   const limit = parseLimit(input.limit);
   const scope = { userId: input.userId, bucket: bucket.name, prefix, delimiter };
-  const continuationToken = input.cursor ? decodeCursor(deps.config.signingSecret, scope, input.cursor) : undefined;
+  const continuationToken = input.cursor ? decodeCursor(deps.keys.ring('cursor'), scope, input.cursor) : undefined;
 
   const out = await deps.s3.send(
     new ListObjectsV2Command({
@@ -81,6 +84,6 @@ export async function listObjects(deps: ListDeps, input: ListObjectsInput): Prom
   return {
     objects,
     prefixes,
-    nextCursor: next ? encodeCursor(deps.config.signingSecret, scope, next) : null,
+    nextCursor: next ? encodeCursor(deps.keys.ring('cursor'), scope, next) : null,
   };
 }

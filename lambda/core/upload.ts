@@ -20,6 +20,7 @@ import {
 } from '../shared/errors';
 import { profileKeyFor, resolveBucket, toS3Key, validateKey, validateUploadKey } from '../shared/keys';
 import { signToken, verifyToken } from '../shared/signed-token';
+import type { KeyRing, SigningKeys } from '../shared/signing-keys';
 import { bodyObject, isObject } from '../shared/http';
 import { MAX_PARTS_PER_SIGN_REQUEST, type CompletedUpload, type UploadedPart, type UploadSessionResponse } from '../shared/api-types';
 import { MAX_PARTS, planParts } from './multipart';
@@ -28,6 +29,8 @@ import { bareEtag } from '../shared/etag';
 export interface UploadDeps {
   s3: S3Client;
   config: Config;
+  /** The upload-id key (and the grant key, for the Uppy routes). */
+  keys: SigningKeys;
   now?: () => Date;
 }
 
@@ -90,7 +93,7 @@ interface TokenPayload {
   e: number;
 }
 
-export function signUploadToken(secret: string, purpose: string, userId: string, t: UploadToken): string {
+export function signUploadToken(keys: KeyRing, purpose: string, userId: string, t: UploadToken): string {
   const payload: TokenPayload = {
     v: 1,
     u: t.uploadId,
@@ -100,7 +103,7 @@ export function signUploadToken(secret: string, purpose: string, userId: string,
     ...(t.partSize !== undefined ? { p: t.partSize } : {}),
     e: t.expiresAt,
   };
-  return signToken(secret, purpose, payload);
+  return signToken(keys, purpose, payload);
 }
 
 const noSuchUpload = () => new NotFoundError('NoSuchUpload', 'No such upload (it may have been completed, aborted or expired)');
@@ -111,7 +114,7 @@ const noSuchUpload = () => new NotFoundError('NoSuchUpload', 'No such upload (it
  * key is the caller's mistake, and says so.
  */
 export function openUploadToken(deps: UploadDeps, purpose: string, userId: string, token: string, key: unknown): UploadToken {
-  const p = verifyToken(deps.config.signingSecret, purpose, token) as Partial<TokenPayload> | undefined;
+  const p = verifyToken(deps.keys.ring('upload'), purpose, token) as Partial<TokenPayload> | undefined;
   if (
     !p ||
     p.v !== 1 ||
@@ -141,9 +144,9 @@ export interface UploadSession {
   expiresAt: number;
 }
 
-export function encodeUploadId(secret: string, session: Omit<UploadSession, 'partCount'>): string {
+export function encodeUploadId(keys: KeyRing, session: Omit<UploadSession, 'partCount'>): string {
   const { userId, ...token } = session;
-  return signUploadToken(secret, TOKEN_PURPOSE, userId, token);
+  return signUploadToken(keys, TOKEN_PURPOSE, userId, token);
 }
 
 /** The session behind one of our upload ids (POST /uploads); 404 and 400 as openUploadToken. */
@@ -201,7 +204,7 @@ export async function createUpload(deps: UploadDeps, userId: string, input: Crea
   if (!out.UploadId) throw new Error('CreateMultipartUpload returned no UploadId');
   const expiresAt = Math.floor(now / 1000) + UPLOAD_SESSION_SECONDS;
   return {
-    uploadId: encodeUploadId(config.signingSecret, {
+    uploadId: encodeUploadId(deps.keys.ring('upload'), {
       uploadId: out.UploadId,
       userId,
       key: input.key,

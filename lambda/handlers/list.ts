@@ -26,5 +26,6 @@ export function createListHandler(deps: ListDeps) {
       },
     },
     deps.config.allowedOrigins,
+    deps.keys,
   );
 }

@@ -50,5 +50,6 @@ export function createUploadHandler(deps: UploadDeps) {
       ...companionOperations(deps),
     },
     deps.config.allowedOrigins,
+    deps.keys,
   );
 }

@@ -2,6 +2,8 @@
  * Configuration, read once per cold start from the environment. A missing required variable
  * throws at start-up, naming the variable, rather than failing on the first request.
  */
+import { SIGNING_KEY_NAMES, SIGNING_KEY_PURPOSES, type SigningKeyPurpose } from './signing-keys';
+
 export interface Config {
   /** Physical bucket names behind the logical names the API uses. */
   uploadsBucket: string;
@@ -17,8 +19,15 @@ export interface Config {
   presignExpiresSeconds: number;
   /** Objects at most this big with a text-like type are returned inline by the read route. */
   inlineMaxBytes: number;
-  /** Secret for the HMAC that makes pagination cursors and upload ids tamper-evident. */
-  signingSecret: string;
+  /**
+   * The Secrets Manager secret (ARN or name, never the value) of each HMAC key the function has
+   * (./signing-keys.ts): only the keys of its row in the grants table are set.
+   */
+  signingKeySecretIds: Partial<Record<SigningKeyPurpose, string>>;
+  /** A Secrets Manager-compatible endpoint (local mode); unset in AWS. */
+  secretsEndpoint?: string;
+  /** How old fetched keys may get before a request fetches them again (a warm function sees a rotation). */
+  signingKeysRefreshSeconds: number;
   /** Origins allowed to call the API from a browser (exact matches). */
   allowedOrigins: string[];
 }
@@ -41,7 +50,8 @@ export const ENV = {
   multipartThresholdBytes: 'MULTIPART_THRESHOLD_BYTES',
   presignExpiresSeconds: 'PRESIGN_EXPIRES_SECONDS',
   inlineMaxBytes: 'INLINE_MAX_BYTES',
-  signingSecret: 'SIGNING_SECRET',
+  secretsEndpoint: 'SECRETS_ENDPOINT',
+  signingKeysRefreshSeconds: 'SIGNING_KEYS_REFRESH_SECONDS',
   allowedOrigins: 'ALLOWED_ORIGINS',
 } as const;
 
@@ -72,8 +82,18 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
+function signingKeySecretIds(env: Env): Partial<Record<SigningKeyPurpose, string>> {
+  const ids: Partial<Record<SigningKeyPurpose, string>> = {};
+  for (const purpose of SIGNING_KEY_NAMES) {
+    const id = env[SIGNING_KEY_PURPOSES[purpose].envVar]?.trim();
+    if (id) ids[purpose] = id;
+  }
+  return ids;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const endpoint = env[ENV.s3Endpoint]?.trim();
+  const secretsEndpoint = env[ENV.secretsEndpoint]?.trim();
   return {
     uploadsBucket: required(env, ENV.uploadsBucket),
     resultsBucket: required(env, ENV.resultsBucket),
@@ -83,7 +103,9 @@ export function loadConfig(env: Env = process.env): Config {
     multipartThresholdBytes: integer(env, ENV.multipartThresholdBytes, 64 * MiB, 5 * MiB, 5 * GiB),
     presignExpiresSeconds: integer(env, ENV.presignExpiresSeconds, MAX_PRESIGN_EXPIRES_SECONDS, 1, MAX_PRESIGN_EXPIRES_SECONDS),
     inlineMaxBytes: integer(env, ENV.inlineMaxBytes, MiB, 0, 5 * MiB),
-    signingSecret: required(env, ENV.signingSecret),
+    signingKeySecretIds: signingKeySecretIds(env),
+    ...(secretsEndpoint ? { secretsEndpoint } : {}),
+    signingKeysRefreshSeconds: integer(env, ENV.signingKeysRefreshSeconds, 300, 0, 3600),
     allowedOrigins: (env[ENV.allowedOrigins] ?? '')
       .split(',')
       .map((o) => o.trim())

@@ -1,5 +1,6 @@
 import { BadRequestError } from './errors';
-import { canonicalBase64url, mac as signedMac, macMatches } from './signed-token';
+import { canonicalBase64url, macVerifies, signedMac } from './signed-token';
+import type { KeyRing } from './signing-keys';
 
 /**
  * Pagination cursors: opaque to callers and tamper-evident. A cursor carries S3's continuation
@@ -13,22 +14,21 @@ export interface CursorScope {
   delimiter: string;
 }
 
-function mac(secret: string, scope: CursorScope, token: string): Buffer {
-  return signedMac(secret, 'cursor', [scope.userId, scope.bucket, scope.prefix, scope.delimiter, token]);
-}
+const fieldsOf = (scope: CursorScope, token: string) => [scope.userId, scope.bucket, scope.prefix, scope.delimiter, token];
 
-export function encodeCursor(secret: string, scope: CursorScope, continuationToken: string): string {
+/** `keys`: the cursor key ring (signs with the current key, accepts the previous one after a rotation). */
+export function encodeCursor(keys: KeyRing, scope: CursorScope, continuationToken: string): string {
   const token = Buffer.from(continuationToken, 'utf8').toString('base64url');
-  return `${token}.${mac(secret, scope, continuationToken).toString('base64url')}`;
+  return `${token}.${signedMac(keys, 'cursor', fieldsOf(scope, continuationToken)).toString('base64url')}`;
 }
 
-export function decodeCursor(secret: string, scope: CursorScope, cursor: string): string {
+export function decodeCursor(keys: KeyRing, scope: CursorScope, cursor: string): string {
   const invalid = () => new BadRequestError('InvalidCursor', 'The cursor is malformed, was changed, or belongs to another listing');
   const dot = cursor.indexOf('.');
   if (dot <= 0 || cursor.length > 4096) throw invalid();
   const bytes = canonicalBase64url(cursor.slice(0, dot));
   if (!bytes) throw invalid();
   const token = bytes.toString('utf8');
-  if (!macMatches(cursor.slice(dot + 1), mac(secret, scope, token))) throw invalid();
+  if (!macVerifies(keys, 'cursor', fieldsOf(scope, token), cursor.slice(dot + 1))) throw invalid();
   return token;
 }

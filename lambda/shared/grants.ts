@@ -1,6 +1,6 @@
 /**
- * The grants table: for each of the service's functions, its Lambda settings and exactly which S3
- * access it has to each data bucket. It is the single source of truth for what a function may do:
+ * The grants table: for each of the service's functions, its Lambda settings, exactly which S3
+ * access it has to each data bucket, and which signing keys (Secrets Manager secrets) it may read. It is the single source of truth for what a function may do:
  * the CDK stack builds the functions and their IAM policies from it
  * (lib/constructs/service-function.ts), local mode's embedded S3 is to evaluate the same
  * statements, and test/infra compares it with the synthesized template.
@@ -10,6 +10,7 @@
  */
 import { LOGICAL_BUCKETS, USER_ROOT, type LogicalBucket } from './keys';
 import type { ApiFunctionName } from './routes';
+import type { SigningKeyPurpose } from './signing-keys';
 
 /** The API functions of the route table, and the S3-event processor. */
 export type ServiceFunctionName = ApiFunctionName | 'process';
@@ -34,6 +35,12 @@ export interface ServiceFunctionSpec {
   timeoutSeconds: number;
   /** The access to each data bucket, in the order the statements are generated; [] for none. */
   buckets: Record<LogicalBucket, readonly BucketAccess[]>;
+  /**
+   * The signing keys it uses (lambda/shared/signing-keys.ts): it may read only these secrets
+   * (secretsmanager:GetSecretValue), fetches them at cold start, and gets their ids, not values,
+   * in its environment. [] for none.
+   */
+  keys: readonly SigningKeyPurpose[];
 }
 
 /** API Gateway gives up after 29 s; an API request that takes 10 s is already broken. */
@@ -48,17 +55,21 @@ export const SERVICE_FUNCTIONS: Record<ServiceFunctionName, ServiceFunctionSpec>
     description: 'Lists buckets and the caller’s objects',
     ...API_FUNCTION,
     buckets: { uploads: ['list'], results: ['list'] },
+    keys: ['cursor'],
   },
   read: {
     description: 'Reads objects and their metadata (inline or presigned GET)',
     ...API_FUNCTION,
     buckets: { uploads: ['exists', 'read'], results: ['exists', 'read'] },
+    keys: [],
   },
   upload: {
     description: 'Upload sessions (presigned PUT, multipart) and deletes',
     ...API_FUNCTION,
     // Deleting an object through the API deletes its profile too.
     buckets: { uploads: ['writeMultipart', 'delete'], results: ['delete'] },
+    // Upload ids, and the Uppy grants its Companion routes issue and check.
+    keys: ['upload', 'grant'],
   },
   process: {
     description: 'Profiles each uploaded object into the results bucket',
@@ -71,6 +82,7 @@ export const SERVICE_FUNCTIONS: Record<ServiceFunctionName, ServiceFunctionSpec>
     // first profile is ever written. `exists` on uploads: an object deleted before processing is
     // a 404, so it is skipped.
     buckets: { uploads: ['exists', 'read'], results: ['exists', 'read', 'write'] },
+    keys: [],
   },
 };
 
@@ -116,4 +128,20 @@ export function grantStatements(
   grants: Record<LogicalBucket, readonly BucketAccess[]> = SERVICE_FUNCTIONS[fn].buckets,
 ): GrantStatement[] {
   return LOGICAL_BUCKETS.flatMap(({ name }) => grants[name].map((access) => accessStatement(access, bucketArns[name])));
+}
+
+/** The one action a function needs on a signing key's secret: no DescribeSecret, no KMS (the secrets use the AWS-managed key). */
+export const READ_SECRET_ACTIONS = ['secretsmanager:GetSecretValue'] as const;
+
+/**
+ * The statements that let `fn` read its signing keys' secrets (ARNs, or CDK tokens in the stack),
+ * one per key, in the row's order. Fresh objects on every call.
+ */
+export function keyGrantStatements(
+  fn: ServiceFunctionName,
+  secretArns: Record<SigningKeyPurpose, string>,
+  /** Another row than the table's (tests). */
+  keys: readonly SigningKeyPurpose[] = SERVICE_FUNCTIONS[fn].keys,
+): GrantStatement[] {
+  return keys.map((purpose) => ({ actions: [...READ_SECRET_ACTIONS], resources: [secretArns[purpose]] }));
 }

@@ -2,6 +2,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, UnauthorizedError } from './errors';
 import { routesOf, type ApiFunctionName } from './routes';
 import { validateUserId } from './keys';
+import type { SigningKeys } from './signing-keys';
 
 export type ApiEvent = APIGatewayProxyEvent;
 export type ApiResult = APIGatewayProxyResult;
@@ -187,12 +188,14 @@ export type Operation = (event: ApiEvent) => Promise<ApiResult>;
 /**
  * Builds a function's API handler from its operations: finds the route the event came in on
  * (by `resource` and method, as API Gateway sets them), runs it, maps errors and adds CORS headers.
- * A HEAD response never has a body, errors included.
+ * A HEAD response never has a body, errors included. With `keys`, each request first waits for
+ * them to be fresh (the first fetch after a cold start, or a refresh when they are old).
  */
 export function createApiHandler(
   fn: ApiFunctionName,
   operations: Record<string, Operation>,
   allowedOrigins: readonly string[],
+  keys?: Pick<SigningKeys, 'refresh'>,
 ): (event: ApiEvent) => Promise<ApiResult> {
   const routes = routesOf(fn);
   for (const route of routes) {
@@ -205,6 +208,7 @@ export function createApiHandler(
       if (onResource.length === 0) throw new NotFoundError('NoSuchRoute', `No route ${event.httpMethod} ${event.path}`);
       const route = onResource.find((r) => r.method === event.httpMethod);
       if (!route) throw new MethodNotAllowedError('MethodNotAllowed', `${event.httpMethod} is not allowed on ${event.resource}`);
+      await keys?.refresh();
       result = await operations[route.operation]!(event);
     } catch (err) {
       result = toErrorResponse(err);

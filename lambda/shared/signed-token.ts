@@ -1,8 +1,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { checkTokenPurpose, type KeyRing } from './signing-keys';
 
 /**
  * The one HMAC the service uses to make what it hands out tamper-evident (pagination cursors,
- * upload ids). `purpose` separates the uses, so a cursor can never be replayed as an upload id.
+ * upload ids, grants). The MAC covers `purpose` (domain separation), so even under one key a
+ * cursor could never be replayed as an upload id; and each kind of token has its own key
+ * (./signing-keys.ts), so a key that leaks cannot mint the other kinds either.
  */
 export function mac(secret: string, purpose: string, fields: readonly unknown[]): Buffer {
   return createHmac('sha256', secret).update(JSON.stringify([purpose, ...fields])).digest();
@@ -28,22 +31,34 @@ export function canonicalBase64url(text: string): Buffer | undefined {
 
 const MAX_TOKEN_CHARS = 8192;
 
+/** The MAC of `fields` for `purpose` with the ring's signing key (throws if the key may not sign that purpose). */
+export function signedMac(ring: KeyRing, purpose: string, fields: readonly unknown[]): Buffer {
+  checkTokenPurpose(ring, purpose);
+  return mac(ring.signing, purpose, fields);
+}
+
+/** Whether `given` is the MAC of `fields` for `purpose` under any key the ring verifies with. */
+export function macVerifies(ring: KeyRing, purpose: string, fields: readonly unknown[], given: string): boolean {
+  checkTokenPurpose(ring, purpose);
+  return ring.verifying.some((key) => macMatches(given, mac(key, purpose, fields)));
+}
+
 /**
  * `base64url(JSON payload).base64url(HMAC)`: URL-safe, fits in a path segment. The payload is
  * readable by whoever holds the token (it is signed, not encrypted): put no secrets in it.
  */
-export function signToken(secret: string, purpose: string, payload: unknown): string {
+export function signToken(ring: KeyRing, purpose: string, payload: unknown): string {
   const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
-  return `${body}.${mac(secret, purpose, [body]).toString('base64url')}`;
+  return `${body}.${signedMac(ring, purpose, [body]).toString('base64url')}`;
 }
 
-/** The payload of a token this service signed for `purpose`, or undefined when it was not. */
-export function verifyToken(secret: string, purpose: string, token: unknown): unknown {
+/** The payload of a token this service signed for `purpose` with a key of the ring, or undefined when it was not. */
+export function verifyToken(ring: KeyRing, purpose: string, token: unknown): unknown {
   if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS) return undefined;
   const dot = token.indexOf('.');
   if (dot <= 0) return undefined;
   const body = token.slice(0, dot);
-  if (!macMatches(token.slice(dot + 1), mac(secret, purpose, [body]))) return undefined;
+  if (!macVerifies(ring, purpose, [body], token.slice(dot + 1))) return undefined;
   try {
     return JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown;
   } catch {

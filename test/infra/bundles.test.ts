@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ENV } from '../../lambda/shared/config';
+import { SIGNING_KEY_NAMES, SIGNING_KEY_PURPOSES } from '../../lambda/shared/signing-keys';
 import { buildStack, logicalId } from './helpers';
 
 const BUNDLE_ENV = {
@@ -12,8 +13,10 @@ const BUNDLE_ENV = {
   AWS_REGION: 'eu-west-1',
   [ENV.uploadsBucket]: 'uploads-bucket',
   [ENV.resultsBucket]: 'results-bucket',
-  [ENV.signingSecret]: 'test-signing-secret',
   [ENV.allowedOrigins]: '',
+  // Names of the key secrets, as the stack sets them; with no credentials in this environment the
+  // fetch started at load fails, which only the first request would see.
+  ...Object.fromEntries(SIGNING_KEY_NAMES.map((p) => [SIGNING_KEY_PURPOSES[p].envVar, `arn:aws:secretsmanager:eu-west-1:111111111111:secret:${p}-key-AbCdEf`])),
 };
 
 /**
@@ -61,6 +64,16 @@ describe('function bundles', () => {
     const code = fs.readFileSync(bundles[name]!, 'utf8');
     expect(code).toContain('@aws-sdk/credential-provider-env - fromEnv');
     expect(code).not.toContain('defaultProvider::fromSSO');
+  });
+
+  it.each([
+    ['list', true],
+    ['upload', true],
+    ['read', false],
+    ['process', false],
+  ])('builds a %s bundle that carries a Secrets Manager client: %p (only functions with keys pay for one)', (name, carries) => {
+    const code = fs.readFileSync(bundles[name]!, 'utf8');
+    expect(code.includes('secretsmanager.GetSecretValue') || code.includes('GetSecretValue')).toBe(carries);
   });
 
   it('writes a source map next to every bundle', () => {

@@ -1,7 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the synthesized template is untyped JSON */
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ENV } from '../../lambda/shared/config';
-import { grantStatements, SERVICE_FUNCTIONS, type GrantStatement, type ServiceFunctionName } from '../../lambda/shared/grants';
+import { grantStatements, keyGrantStatements, SERVICE_FUNCTIONS, type GrantStatement, type ServiceFunctionName } from '../../lambda/shared/grants';
+import { SIGNING_KEY_NAMES, SIGNING_KEY_PURPOSES, type SigningKeyPurpose } from '../../lambda/shared/signing-keys';
 import type { LogicalBucket } from '../../lambda/shared/keys';
 import { ROUTES } from '../../lambda/shared/routes';
 import { unauthenticatedThrottling } from '../../lib/constructs/api';
@@ -131,19 +132,51 @@ describe('functions', () => {
     expect(limits).toEqual({ list: [512, 10], read: [512, 10], upload: [512, 10], process: [1024, 300] });
   });
 
-  it.each(['list', 'read', 'upload'] as const)('sets the buckets, signing secret and origins for the %s function', (name) => {
+  const keyRef = (purpose: SigningKeyPurpose) => ({ Ref: logicalId(stack.signingKeys.secrets[purpose]) });
+
+  it.each([
+    ['list', { [SIGNING_KEY_PURPOSES.cursor.envVar]: keyRef('cursor') }],
+    ['read', {}],
+    ['upload', { [SIGNING_KEY_PURPOSES.upload.envVar]: keyRef('upload'), [SIGNING_KEY_PURPOSES.grant.envVar]: keyRef('grant') }],
+  ] as const)('sets the buckets, origins and the ARNs of its own keys for the %s function', (name, keys) => {
     const vars = resources[logicalId(stack.functions[name])]!.Properties.Environment.Variables;
     expect(vars).toEqual({
       [ENV.uploadsBucket]: { Ref: logicalId(stack.storage.uploads) },
       [ENV.resultsBucket]: { Ref: logicalId(stack.storage.results) },
-      [ENV.signingSecret]: { 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: logicalId(stack.signingSecret) }, ':SecretString:::}}']] },
+      ...keys,
       [ENV.allowedOrigins]: '',
     });
   });
 
-  it('sets the buckets and the signing secret for the process function', () => {
+  it('sets only the buckets for the process function, which signs nothing', () => {
     const vars = resources[logicalId(stack.functions.process)]!.Properties.Environment.Variables;
-    expect(Object.keys(vars).sort()).toEqual([ENV.resultsBucket, ENV.signingSecret, ENV.uploadsBucket].sort());
+    expect(Object.keys(vars).sort()).toEqual([ENV.resultsBucket, ENV.uploadsBucket].sort());
+  });
+
+  // The issue's finding: the HMAC key was a `{{resolve:secretsmanager:…}}` reference, resolved at
+  // deploy time into every function's configuration, readable with lambda:GetFunctionConfiguration.
+  it('puts no secret value and no dynamic reference in any function environment', () => {
+    const functions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThanOrEqual(4);
+    for (const fn of functions) {
+      const env = JSON.stringify(fn.Properties.Environment ?? {});
+      expect(env).not.toContain('{{resolve:');
+      // A secret may be named only by its ARN (Ref), never read (GetAtt, Join around a reference).
+      const secretIds = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::SecretsManager::Secret').map(([id]) => id);
+      for (const [, value] of Object.entries((fn.Properties.Environment?.Variables ?? {}) as Record<string, unknown>)) {
+        const text = JSON.stringify(value);
+        if (secretIds.some((id) => text.includes(`"${id}"`))) expect(secretIds.map((id) => ({ Ref: id }))).toContainEqual(value);
+      }
+    }
+  });
+
+  it('creates one secret per signing key purpose, each with a generated value', () => {
+    const secrets = Object.values(resources).filter((r) => r.Type === 'AWS::SecretsManager::Secret');
+    expect(secrets.map((s) => s.Properties.Description).sort()).toEqual(SIGNING_KEY_NAMES.map((p) => SIGNING_KEY_PURPOSES[p].description).sort());
+    for (const s of secrets) {
+      expect(s.Properties.GenerateSecretString).toEqual({ PasswordLength: 64, ExcludePunctuation: true });
+      expect(s.Properties).not.toHaveProperty('SecretString');
+    }
   });
 
   it('writes each function to its own log group kept for one month', () => {
@@ -171,6 +204,24 @@ describe('permissions', () => {
       expect(s3PermissionsOf(name)).toEqual(expected);
     },
   );
+
+  it.each(Object.keys(SERVICE_FUNCTIONS) as ServiceFunctionName[])(
+    'lets the %s function read exactly the secrets of the keys in its row of the grants table',
+    (name) => {
+      const arns = Object.fromEntries(SIGNING_KEY_NAMES.map((p) => [p, JSON.stringify({ Ref: logicalId(stack.signingKeys.secrets[p]) })])) as Record<SigningKeyPurpose, string>;
+      const granted = [...new Set(permissionsOf(logicalId(stack.functions[name].role!)).filter((p) => p.startsWith('secretsmanager:')))].sort();
+      expect(granted).toEqual(permissionsIn(keyGrantStatements(name, arns)));
+    },
+  );
+
+  it.each([
+    ['list', ['cursor']],
+    ['read', []],
+    ['upload', ['upload', 'grant']],
+    ['process', []],
+  ] as const)('has a grants table that gives the %s function the keys %p', (name, keys) => {
+    expect(SERVICE_FUNCTIONS[name].keys).toEqual(keys);
+  });
 
   // What the table grants, as intent: the reader cannot write, the lister cannot read bodies.
   it.each([

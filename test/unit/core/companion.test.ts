@@ -3,11 +3,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { completeMultipart, createGrant, createMultipart, GRANT_SECONDS, signPart, verifyGrant } from '../../../lambda/core/companion';
 import { decodeUploadId, encodeUploadId, UPLOAD_SESSION_SECONDS } from '../../../lambda/core/upload';
 import { MiB } from '../../../lambda/shared/config';
-import { OTHER_USER, presigningS3Client, TEST_CONFIG, USER } from '../helpers/events';
+import { OTHER_USER, presigningS3Client, TEST_CONFIG, TEST_KEYS, USER } from '../helpers/events';
 
 const s3Mock = mockClient(S3Client);
 const NOW = new Date('2025-01-01T00:00:00Z');
-const deps = { s3: presigningS3Client(), config: { ...TEST_CONFIG, maxUploadBytes: 100 * MiB }, now: () => NOW };
+const deps = { s3: presigningS3Client(), config: { ...TEST_CONFIG, maxUploadBytes: 100 * MiB }, keys: TEST_KEYS, now: () => NOW };
 
 beforeEach(() => {
   s3Mock.reset();
@@ -107,7 +107,7 @@ describe('upload ids', () => {
   });
 
   it('refuses a /uploads id on the Uppy routes', async () => {
-    const uploadId = encodeUploadId(deps.config.signingSecret, {
+    const uploadId = encodeUploadId(deps.keys.ring('upload'), {
       uploadId: 's3-id',
       userId: USER,
       key: 'clip.mp4',

@@ -2,10 +2,10 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createListHandler } from '../../../lambda/handlers/list';
 import { encodeCursor } from '../../../lambda/shared/cursor';
-import { apiEvent, errorCode, OTHER_USER, parseBody, TEST_CONFIG, USER } from '../helpers/events';
+import { apiEvent, errorCode, OTHER_USER, parseBody, TEST_CONFIG, TEST_KEYS, USER } from '../helpers/events';
 
 const s3Mock = mockClient(S3Client);
-const handler = createListHandler({ s3: new S3Client({ region: 'us-east-1' }), config: TEST_CONFIG });
+const handler = createListHandler({ s3: new S3Client({ region: 'us-east-1' }), config: TEST_CONFIG, keys: TEST_KEYS });
 
 const OBJECTS = '/buckets/{bucket}/objects';
 const list = (bucket: string, query: Record<string, string> = {}, sub?: string) =>
@@ -129,7 +129,7 @@ describe('GET /buckets/{bucket}/objects', () => {
   });
 
   it('returns 400 InvalidCursor for a tampered cursor', async () => {
-    const cursor = encodeCursor(TEST_CONFIG.signingSecret, { userId: USER, bucket: 'uploads', prefix: '', delimiter: '' }, 't');
+    const cursor = encodeCursor(TEST_KEYS.ring('cursor'), { userId: USER, bucket: 'uploads', prefix: '', delimiter: '' }, 't');
     const tampered = Buffer.from('other').toString('base64url') + cursor.slice(cursor.indexOf('.'));
 
     const res = await list('uploads', { cursor: tampered });
@@ -139,7 +139,7 @@ describe('GET /buckets/{bucket}/objects', () => {
   });
 
   it('returns 400 InvalidCursor for a cursor issued to another user', async () => {
-    const cursor = encodeCursor(TEST_CONFIG.signingSecret, { userId: OTHER_USER, bucket: 'uploads', prefix: '', delimiter: '' }, 't');
+    const cursor = encodeCursor(TEST_KEYS.ring('cursor'), { userId: OTHER_USER, bucket: 'uploads', prefix: '', delimiter: '' }, 't');
 
     const res = await list('uploads', { cursor });
 
@@ -147,7 +147,7 @@ describe('GET /buckets/{bucket}/objects', () => {
   });
 
   it('returns 400 InvalidCursor for a cursor issued for another prefix', async () => {
-    const cursor = encodeCursor(TEST_CONFIG.signingSecret, { userId: USER, bucket: 'uploads', prefix: 'a/', delimiter: '' }, 't');
+    const cursor = encodeCursor(TEST_KEYS.ring('cursor'), { userId: USER, bucket: 'uploads', prefix: 'a/', delimiter: '' }, 't');
 
     const res = await list('uploads', { prefix: 'b/', cursor });
 

@@ -12,15 +12,16 @@ import { encodeUploadId } from '../../../lambda/core/upload';
 import { createUploadHandler } from '../../../lambda/handlers/upload';
 import { MiB } from '../../../lambda/shared/config';
 import { signToken } from '../../../lambda/shared/signed-token';
-import { apiEvent, errorCode, OTHER_USER, parseBody, presigningS3Client, TEST_CONFIG, USER } from '../helpers/events';
+import { fixedSigningKeys } from '../../../lambda/shared/signing-keys';
+import { apiEvent, errorCode, OTHER_USER, parseBody, presigningS3Client, TEST_CONFIG, TEST_KEYS, USER } from '../helpers/events';
 
 const s3Mock = mockClient(S3Client);
 const NOW = new Date('2025-01-01T00:00:00Z');
-const handler = createUploadHandler({ s3: presigningS3Client(), config: TEST_CONFIG, now: () => NOW });
+const handler = createUploadHandler({ s3: presigningS3Client(), config: TEST_CONFIG, keys: TEST_KEYS, now: () => NOW });
 
 const SIZE = 20 * MiB + 5; // three parts of 8 MiB, 8 MiB, 4 MiB + 5
 const session = (over: Partial<Parameters<typeof encodeUploadId>[1]> = {}) =>
-  encodeUploadId(TEST_CONFIG.signingSecret, {
+  encodeUploadId(TEST_KEYS.ring('upload'), {
     uploadId: 's3-upload-id',
     userId: USER,
     key: 'big/data.csv',
@@ -206,7 +207,7 @@ describe('POST /uploads/{uploadId}/parts', () => {
 
   it('returns 404 NoSuchUpload for a changed upload id', async () => {
     const token = session();
-    const forged = signToken('guessed-secret', 'upload', { v: 1 }).split('.')[0] + token.slice(token.indexOf('.'));
+    const forged = signToken(fixedSigningKeys({ upload: 'guessed-secret-guessed-secret-guessed' }).ring('upload'), 'upload', { v: 1 }).split('.')[0] + token.slice(token.indexOf('.'));
 
     const res = await onUpload('/parts', 'POST', forged, { body: { key: 'big/data.csv', partNumbers: [1] } });
 

@@ -2,6 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { createS3Client } from '../../../lambda/shared/clients';
 import type { Config } from '../../../lambda/shared/config';
+import { fixedSigningKeys } from '../../../lambda/shared/signing-keys';
 
 export const USER = 'user-1';
 export const OTHER_USER = 'user-2';
@@ -14,9 +15,18 @@ export const TEST_CONFIG: Config = {
   multipartThresholdBytes: 64 * 1024 * 1024,
   presignExpiresSeconds: 900,
   inlineMaxBytes: 1024 * 1024,
-  signingSecret: 'test-secret',
+  signingKeySecretIds: {},
+  signingKeysRefreshSeconds: 300,
   allowedOrigins: ['https://app.example.com'],
 };
+
+/** One key per purpose, as the functions have (each at least MIN_KEY_CHARS long). */
+export const TEST_KEY_VALUES = {
+  cursor: 'test-cursor-key-0123456789abcdef0123',
+  upload: 'test-upload-key-0123456789abcdef0123',
+  grant: 'test-grant-key-0123456789abcdef01234',
+} as const;
+export const TEST_KEYS = fixedSigningKeys(TEST_KEY_VALUES);
 
 /** Dummy credentials: presigned URLs are signed for real and asserted on. */
 export const DUMMY_CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };

@@ -1,10 +1,10 @@
 import { ConfigError, loadConfig, MAX_PRESIGN_EXPIRES_SECONDS } from '../../../lambda/shared/config';
 
-const REQUIRED = { UPLOADS_BUCKET: 'u', RESULTS_BUCKET: 'r', SIGNING_SECRET: 's' };
+const REQUIRED = { UPLOADS_BUCKET: 'u', RESULTS_BUCKET: 'r' };
 
 describe('loadConfig', () => {
   it('names the missing variable', () => {
-    expect(() => loadConfig({ UPLOADS_BUCKET: 'u', SIGNING_SECRET: 's' })).toThrow('RESULTS_BUCKET');
+    expect(() => loadConfig({ UPLOADS_BUCKET: 'u' })).toThrow('RESULTS_BUCKET');
   });
 
   // The presigning code uses presignExpiresSeconds as it is: this bound is the only one.

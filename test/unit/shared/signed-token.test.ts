@@ -1,7 +1,12 @@
 import { decodeCursor, encodeCursor } from '../../../lambda/shared/cursor';
-import { signToken, verifyToken } from '../../../lambda/shared/signed-token';
+import { mac, signToken, verifyToken } from '../../../lambda/shared/signed-token';
+import { fixedSigningKeys } from '../../../lambda/shared/signing-keys';
 
-const SECRET = 's3cret';
+const KEY = 'the-one-key-of-these-tests-0123456789';
+/** Every purpose under the same key: what domain separation alone must hold apart. */
+const SAME_KEY = fixedSigningKeys({ cursor: KEY, upload: KEY, grant: KEY });
+const SECRET = SAME_KEY.ring('upload');
+const CURSOR_KEYS = SAME_KEY.ring('cursor');
 
 /**
  * The last character of an unpadded base64url string of 32 bytes carries 2 bits of data and 4
@@ -36,11 +41,30 @@ describe('signed tokens', () => {
   });
 
   it('refuses a token signed with another secret', () => {
-    expect(verifyToken(SECRET, 'upload', signToken('other', 'upload', {}))).toBeUndefined();
+    const other = fixedSigningKeys({ upload: 'another-key-another-key-another-key' }).ring('upload');
+
+    expect(verifyToken(SECRET, 'upload', signToken(other, 'upload', {}))).toBeUndefined();
   });
 
-  it('refuses a token signed for another purpose', () => {
-    expect(verifyToken(SECRET, 'upload', signToken(SECRET, 'cursor', {}))).toBeUndefined();
+  it('refuses a token signed with the same key for another purpose (the MAC covers the purpose)', () => {
+    const body = Buffer.from(JSON.stringify({ v: 1 })).toString('base64url');
+    const forCursor = `${body}.${mac(KEY, 'cursor', [body]).toString('base64url')}`;
+
+    expect(verifyToken(SECRET, 'upload', forCursor)).toBeUndefined();
+    expect(verifyToken(SECRET, 'uppy-upload', signToken(SECRET, 'upload', { v: 1 }))).toBeUndefined();
+  });
+
+  it('refuses to sign a kind of token with a key of another purpose', () => {
+    expect(() => signToken(CURSOR_KEYS, 'upload', {})).toThrow('The cursor key does not sign upload tokens');
+  });
+
+  it('accepts a token signed with the previous key while the ring still verifies with it', () => {
+    const before = fixedSigningKeys({ upload: 'key-before-rotation-0123456789abcdef' }).ring('upload');
+    const after = fixedSigningKeys({ upload: { current: 'key-after-rotation-0123456789abcdefg', previous: before.signing } }).ring('upload');
+    const token = signToken(before, 'upload', { a: 1 });
+
+    expect(verifyToken(after, 'upload', token)).toEqual({ a: 1 });
+    expect(verifyToken(fixedSigningKeys({ upload: after.signing }).ring('upload'), 'upload', token)).toBeUndefined();
   });
 
   it('refuses a token whose MAC was respelled to decode to the same bytes', () => {
@@ -58,9 +82,9 @@ describe('signed tokens', () => {
 
 describe('cursors', () => {
   it('round-trips a continuation token for the same scope', () => {
-    const cursor = encodeCursor(SECRET, scope, 'continue-here');
+    const cursor = encodeCursor(CURSOR_KEYS, scope, 'continue-here');
 
-    expect(decodeCursor(SECRET, scope, cursor)).toBe('continue-here');
+    expect(decodeCursor(CURSOR_KEYS, scope, cursor)).toBe('continue-here');
   });
 
   it.each([
@@ -69,20 +93,20 @@ describe('cursors', () => {
     ['another prefix', { ...scope, prefix: 'b/' }],
     ['another delimiter', { ...scope, delimiter: '' }],
   ])('refuses a cursor replayed for %s', (_name, other) => {
-    const cursor = encodeCursor(SECRET, scope, 't');
+    const cursor = encodeCursor(CURSOR_KEYS, scope, 't');
 
-    expect(() => decodeCursor(SECRET, other, cursor)).toThrow(expect.objectContaining({ code: 'InvalidCursor' }));
+    expect(() => decodeCursor(CURSOR_KEYS, other, cursor)).toThrow(expect.objectContaining({ code: 'InvalidCursor' }));
   });
 
   it('refuses a cursor whose MAC was respelled to decode to the same bytes', () => {
-    const cursor = encodeCursor(SECRET, scope, 'continue-here');
+    const cursor = encodeCursor(CURSOR_KEYS, scope, 'continue-here');
 
-    expect(() => decodeCursor(SECRET, scope, sameBytesOtherSpelling(cursor))).toThrow(expect.objectContaining({ code: 'InvalidCursor' }));
+    expect(() => decodeCursor(CURSOR_KEYS, scope, sameBytesOtherSpelling(cursor))).toThrow(expect.objectContaining({ code: 'InvalidCursor' }));
   });
 
   it('refuses a tampered cursor', () => {
-    const cursor = encodeCursor(SECRET, scope, 't');
+    const cursor = encodeCursor(CURSOR_KEYS, scope, 't');
 
-    expect(() => decodeCursor(SECRET, scope, `${cursor}x`)).toThrow(expect.objectContaining({ code: 'InvalidCursor' }));
+    expect(() => decodeCursor(CURSOR_KEYS, scope, `${cursor}x`)).toThrow(expect.objectContaining({ code: 'InvalidCursor' }));
   });
 });
