@@ -213,8 +213,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       await startKeySecrets({ dataDir, region, functionCredentials: fnKeys, adminCredentials: storage.credentials, port: options.secretsPort ?? 0, log }),
     );
     const config = loadConfig({
-      ...secrets.env,
       ...options.env,
+      ...secrets.env,
       UPLOADS_BUCKET: buckets.uploads,
       RESULTS_BUCKET: buckets.results,
       S3_ENDPOINT: storage.endpoint,

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { startLocalService } from './service';
 
 /**
- * `npm start`: the whole service on this machine. Environment: PORT (3000), S3_PORT (4569), SQS_PORT (4570), COGNITO_PORT (4572),
+ * `npm start`: the whole service on this machine. Environment: PORT (3000), S3_PORT (4569), SQS_PORT (4570), SECRETS_PORT (4571), COGNITO_PORT (4572),
  * LOCAL_DATA_DIR (.local), S3_ENDPOINT (an external S3-compatible server instead of the embedded
  * one, with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), ALLOWED_ORIGINS, AWS_REGION, LOG_REQUESTS=0.
  */
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     port: portFrom('PORT', 3000),
     s3Port: portFrom('S3_PORT', 4569),
     sqsPort: portFrom('SQS_PORT', 4570),
+    secretsPort: portFrom('SECRETS_PORT', 4571),
     cognitoPort: portFrom('COGNITO_PORT', 4572),
     ...(process.env.S3_ENDPOINT ? { s3Endpoint: process.env.S3_ENDPOINT } : {}),
     ...(process.env.ALLOWED_ORIGINS ? { allowedOrigins: process.env.ALLOWED_ORIGINS } : {}),

@@ -5,15 +5,18 @@
  * esbuild bundle (no minify) of a one-call client-s3 handler, as CJS and as ESM. Our bundles use
  * the options the stack deploys (lib/constructs/bundling.ts) and are loaded as deployed: without
  * --enable-source-maps (the stack sets it only with `-c sourceMaps=true`); one extra row loads
- * `list` with the flag to show what it costs. Writes bench/bundles/RESULTS.md.
+ * `list` with the flag to show what it costs. A second baseline is the service's own handlers as of
+ * BENCH_BASELINE_REF (default `main`), taken from git and built with today's options, so a change
+ * to the handlers is measured against what it replaces in the same run. Writes bench/bundles/RESULTS.md.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type BuildOptions } from 'esbuild';
 import { ENV } from '../../lambda/shared/config';
+import { SIGNING_KEY_NAMES, SIGNING_KEY_PURPOSES } from '../../lambda/shared/signing-keys';
 import { ESM_REQUIRE_BANNER, SERVICE_ESBUILD_OPTIONS } from '../../lib/constructs/bundling';
 import { machineDescription, today } from '../support/machine';
 
@@ -30,7 +33,14 @@ const CHILD_ENV = {
   [ENV.uploadsBucket]: 'uploads-bucket',
   [ENV.resultsBucket]: 'results-bucket',
   [ENV.allowedOrigins]: '',
+  // The key secrets' ARNs, as the stack sets them. With no credentials here the fetch a keyed
+  // function starts at load fails at once, so its load includes building the client and starting
+  // the request but no network (in Lambda that round trip overlaps the rest of the cold start).
+  ...Object.fromEntries(SIGNING_KEY_NAMES.map((p) => [SIGNING_KEY_PURPOSES[p].envVar, `arn:aws:secretsmanager:eu-west-1:111111111111:secret:${p}-key-AbCdEf`])),
+  // What the handlers of a baseline ref before per-purpose keys read instead.
+  SIGNING_SECRET: 'bench-signing-secret-bench-signing-secret',
 };
+const BASELINE_REF = process.env.BENCH_BASELINE_REF ?? 'main';
 
 interface Row {
   name: string;
@@ -102,6 +112,16 @@ async function main(): Promise<void> {
       const file = join(out, name, `index.${ext}`);
       await build({ ...service, entryPoints: [join(ROOT, 'lambda', 'functions', `${name}.ts`)], outfile: file, logLevel: 'error' });
       rows.push({ name, format: service.format as 'esm' | 'cjs', file, sourceMaps: false });
+    }
+    // The same functions as of BASELINE_REF, built with today's options from that ref's lambda/.
+    const refDir = join(out, 'ref');
+    mkdirSync(refDir);
+    const archive = execFileSync('git', ['-C', ROOT, 'archive', '--format=tar', BASELINE_REF, 'lambda'], { maxBuffer: 64 * 1024 * 1024 });
+    execFileSync('tar', ['-x', '-C', refDir], { input: archive });
+    for (const name of FUNCTIONS) {
+      const file = join(out, `${name}-ref`, `index.${service.format === 'esm' ? 'mjs' : 'cjs'}`);
+      await build({ ...service, entryPoints: [join(refDir, 'lambda', 'functions', `${name}.ts`)], nodePaths: [join(ROOT, 'node_modules')], outfile: file, logLevel: 'error' });
+      rows.push({ name: `${name} @ ${BASELINE_REF} (same-run baseline)`, format: service.format as 'esm' | 'cjs', file, sourceMaps: false });
     }
     // The cost of `-c sourceMaps=true`: the same list bundle, loaded with its .map parsed at start.
     const list = rows.find((r) => r.name === 'list')!;
