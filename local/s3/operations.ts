@@ -369,7 +369,8 @@ function completedChecksum(
 
 async function completeMultipartUpload(ctx: OperationContext): Promise<Response> {
   const uploadId = ctx.query.get('uploadId')!;
-  await ctx.store.upload(ctx.bucket, uploadId, ctx.key);
+  // Before the body: no upload, no bytes read (unless it is a repeat of a completion, below).
+  if (!ctx.store.completedBy(ctx.bucket, ctx.key, uploadId)) await ctx.store.upload(ctx.bucket, uploadId, ctx.key);
   const body = await readXmlBody(ctx, 'CompleteMultipartUpload');
   const requested = children(body, 'Part').map((p) => ({
     partNumber: Number(text(p, 'PartNumber')),
@@ -401,8 +402,10 @@ async function completeMultipartUpload(ctx: OperationContext): Promise<Response>
     const md5s = Buffer.concat(parts.map((p) => Buffer.from(p.etag, 'hex')));
     return { parts, etag: `${createHash('md5').update(md5s).digest('hex')}-${parts.length}`, ...(checksum ? { checksum } : {}) };
   };
-  const meta = await ctx.store.completeUpload(ctx.bucket, uploadId, ctx.key, choose, (existing) => checkWriteConditions(ctx.headers, existing));
-  ctx.created({ eventName: 'ObjectCreated:CompleteMultipartUpload', bucket: ctx.bucket, key: ctx.key, size: meta.size, eTag: meta.etag });
+  // A repeat of a completion whose object is still the current one is answered with that object,
+  // as S3 does (and moto): no write, no event, and the parts and conditions sent are not looked at.
+  const { meta, replayed } = await ctx.store.completeUpload(ctx.bucket, uploadId, ctx.key, choose, (existing) => checkWriteConditions(ctx.headers, existing));
+  if (!replayed) ctx.created({ eventName: 'ObjectCreated:CompleteMultipartUpload', bucket: ctx.bucket, key: ctx.key, size: meta.size, eTag: meta.etag });
   return xml('CompleteMultipartUploadResult', {
     Location: `/${ctx.bucket}/${ctx.key}`,
     Bucket: ctx.bucket,

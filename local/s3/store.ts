@@ -47,6 +47,8 @@ export interface ObjectMeta {
    * multipart upload (its parts become the object without being copied, as in S3).
    */
   blobs: BlobRef[];
+  /** The multipart upload that made this object, if one did: a repeated completion of it is answered with this object. */
+  uploadId?: string;
 }
 
 export interface StoredChecksum {
@@ -343,7 +345,7 @@ export class ObjectStore {
     bucket: string,
     key: string,
     sources: readonly { path: string; size: number }[],
-    fields: Pick<ObjectMeta, 'etag' | 'headers' | 'metadata' | 'checksum'>,
+    fields: Pick<ObjectMeta, 'etag' | 'headers' | 'metadata' | 'checksum' | 'uploadId'>,
     check: (existing: ObjectMeta | undefined) => void,
   ): Promise<ObjectMeta> {
     const b = this.bucket(bucket);
@@ -367,6 +369,7 @@ export class ObjectStore {
         metadata: fields.metadata,
         ...(fields.checksum ? { checksum: fields.checksum } : {}),
         blobs,
+        ...(fields.uploadId !== undefined ? { uploadId: fields.uploadId } : {}),
       };
       const metaPath = this.metaPath(bucket, key);
       await mkdir(join(metaPath, '..'), { recursive: true });
@@ -473,9 +476,20 @@ export class ObjectStore {
   }
 
   /**
+   * The object `key` if the upload `uploadId` made it and it has not been replaced since: S3 answers
+   * a repeated CompleteMultipartUpload of such an upload with that object (moto does the same), where
+   * an upload that was aborted, or whose object was overwritten, is NoSuchUpload.
+   */
+  completedBy(bucket: string, key: string, uploadId: string): ObjectMeta | undefined {
+    const current = this.head(bucket, key);
+    return current?.uploadId === uploadId ? current : undefined;
+  }
+
+  /**
    * Makes the chosen parts the object and ends the upload, under the upload's lock so no part can
    * change meanwhile. The part files become the object's blobs by rename: completing costs the same
-   * for 5 MiB as for 5 TiB, as in S3. `check` as for `commit`.
+   * for 5 MiB as for 5 TiB, as in S3. `check` as for `commit`. A completion that finds the upload
+   * already completed into the current object answers that object (`replayed`), writing nothing.
    */
   async completeUpload(
     bucket: string,
@@ -484,15 +498,22 @@ export class ObjectStore {
     /** Picks the parts (and says the ETag and checksum) from those stored; throws to refuse. */
     choose: (stored: PartMeta[], upload: UploadMeta) => { parts: readonly PartMeta[]; etag: string; checksum?: StoredChecksum },
     check: (existing: ObjectMeta | undefined) => void,
-  ): Promise<ObjectMeta> {
+  ): Promise<{ meta: ObjectMeta; replayed: boolean }> {
     return this.locks.run(`upload\n${bucket}\n${uploadId}`, async () => {
-      const upload = await this.upload(bucket, uploadId, key);
+      let upload: UploadMeta;
+      try {
+        upload = await this.upload(bucket, uploadId, key);
+      } catch (err) {
+        const done = this.completedBy(bucket, key, uploadId);
+        if (done) return { meta: done, replayed: true };
+        throw err;
+      }
       const { parts, etag, checksum } = choose(await this.readParts(bucket, uploadId), upload);
       const dir = this.uploadDir(bucket, uploadId);
       const sources = parts.map((p) => ({ path: join(dir, `${p.partNumber}.bin`), size: p.size }));
-      const meta = await this.commitFiles(bucket, key, sources, { etag, headers: upload.headers, metadata: upload.metadata, ...(checksum ? { checksum } : {}) }, check);
+      const meta = await this.commitFiles(bucket, key, sources, { etag, headers: upload.headers, metadata: upload.metadata, uploadId, ...(checksum ? { checksum } : {}) }, check);
       await rm(dir, { recursive: true, force: true });
-      return meta;
+      return { meta, replayed: false };
     });
   }
 
