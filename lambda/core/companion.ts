@@ -16,6 +16,7 @@ import {
   UPLOAD_SESSION_SECONDS,
   validateContentType,
   validateSize,
+  type ChosenPart,
   type MultipartTarget,
   type UploadDeps,
 } from './upload';
@@ -147,17 +148,21 @@ export async function listParts(deps: UploadDeps, userId: string, uploadId: stri
 // ---------------------------------------------------------------------------------------------
 // POST /s3/multipart/{uploadId}/complete?key=  {parts: [{PartNumber, ETag}]}
 
+/** The parts of Companion's complete request (Uppy always lists every part it sent). */
+export function parseCompanionParts(body: unknown): ChosenPart[] {
+  return parseChosenParts(isObject(body) ? body.parts : undefined, { number: 'PartNumber', etag: 'ETag' });
+}
+
 export async function completeMultipart(
   deps: UploadDeps,
   userId: string,
   uploadId: string,
   key: unknown,
-  body: unknown,
+  parts: ChosenPart[],
 ): Promise<{ location: string; key: string; size: number }> {
   const session = decodeSession(deps, userId, uploadId, key);
-  const parts = parseChosenParts(isObject(body) ? body.parts : undefined, { number: 'PartNumber', etag: 'ETag' });
   // Uppy chooses its own part sizes, so only S3's minimum applies; the declared size when Uppy sent one.
-  const { size } = await completeCheckedUpload(deps, targetOf(userId, session), parts, {
+  const { size } = await completeCheckedUpload(deps, targetOf(userId, session), { parts }, {
     minPartSize: S3_MIN_PART_BYTES,
     ...(session.size !== undefined ? { declaredSize: session.size } : {}),
   });

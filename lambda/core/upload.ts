@@ -25,6 +25,7 @@ import { bodyObject, isObject } from '../shared/http';
 import { MAX_PARTS_PER_SIGN_REQUEST, type CompletedUpload, type UploadedPart, type UploadSessionResponse } from '../shared/api-types';
 import { MAX_PARTS, planParts } from './multipart';
 import { bareEtag } from '../shared/etag';
+import { partsSha256 } from '../shared/parts-digest';
 
 export interface UploadDeps {
   s3: S3Client;
@@ -339,6 +340,12 @@ export function parseChosenParts(given: unknown, fields: { number: string; etag:
   return parts;
 }
 
+/**
+ * Which parts a completion is made of: the ones the caller lists, or every part S3 lists for the
+ * upload, the latter optionally pinned by the caller's `partsSha256` of them.
+ */
+export type PartsToComplete = { parts: ChosenPart[] } | { listed: true; partsSha256?: string };
+
 /** What completion checks the uploaded parts against. */
 export interface CompletionRules {
   /** Every part but the last must have exactly this size (our sessions: the server chose it). */
@@ -347,35 +354,72 @@ export interface CompletionRules {
   minPartSize?: number;
   /** The size the caller declared; the parts must add up to it (409 SizeMismatch). */
   declaredSize?: number;
+  /** Parts 1 to this many must all be uploaded, when completing from S3's list (409 IncompleteUpload). */
+  partCount?: number;
 }
 
+/** The caller's parts as S3 holds them: each must exist with that ETag. */
+function partsNamed(uploaded: readonly UploadedPart[], chosen: readonly ChosenPart[]): UploadedPart[] {
+  const byNumber = new Map(uploaded.map((p) => [p.partNumber, p]));
+  return chosen.map((part) => {
+    const found = byNumber.get(part.partNumber);
+    if (!found || bareEtag(found.etag) !== bareEtag(part.etag)) {
+      throw new BadRequestError('InvalidPart', `Part ${part.partNumber} was not uploaded with that ETag`);
+    }
+    return found;
+  });
+}
+
+/** Every part S3 lists, if they are the ones the caller digested and none of 1..partCount is missing. */
+function partsListed(uploaded: readonly UploadedPart[], which: { partsSha256?: string }, rules: CompletionRules): UploadedPart[] {
+  if (which.partsSha256 !== undefined) {
+    const held = partsSha256(uploaded);
+    if (held !== which.partsSha256) {
+      throw new ConflictError(
+        'PartsMismatch',
+        `The ${uploaded.length} parts S3 holds for this upload have partsSha256 ${held}, not ${which.partsSha256}: ` +
+          'a part is missing or was sent again with other bytes (GET the upload to see its parts)',
+      );
+    }
+  }
+  const numbers = new Set(uploaded.map((p) => p.partNumber));
+  const expected = rules.partCount ?? Math.max(0, ...numbers);
+  const missing: number[] = [];
+  for (let n = 1; n <= expected && missing.length <= 10; n++) if (!numbers.has(n)) missing.push(n);
+  if (uploaded.length === 0 || missing.length > 0) {
+    const named = missing.length > 10 ? `${missing.slice(0, 10).join(', ')}…` : missing.join(', ');
+    throw new ConflictError(
+      'IncompleteUpload',
+      uploaded.length === 0 ? 'No part of this upload has been uploaded yet' : `Parts ${named} of ${expected} have not been uploaded yet`,
+    );
+  }
+  return [...uploaded];
+}
 
 /**
- * Completes a multipart upload only after checking what S3 holds: every chosen part exists with
- * that ETag, the part sizes follow the rules, and the total is within the limit and equal to the
- * declared size. Nothing becomes visible unless all of that holds.
+ * Completes a multipart upload only after checking what S3 holds: the parts exist (with the
+ * caller's ETags, or as the caller digested them), the part sizes follow the rules, and the total
+ * is within the limit and equal to the declared size. Nothing becomes visible unless all of that
+ * holds.
  */
 export async function completeCheckedUpload(
   deps: UploadDeps,
   target: MultipartTarget,
-  parts: ChosenPart[],
+  which: PartsToComplete,
   rules: CompletionRules,
 ): Promise<{ etag: string | null; size: number }> {
-  const uploaded = new Map((await listAllParts(deps, target)).map((p) => [p.partNumber, p]));
+  const uploaded = await listAllParts(deps, target);
+  const parts = 'parts' in which ? partsNamed(uploaded, which.parts) : partsListed(uploaded, which, rules);
   let total = 0;
   parts.forEach((part, i) => {
-    const found = uploaded.get(part.partNumber);
-    if (!found || bareEtag(found.etag) !== bareEtag(part.etag)) {
-      throw new BadRequestError('InvalidPart', `Part ${part.partNumber} was not uploaded with that ETag`);
-    }
     const last = i === parts.length - 1;
-    if (!last && rules.exactPartSize !== undefined && found.size !== rules.exactPartSize) {
-      throw new BadRequestError('InvalidPart', `Part ${part.partNumber} has ${found.size} bytes; every part but the last must have ${rules.exactPartSize}`);
+    if (!last && rules.exactPartSize !== undefined && part.size !== rules.exactPartSize) {
+      throw new BadRequestError('InvalidPart', `Part ${part.partNumber} has ${part.size} bytes; every part but the last must have ${rules.exactPartSize}`);
     }
-    if (!last && rules.minPartSize !== undefined && found.size < rules.minPartSize) {
-      throw new BadRequestError('EntityTooSmall', `Part ${part.partNumber} has ${found.size} bytes; every part but the last needs at least ${rules.minPartSize}`);
+    if (!last && rules.minPartSize !== undefined && part.size < rules.minPartSize) {
+      throw new BadRequestError('EntityTooSmall', `Part ${part.partNumber} has ${part.size} bytes; every part but the last needs at least ${rules.minPartSize}`);
     }
-    total += found.size;
+    total += part.size;
   });
   if (total > deps.config.maxUploadBytes) {
     await abortMultipartUpload(deps, target).catch(() => undefined); // best effort: the lifecycle rule cleans up the rest
@@ -391,7 +435,7 @@ export async function completeCheckedUpload(
         Bucket: deps.config.uploadsBucket,
         Key: target.s3Key,
         UploadId: target.uploadId,
-        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: uploaded.get(p.partNumber)!.etag })) },
+        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
       }),
     );
     return { etag: out.ETag ?? null, size: total };
@@ -418,16 +462,39 @@ export async function listParts(deps: UploadDeps, userId: string, uploadId: stri
 // ---------------------------------------------------------------------------------------------
 // POST /uploads/{uploadId}/complete
 
-export async function completeUpload(
-  deps: UploadDeps,
-  userId: string,
-  uploadId: string,
-  body: unknown,
-): Promise<CompletedUpload> {
+export interface CompleteUploadInput {
+  /** Checked with the upload id, which comes first: another user's id is 404 whatever the key. */
+  key: unknown;
+  which: PartsToComplete;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/i;
+
+/**
+ * `{key}` (every part S3 lists), `{key, partsSha256}` (the same, if they are the parts digested)
+ * or `{key, parts}` (exactly these).
+ */
+export function parseCompleteUpload(body: unknown): CompleteUploadInput {
   const b = bodyObject(body);
-  const session = decodeUploadId(deps, userId, uploadId, b.key);
-  const parts = parseChosenParts(b.parts);
-  const done = await completeCheckedUpload(deps, targetOf(session), parts, { exactPartSize: session.partSize, declaredSize: session.size });
+  const key = b.key;
+  if (b.parts !== undefined && b.partsSha256 !== undefined) {
+    throw new BadRequestError('InvalidBody', 'Send parts or partsSha256, not both');
+  }
+  if (b.parts !== undefined) return { key, which: { parts: parseChosenParts(b.parts) } };
+  if (b.partsSha256 === undefined) return { key, which: { listed: true } };
+  if (typeof b.partsSha256 !== 'string' || !SHA256_HEX.test(b.partsSha256)) {
+    throw new BadRequestError('InvalidPartsSha256', 'partsSha256 must be the SHA-256, in hex, of the lines "<partNumber>:<etag>" of every part, joined by "\\n"');
+  }
+  return { key, which: { listed: true, partsSha256: b.partsSha256.toLowerCase() } };
+}
+
+export async function completeUpload(deps: UploadDeps, userId: string, uploadId: string, input: CompleteUploadInput): Promise<CompletedUpload> {
+  const session = decodeUploadId(deps, userId, uploadId, input.key);
+  const done = await completeCheckedUpload(deps, targetOf(session), input.which, {
+    exactPartSize: session.partSize,
+    declaredSize: session.size,
+    partCount: session.partCount,
+  });
   return { key: session.key, ...done };
 }
 

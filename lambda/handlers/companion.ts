@@ -1,6 +1,6 @@
-import { abortMultipart, completeMultipart, createGrant, createMultipart, listParts, signPart, verifyGrant } from '../core/companion';
+import { abortMultipart, completeMultipart, createGrant, createMultipart, listParts, parseCompanionParts, signPart, verifyGrant } from '../core/companion';
 import type { UploadDeps } from '../core/upload';
-import { callerId, json, parseJsonBody, pathParam, queryParam, type ApiEvent, type Operation } from '../shared/http';
+import { callerId, json, MAX_COMPLETE_BODY_BYTES, parseJsonBody, pathParam, queryParam, type ApiEvent, type Operation } from '../shared/http';
 
 /**
  * The Uppy (Companion S3) routes, served by the upload function. `POST /uppy/grants` is behind the
@@ -26,7 +26,8 @@ export function companionOperations(deps: UploadDeps): Record<string, Operation>
     },
     uppyCompleteMultipart: async (event) => {
       const userId = grantee(event);
-      return json(200, await completeMultipart(deps, userId, uploadIdOf(event), queryParam(event, 'key'), parseJsonBody(event)));
+      const parts = parseCompanionParts(parseJsonBody(event, MAX_COMPLETE_BODY_BYTES));
+      return json(200, await completeMultipart(deps, userId, uploadIdOf(event), queryParam(event, 'key'), parts));
     },
     uppyAbortMultipart: async (event) => {
       const userId = grantee(event);

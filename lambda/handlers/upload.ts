@@ -4,12 +4,13 @@ import {
   createUpload,
   deleteObject,
   listParts,
+  parseCompleteUpload,
   parseCreateUpload,
   signParts,
   type UploadDeps,
 } from '../core/upload';
 import { companionOperations } from './companion';
-import { callerId, createApiHandler, json, noContent, parseJsonBody, pathParam, queryParam, type ApiEvent } from '../shared/http';
+import { callerId, createApiHandler, json, MAX_COMPLETE_BODY_BYTES, noContent, parseJsonBody, pathParam, queryParam, type ApiEvent } from '../shared/http';
 
 export type { UploadDeps };
 
@@ -35,7 +36,8 @@ export function createUploadHandler(deps: UploadDeps) {
       },
       completeUpload: async (event: ApiEvent) => {
         const userId = callerId(event);
-        return json(200, await completeUpload(deps, userId, uploadIdOf(event), parseJsonBody(event)));
+        const input = parseCompleteUpload(parseJsonBody(event, MAX_COMPLETE_BODY_BYTES));
+        return json(200, await completeUpload(deps, userId, uploadIdOf(event), input));
       },
       abortUpload: async (event: ApiEvent) => {
         const userId = callerId(event);

@@ -10,6 +10,12 @@ export type Headers = Record<string, string>;
 
 /** Largest JSON request body the API accepts (requests carry metadata, never file contents). */
 export const MAX_JSON_BODY_BYTES = 256 * 1024;
+/**
+ * Largest body of the two complete routes, ours and Companion's: a list of all 10,000 parts S3
+ * allows, about 70 bytes each (`{"PartNumber":10000,"ETag":"\"<32 hex>\""},`), must fit, or an
+ * upload of more than about 3,700 parts could never be completed with its list (Uppy always sends it).
+ */
+export const MAX_COMPLETE_BODY_BYTES = 1024 * 1024;
 
 /**
  * Lambda's limit on what a synchronous invocation returns: "6 MB", counted on the result as the
@@ -105,14 +111,14 @@ export function pathParam(event: Pick<ApiEvent, 'pathParameters'>, name: string,
   }
 }
 
-/** The request body as JSON; 400 when absent or malformed, 413 when oversized. */
-export function parseJsonBody(event: Pick<ApiEvent, 'body' | 'isBase64Encoded'>): unknown {
+/** The request body as JSON; 400 when absent or malformed, 413 over `maxBytes`. */
+export function parseJsonBody(event: Pick<ApiEvent, 'body' | 'isBase64Encoded'>, maxBytes = MAX_JSON_BODY_BYTES): unknown {
   if (event.body === null || event.body === undefined || event.body === '') {
     throw new BadRequestError('InvalidBody', 'A JSON request body is required');
   }
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  if (Buffer.byteLength(text, 'utf8') > MAX_JSON_BODY_BYTES) {
-    throw new PayloadTooLargeError('BodyTooLarge', `The request body is over ${MAX_JSON_BODY_BYTES} bytes`);
+  if (Buffer.byteLength(text, 'utf8') > maxBytes) {
+    throw new PayloadTooLargeError('BodyTooLarge', `The request body is over ${maxBytes} bytes`);
   }
   try {
     return JSON.parse(text) as unknown;

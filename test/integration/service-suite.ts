@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { MIN_PART_BYTES } from '../../lambda/core/multipart';
 import { MAX_UPLOAD_KEY_BYTES } from '../../lambda/shared/keys';
+import { partsSha256 } from '../../lambda/shared/parts-digest';
 import type { LocalService } from '../../local/service';
 
 /**
@@ -139,6 +140,54 @@ export function serviceSuite(getService: () => LocalService): void {
     expect(head.headers.get('content-length')).toBe(String(body.length));
     const profile = await profileOf(key);
     expect(profile.body).toMatchObject({ status: 'ok', rows });
+  });
+
+  /** A multipart session with its part URLs signed, and a way to send each part's bytes. */
+  async function multipartSession(key: string, body: Buffer) {
+    const created = await postJson('/uploads', { key, contentType: 'application/octet-stream', size: body.length });
+    expect(created.status).toBe(201);
+    const { uploadId, partSize, partCount } = created.body as { uploadId: string; partSize: number; partCount: number };
+    const id = encodeURIComponent(uploadId);
+    const numbers = Array.from({ length: partCount }, (_, i) => i + 1);
+    const signed = await postJson(`/uploads/${id}/parts`, { key, partNumbers: numbers });
+    const urls = new Map((signed.body.parts as { partNumber: number; url: string }[]).map((p) => [p.partNumber, p.url]));
+    const sendPart = async (n: number, bytes = body.subarray((n - 1) * partSize, n * partSize)) => {
+      const res = await fetch(urls.get(n)!, { method: 'PUT', body: new Uint8Array(bytes) });
+      expect(res.status).toBe(200);
+      return { partNumber: n, etag: res.headers.get('etag')! };
+    };
+    const complete = (fields: Json) => postJson(`/uploads/${id}/complete`, { key, ...fields });
+    return { id, partCount, sendPart, complete };
+  }
+
+  it('completes from the parts S3 lists, pinned by their partsSha256, once none is missing', async () => {
+    const body = Buffer.alloc(MIN_PART_BYTES + 100, 7);
+    const key = 'listed/two-parts.bin';
+    const upload = await multipartSession(key, body);
+    expect(upload.partCount).toBe(2);
+    const first = await upload.sendPart(1);
+
+    const early = await upload.complete({});
+    const second = await upload.sendPart(2);
+    const wrong = await upload.complete({ partsSha256: partsSha256([first, { partNumber: 2, etag: '"0123456789abcdef0123456789abcdef"' }]) });
+    const done = await upload.complete({ partsSha256: partsSha256([first, second]) });
+
+    expect(early).toEqual({ status: 409, body: { error: { code: 'IncompleteUpload', message: 'Parts 2 of 2 have not been uploaded yet' } } });
+    expect([wrong.status, (wrong.body.error as Json).code]).toEqual([409, 'PartsMismatch']);
+    expect(done).toEqual({ status: 200, body: { key, etag: expect.stringMatching(/-2"$/), size: body.length } });
+    const head = await api(`/buckets/uploads/objects/${key}`, { method: 'HEAD' });
+    expect(head.headers.get('content-length')).toBe(String(body.length));
+  });
+
+  it('completes from the parts S3 lists when the body names none', async () => {
+    const body = Buffer.alloc(MIN_PART_BYTES + 5, 3);
+    const key = 'listed/unpinned.bin';
+    const upload = await multipartSession(key, body);
+    await Promise.all([upload.sendPart(1), upload.sendPart(2)]);
+
+    const done = await upload.complete({});
+
+    expect(done).toEqual({ status: 200, body: { key, etag: expect.stringMatching(/-2"$/), size: body.length } });
   });
 
   it('lists more than 1,000 keys page by page with cursors', async () => {

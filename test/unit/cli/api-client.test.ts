@@ -1,4 +1,5 @@
 import { ApiError, createApiClient, encodeKey } from '../../../cli/api-client';
+import { partsSha256 } from '../../../lambda/shared/parts-digest';
 
 type Call = { url: string; init: RequestInit };
 
@@ -76,6 +77,19 @@ describe('createApiClient', () => {
     const f = recordingFetch([jsonResponse(200, { columns: [], rows: [], nextOffset: null })]);
     await createApiClient({ baseUrl: 'http://api.test', token: 't', fetch: f.fn }).readRows('uploads', 'a.csv', { offset: 0, limit: 1 });
     expect((f.calls[0]!.init.headers as Record<string, string>).accept).toBe('application/json');
+  });
+
+  it('completes an upload with the digest of its parts, not their list', async () => {
+    const f = recordingFetch([jsonResponse(200, { key: 'big.bin', etag: '"x-2"', size: 9 })]);
+    const parts = [
+      { partNumber: 1, etag: '"e1"' },
+      { partNumber: 2, etag: '"e2"' },
+    ];
+
+    await createApiClient({ baseUrl: 'http://api.test', token: 't', fetch: f.fn }).completeUpload('up/1', 'big.bin', parts);
+
+    expect(f.calls[0]!.url).toBe('http://api.test/uploads/up%2F1/complete');
+    expect(JSON.parse(f.calls[0]!.init.body as string)).toEqual({ key: 'big.bin', partsSha256: partsSha256(parts) });
   });
 
   it('reads the code and message of an S3 XML error', async () => {

@@ -1,6 +1,6 @@
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, ListPartsCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { completeMultipart, createGrant, createMultipart, GRANT_SECONDS, signPart, verifyGrant } from '../../../lambda/core/companion';
+import { completeMultipart, createGrant, createMultipart, GRANT_SECONDS, parseCompanionParts, signPart, verifyGrant } from '../../../lambda/core/companion';
 import { decodeUploadId, encodeUploadId, UPLOAD_SESSION_SECONDS } from '../../../lambda/core/upload';
 import { MiB } from '../../../lambda/shared/config';
 import { OTHER_USER, presigningS3Client, TEST_CONFIG, TEST_KEYS, USER } from '../helpers/events';
@@ -16,7 +16,8 @@ beforeEach(() => {
 });
 
 const listed = (...sizes: number[]) => s3Mock.on(ListPartsCommand).resolves({ Parts: sizes.map((Size, i) => ({ PartNumber: i + 1, ETag: `"e${i + 1}"`, Size })) });
-const given = (count: number) => ({ parts: Array.from({ length: count }, (_, i) => ({ PartNumber: i + 1, ETag: `"e${i + 1}"` })) });
+const companionBody = (count: number) => ({ parts: Array.from({ length: count }, (_, i) => ({ PartNumber: i + 1, ETag: `"e${i + 1}"` })) });
+const given = (count: number) => parseCompanionParts(companionBody(count));
 
 async function start(metadata: Record<string, unknown> = {}) {
   return createMultipart(deps, USER, { filename: 'clip.mp4', type: 'video/mp4', metadata });
@@ -46,7 +47,7 @@ describe('completeMultipart (POST /s3/multipart/{id}/complete)', () => {
     listed(5 * MiB, 5 * MiB, 7);
     const done = await completeMultipart(deps, USER, uploadId, key, given(3));
     expect(done).toEqual({ location: '/buckets/uploads/objects/clip.mp4', key: 'clip.mp4', size: 10 * MiB + 7 });
-    expect(s3Mock).toHaveReceivedCommandWith(CompleteMultipartUploadCommand, { UploadId: 's3-id', MultipartUpload: { Parts: given(3).parts } });
+    expect(s3Mock).toHaveReceivedCommandWith(CompleteMultipartUploadCommand, { UploadId: 's3-id', MultipartUpload: { Parts: companionBody(3).parts } });
   });
 
   it('refuses with 409 SizeMismatch when the parts do not add up to the declared size', async () => {
@@ -59,7 +60,7 @@ describe('completeMultipart (POST /s3/multipart/{id}/complete)', () => {
   it('refuses a part that was not uploaded with the given ETag', async () => {
     const { uploadId, key } = await start();
     listed(5 * MiB, 7);
-    const parts = { parts: [{ PartNumber: 1, ETag: '"e1"' }, { PartNumber: 2, ETag: '"other"' }] };
+    const parts = parseCompanionParts({ parts: [{ PartNumber: 1, ETag: '"e1"' }, { PartNumber: 2, ETag: '"other"' }] });
     await expect(completeMultipart(deps, USER, uploadId, key, parts)).rejects.toMatchObject({ statusCode: 400, code: 'InvalidPart' });
   });
 

@@ -8,7 +8,10 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import { createGrant, createMultipart } from '../../../lambda/core/companion';
 import { encodeUploadId } from '../../../lambda/core/upload';
+import { MAX_COMPLETE_BODY_BYTES } from '../../../lambda/shared/http';
+import { partsSha256 } from '../../../lambda/shared/parts-digest';
 import { createUploadHandler } from '../../../lambda/handlers/upload';
 import { MiB } from '../../../lambda/shared/config';
 import { signToken } from '../../../lambda/shared/signed-token';
@@ -358,6 +361,148 @@ describe('POST /uploads/{uploadId}/complete', () => {
     const res = await onUpload('/complete', 'POST', session(), { body: completeBody(goodParts, 'other.csv') });
 
     expect(errorCode(res)).toBe('KeyMismatch');
+  });
+});
+
+describe('POST /uploads/{uploadId}/complete without a list of parts', () => {
+  beforeEach(() => {
+    s3Mock.on(ListPartsCommand).resolves({ Parts: threeParts, IsTruncated: false });
+    s3Mock.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-3"' });
+  });
+  const allThree = { MultipartUpload: { Parts: threeParts.map(({ PartNumber, ETag }) => ({ PartNumber, ETag })) } };
+
+  it('completes with every part S3 lists when the body names none', async () => {
+    const res = await onUpload('/complete', 'POST', session(), { body: { key: 'big/data.csv' } });
+
+    expect(res.statusCode).toBe(200);
+    expect(parseBody(res)).toEqual({ key: 'big/data.csv', etag: '"final-3"', size: SIZE });
+    expect(s3Mock).toHaveReceivedCommandWith(CompleteMultipartUploadCommand, allThree);
+  });
+
+  it('completes when partsSha256 is the digest of the parts S3 lists', async () => {
+    const digest = partsSha256(goodParts);
+
+    const res = await onUpload('/complete', 'POST', session(), { body: { key: 'big/data.csv', partsSha256: digest.toUpperCase() } });
+
+    expect(res.statusCode).toBe(200);
+    expect(s3Mock).toHaveReceivedCommandWith(CompleteMultipartUploadCommand, allThree);
+  });
+
+  it('returns 409 PartsMismatch, naming the digest of what S3 holds, when a part was sent again with other bytes', async () => {
+    const uploaded = [goodParts[0]!, { partNumber: 2, etag: '"e2-first-attempt"' }, goodParts[2]!];
+
+    const res = await onUpload('/complete', 'POST', session(), { body: { key: 'big/data.csv', partsSha256: partsSha256(uploaded) } });
+
+    expect(res.statusCode).toBe(409);
+    expect(parseBody(res)).toEqual({ error: { code: 'PartsMismatch', message: expect.stringContaining(partsSha256(goodParts)) } });
+    expect(s3Mock).not.toHaveReceivedCommand(CompleteMultipartUploadCommand);
+  });
+
+  it('returns 409 IncompleteUpload naming the parts not uploaded yet', async () => {
+    s3Mock.on(ListPartsCommand).resolves({ Parts: [threeParts[0]!, threeParts[2]!] });
+
+    const res = await onUpload('/complete', 'POST', session(), { body: { key: 'big/data.csv' } });
+
+    expect(res.statusCode).toBe(409);
+    expect(parseBody(res)).toEqual({ error: { code: 'IncompleteUpload', message: 'Parts 2 of 3 have not been uploaded yet' } });
+    expect(s3Mock).not.toHaveReceivedCommand(CompleteMultipartUploadCommand);
+  });
+
+  it('returns 409 IncompleteUpload when no part was uploaded', async () => {
+    s3Mock.on(ListPartsCommand).resolves({});
+
+    const res = await onUpload('/complete', 'POST', session(), { body: { key: 'big/data.csv' } });
+
+    expect(errorCode(res)).toBe('IncompleteUpload');
+    expect(s3Mock).not.toHaveReceivedCommand(CompleteMultipartUploadCommand);
+  });
+
+  it.each([
+    [{ key: 'big/data.csv', parts: goodParts, partsSha256: partsSha256(goodParts) }, 'InvalidBody'],
+    [{ key: 'big/data.csv', partsSha256: 'abc' }, 'InvalidPartsSha256'],
+    [{ key: 'big/data.csv', partsSha256: 12 }, 'InvalidPartsSha256'],
+    [{ partsSha256: partsSha256(goodParts) }, 'InvalidKey'],
+  ])('returns 400 for %j', async (body, code) => {
+    const res = await onUpload('/complete', 'POST', session(), { body });
+
+    expect(res.statusCode).toBe(400);
+    expect(errorCode(res)).toBe(code);
+  });
+});
+
+describe('completing an upload of 10,000 parts', () => {
+  const PART = 8 * MiB;
+  const COUNT = 10_000;
+  const bigSession = () => session({ size: (COUNT - 1) * PART + 123, partSize: PART });
+  const etagOf = (n: number) => `"${n.toString(16).padStart(32, '0')}"`;
+  const allParts = Array.from({ length: COUNT }, (_, i) => ({ partNumber: i + 1, etag: etagOf(i + 1) }));
+
+  /** ListParts as S3 pages it: 1,000 parts a page, NextPartNumberMarker naming the last one. */
+  function listTenPages() {
+    let mock = s3Mock.on(ListPartsCommand);
+    for (let page = 0; page < 10; page++) {
+      const numbers = Array.from({ length: 1000 }, (_, i) => page * 1000 + i + 1);
+      mock = mock.resolvesOnce({
+        Parts: numbers.map((n) => ({ PartNumber: n, ETag: etagOf(n), Size: n === COUNT ? 123 : PART })),
+        IsTruncated: page < 9,
+        ...(page < 9 ? { NextPartNumberMarker: String(numbers.at(-1)) } : {}),
+      });
+    }
+  }
+  const sentParts = () => s3Mock.commandCalls(CompleteMultipartUploadCommand).map((c) => c.args[0].input.MultipartUpload?.Parts);
+
+  beforeEach(() => {
+    listTenPages();
+    s3Mock.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-10000"' });
+  });
+
+  it('pages through ListParts ten times and completes with all 10,000 parts when the body names none', async () => {
+    const res = await onUpload('/complete', 'POST', bigSession(), { body: { key: 'big/data.csv', partsSha256: partsSha256(allParts) } });
+
+    expect(res.statusCode).toBe(200);
+    expect(parseBody(res)).toEqual({ key: 'big/data.csv', etag: '"final-10000"', size: (COUNT - 1) * PART + 123 });
+    expect(s3Mock).toHaveReceivedCommandTimes(ListPartsCommand, 10);
+    expect(s3Mock).toHaveReceivedNthCommandWith(10, ListPartsCommand, { PartNumberMarker: '9000' });
+    expect(sentParts()).toEqual([allParts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag }))]);
+  });
+
+  it('accepts the list of all 10,000 parts too, in a body over the 256 KiB other routes take', async () => {
+    const body = JSON.stringify({ key: 'big/data.csv', parts: allParts });
+    expect(Buffer.byteLength(body)).toBeGreaterThan(256 * 1024);
+
+    const res = await onUpload('/complete', 'POST', bigSession(), { body });
+
+    expect(res.statusCode).toBe(200);
+    expect(sentParts()[0]).toHaveLength(COUNT);
+  });
+
+  it('completes an Uppy upload of 10,000 parts, whose client always sends them all', async () => {
+    s3Mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 's3-upload-id' });
+    const deps = { s3: presigningS3Client(), config: TEST_CONFIG, now: () => NOW };
+    const { uploadId, key } = await createMultipart(deps, USER, { filename: 'clip.mp4', type: 'video/mp4' });
+    const { grant } = createGrant(deps, USER);
+    const body = JSON.stringify({ parts: allParts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) });
+
+    const res = await handler(
+      apiEvent({
+        resource: '/uppy/{grant}/s3/multipart/{uploadId}/complete',
+        httpMethod: 'POST',
+        pathParameters: { grant, uploadId },
+        queryStringParameters: { key },
+        body,
+        sub: null,
+      }),
+    );
+
+    expect(res.statusCode).toBe(200);
+    expect(sentParts()).toEqual([allParts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag }))]);
+  });
+
+  it('returns 413 BodyTooLarge for a complete body over 1 MiB', async () => {
+    const res = await onUpload('/complete', 'POST', bigSession(), { body: JSON.stringify({ key: 'big/data.csv', pad: 'x'.repeat(MAX_COMPLETE_BODY_BYTES) }) });
+
+    expect(res.statusCode).toBe(413);
+    expect(errorCode(res)).toBe('BodyTooLarge');
   });
 });
 
