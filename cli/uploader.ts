@@ -3,7 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ApiError, errorFromResponse, MAX_PARTS_PER_SIGN_REQUEST, type ApiClient, type FetchFn, type MultipartSession } from './api-client';
-import { DEFAULT_RETRY, withRetry, type RetryOptions } from './retry';
+import { DEFAULT_RETRY, isRetryableError, withRetry, type RetryOptions } from './retry';
 
 /**
  * Uploads a local file through the API: one presigned PUT for small files, otherwise a multipart
@@ -292,18 +292,26 @@ export async function uploadFile(deps: UploadDeps, input: UploadInput): Promise<
   }
   const parts = plan.map((p) => ({ partNumber: p.partNumber, etag: etags.get(p.partNumber)! }));
   let tries = 0;
-  const done = await withRetry(async () => {
-    try {
-      return await deps.api.completeUpload(uploadId, key, parts);
-    } catch (err) {
-      // A retry after a completion whose answer was lost finds the upload gone: the object is there.
-      if (tries++ > 0 && err instanceof ApiError && err.status === 404) {
-        const head = await deps.api.headObject('uploads', key);
-        if (head?.size === size) return { key, etag: head.etag, size };
+  const done = await withRetry(
+    async () => {
+      try {
+        return await deps.api.completeUpload(uploadId, key, parts);
+      } catch (err) {
+        // Completed already: by an earlier attempt whose answer was lost (or an earlier run), which
+        // the server says with 409 UploadAlreadyCompleted, or, once it no longer knows, with 404 on
+        // a retry. The object is there if it has our size.
+        const completed = err instanceof ApiError && (err.code === 'UploadAlreadyCompleted' || (tries > 0 && err.status === 404));
+        tries++;
+        if (completed) {
+          const head = await deps.api.headObject('uploads', key);
+          if (head?.size === size) return { key, etag: head.etag, size };
+        }
+        throw err;
       }
-      throw err;
-    }
-  }, retry);
+    },
+    // Another request is completing it (409 UploadCompleting): ask again to learn how that ended.
+    { ...retry, isRetryable: (err) => (retry.isRetryable ?? isRetryableError)(err) || (err instanceof ApiError && err.code === 'UploadCompleting') },
+  );
   await rm(stateFile, { force: true });
   return {
     key: done.key,

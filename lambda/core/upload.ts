@@ -24,6 +24,7 @@ import type { KeyRing, SigningKeys } from '../shared/signing-keys';
 import { bodyObject, isObject } from '../shared/http';
 import { MAX_PARTS_PER_SIGN_REQUEST, type CompletedUpload, type UploadedPart, type UploadSessionResponse } from '../shared/api-types';
 import { MAX_PARTS, planParts } from './multipart';
+import { claimCompletion } from './completion-claims';
 import { bareEtag } from '../shared/etag';
 import { partsSha256 } from '../shared/parts-digest';
 
@@ -400,9 +401,35 @@ function partsListed(uploaded: readonly UploadedPart[], which: { partsSha256?: s
  * Completes a multipart upload only after checking what S3 holds: the parts exist (with the
  * caller's ETags, or as the caller digested them), the part sizes follow the rules, and the total
  * is within the limit and equal to the declared size. Nothing becomes visible unless all of that
- * holds.
+ * holds. Of requests completing one upload at the same time exactly one does; the others get 409
+ * (completion-claims.ts).
  */
 export async function completeCheckedUpload(
+  deps: UploadDeps,
+  target: MultipartTarget,
+  which: PartsToComplete,
+  rules: CompletionRules,
+): Promise<{ etag: string | null; size: number }> {
+  const claim = await claimCompletion(deps, target);
+  let done: { etag: string | null; size: number };
+  try {
+    done = await checkAndComplete(deps, target, which, rules);
+  } catch (err) {
+    // Best effort: a claim left behind stops holding others off after its lease.
+    await claim.release().catch((e: unknown) => logClaimFailure('release', target, e));
+    throw err;
+  }
+  // The upload is complete whatever happens next; a claim still marked in progress only makes a
+  // late request wait for the lease, then answer 404 NoSuchUpload instead of 409.
+  await claim.completed(done).catch((e: unknown) => logClaimFailure('record the completion of', target, e));
+  return done;
+}
+
+function logClaimFailure(what: string, target: MultipartTarget, err: unknown): void {
+  console.error(JSON.stringify({ level: 'error', message: `Could not ${what} the completion claim`, key: target.s3Key, error: String((err as Error)?.message ?? err) }));
+}
+
+async function checkAndComplete(
   deps: UploadDeps,
   target: MultipartTarget,
   which: PartsToComplete,

@@ -8,7 +8,7 @@
  * Plain data and functions, no aws-cdk-lib: the runtime and local mode import this module, and a
  * bundle must not pay for CDK at cold start.
  */
-import { LOGICAL_BUCKETS, USER_ROOT, type LogicalBucket } from './keys';
+import { COMPLETIONS_ROOT, LOGICAL_BUCKETS, USER_ROOT, type LogicalBucket } from './keys';
 import type { ApiFunctionName } from './routes';
 import type { SigningKeyPurpose } from './signing-keys';
 
@@ -16,8 +16,8 @@ import type { SigningKeyPurpose } from './signing-keys';
 export type ServiceFunctionName = ApiFunctionName | 'process';
 
 /**
- * One kind of access to a bucket. Object actions are only ever on the user area (`<bucket>/users/*`):
- * the handlers keep each caller inside `users/<their sub>/`.
+ * One kind of access to a bucket. Object actions on users' data are only ever on the user area
+ * (`<bucket>/users/*`): the handlers keep each caller inside `users/<their sub>/`.
  * - list: s3:ListBucket, only for prefixes under `users/` (the `s3:prefix` condition)
  * - exists: s3:ListBucket unconditioned, so GetObject/HeadObject of a missing key is 404, not 403
  *   (S3 answers 403 to a caller who may not list, so as not to reveal whether the key exists);
@@ -26,8 +26,10 @@ export type ServiceFunctionName = ApiFunctionName | 'process';
  * - write: s3:PutObject
  * - writeMultipart: s3:PutObject, s3:AbortMultipartUpload, s3:ListMultipartUploadParts
  * - delete: s3:DeleteObject
+ * - completionClaims: s3:GetObject, s3:PutObject, s3:DeleteObject on `<bucket>/completions/*` only,
+ *   the upload function's record of which request completes each upload (no user data there)
  */
-export type BucketAccess = 'list' | 'exists' | 'read' | 'write' | 'delete' | 'writeMultipart';
+export type BucketAccess = 'list' | 'exists' | 'read' | 'write' | 'delete' | 'writeMultipart' | 'completionClaims';
 
 export interface ServiceFunctionSpec {
   description: string;
@@ -66,8 +68,9 @@ export const SERVICE_FUNCTIONS: Record<ServiceFunctionName, ServiceFunctionSpec>
   upload: {
     description: 'Upload sessions (presigned PUT, multipart) and deletes',
     ...API_FUNCTION,
-    // Deleting an object through the API deletes its profile too.
-    buckets: { uploads: ['writeMultipart', 'delete'], results: ['delete'] },
+    // Deleting an object through the API deletes its profile too; completing an upload claims it
+    // first, so that of two requests completing it at once only one does (core/completion-claims.ts).
+    buckets: { uploads: ['writeMultipart', 'delete'], results: ['delete', 'completionClaims'] },
     // Upload ids, and the Uppy grants its Companion routes issue and check.
     keys: ['upload', 'grant'],
   },
@@ -101,6 +104,8 @@ const OBJECT_ACTIONS: Record<Exclude<BucketAccess, 'list' | 'exists'>, readonly 
   write: ['s3:PutObject'],
   writeMultipart: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
   delete: ['s3:DeleteObject'],
+  // GetObject: to tell a completed upload from one being completed, and for If-Match on PutObject.
+  completionClaims: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
 };
 
 /** The statement one kind of access to the bucket `bucketArn` needs. */
@@ -110,6 +115,8 @@ function accessStatement(access: BucketAccess, bucketArn: string): GrantStatemen
       return { actions: ['s3:ListBucket'], resources: [bucketArn], conditions: { StringLike: { 's3:prefix': [USER_AREA] } } };
     case 'exists':
       return { actions: ['s3:ListBucket'], resources: [bucketArn] };
+    case 'completionClaims':
+      return { actions: [...OBJECT_ACTIONS[access]], resources: [`${bucketArn}/${COMPLETIONS_ROOT}*`] };
     default:
       return { actions: [...OBJECT_ACTIONS[access]], resources: [`${bucketArn}/${USER_AREA}`] };
   }

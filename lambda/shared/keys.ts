@@ -8,6 +8,11 @@ import type { Config } from './config';
  */
 export const USER_ROOT = 'users/';
 export const PROFILE_SUFFIX = '.profile.json';
+/**
+ * Where the upload function keeps, in the results bucket, which request is completing each upload
+ * (lambda/core/completion-claims.ts): outside every user area, so no caller can list or read it.
+ */
+export const COMPLETIONS_ROOT = 'completions/';
 /** S3's limit on a key. */
 export const S3_MAX_KEY_BYTES = 1024;
 /** The longest user id: a Cognito `sub` is a UUID (36 characters); local ids are held to the same. */

@@ -11,6 +11,10 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { BUCKET_EXPOSED_HEADERS } from '../../lambda/shared/cors';
+import { COMPLETIONS_ROOT } from '../../lambda/shared/keys';
+
+/** Days a completion claim is kept: a day past the 7 days an upload id is valid (UPLOAD_SESSION_SECONDS). */
+export const COMPLETION_CLAIM_DAYS = 8;
 
 export interface StorageProps {
   /** Browser origins allowed to PUT/GET presigned URLs (CORS). Empty: no CORS rule at all. */
@@ -111,6 +115,8 @@ export class Storage extends Construct {
       ...dataRemoval,
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 'results/',
+      // A completion claim is needed while an upload id that names it is valid, and no longer.
+      lifecycleRules: [{ id: 'ExpireCompletionClaims', prefix: COMPLETIONS_ROOT, expiration: Duration.days(COMPLETION_CLAIM_DAYS) }],
       cors: props.allowedOrigins.length
         ? [
             {

@@ -13,6 +13,7 @@ describe('grantStatements', () => {
       },
       { actions: ['s3:DeleteObject'], resources: ['arn:aws:s3:::s3fs-uploads/users/*'] },
       { actions: ['s3:DeleteObject'], resources: ['arn:aws:s3:::s3fs-results/users/*'] },
+      { actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], resources: ['arn:aws:s3:::s3fs-results/completions/*'] },
     ]);
   });
 
@@ -29,11 +30,13 @@ describe('grantStatements', () => {
     ]);
   });
 
-  it.each(names)('allows the %s function object actions only in the user area and ListBucket only on the bucket', (name) => {
+  it.each(names)('allows the %s function object actions only in the user area (and its completion claims) and ListBucket only on the bucket', (name) => {
     for (const { actions, resources } of grantStatements(name, arns)) {
       for (const resource of resources) {
         const onBucket = Object.values(arns).includes(resource);
+        const claims = resource === `${arns.results}/completions/*`;
         if (onBucket) expect(actions).toEqual(['s3:ListBucket']);
+        else if (claims) expect([name, actions]).toEqual(['upload', ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']]);
         else expect(Object.values(arns).map((arn) => `${arn}/users/*`)).toContain(resource);
       }
     }

@@ -1,11 +1,13 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the synthesized template is untyped JSON */
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { UPLOAD_SESSION_SECONDS } from '../../lambda/core/upload';
 import { ENV } from '../../lambda/shared/config';
 import { grantStatements, keyGrantStatements, SERVICE_FUNCTIONS, type GrantStatement, type ServiceFunctionName } from '../../lambda/shared/grants';
 import { SIGNING_KEY_NAMES, SIGNING_KEY_PURPOSES, type SigningKeyPurpose } from '../../lambda/shared/signing-keys';
 import type { LogicalBucket } from '../../lambda/shared/keys';
 import { ROUTES } from '../../lambda/shared/routes';
 import { unauthenticatedThrottling } from '../../lib/constructs/api';
+import { COMPLETION_CLAIM_DAYS } from '../../lib/constructs/storage';
 import { origins } from '../../lib/context';
 import { buildStack, logicalId, normalizeTemplate } from './helpers';
 
@@ -227,7 +229,11 @@ describe('permissions', () => {
   it.each([
     ['list', 'list only the user area of both buckets', { uploads: ['list'], results: ['list'] }],
     ['read', 'read objects in the user area and tell missing keys from forbidden ones', { uploads: ['exists', 'read'], results: ['exists', 'read'] }],
-    ['upload', 'write and delete uploads and delete results, nothing else', { uploads: ['writeMultipart', 'delete'], results: ['delete'] }],
+    [
+      'upload',
+      'write and delete uploads, delete results and keep its completion claims, nothing else',
+      { uploads: ['writeMultipart', 'delete'], results: ['delete', 'completionClaims'] },
+    ],
     ['process', 'read uploads and read and write results', { uploads: ['exists', 'read'], results: ['exists', 'read', 'write'] }],
   ] as const)('has a grants table that lets the %s function %s', (name, _what, expected) => {
     expect(SERVICE_FUNCTIONS[name].buckets).toEqual(expected);
@@ -322,6 +328,13 @@ describe('buckets', () => {
     expect(resources[logicalId(stack.storage.uploads)]!.Properties.LifecycleConfiguration.Rules).toContainEqual(
       expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
     );
+  });
+
+  it('expires completion claims in the results bucket a day after the upload ids that name them', () => {
+    expect(resources[logicalId(stack.storage.results)]!.Properties.LifecycleConfiguration.Rules).toEqual([
+      { Id: 'ExpireCompletionClaims', Prefix: 'completions/', ExpirationInDays: 8, Status: 'Enabled' },
+    ]);
+    expect(COMPLETION_CLAIM_DAYS * 24 * 3600).toBeGreaterThan(UPLOAD_SESSION_SECONDS);
   });
 
   it('versions the uploads bucket', () => {

@@ -14,6 +14,8 @@ function fakeService(options: {
   threshold: number;
   failPut?: (partNumber: number, attempt: number) => number | undefined;
   loseFirstCompletion?: boolean;
+  /** Answers this many completions with 409 UploadCompleting first, as while another request completes it. */
+  completingFirst?: number;
   /** Holds each part PUT until this many are in flight (or no more can come): concurrency shown whatever the machine's speed. */
   holdUntilInFlight?: number;
 }) {
@@ -28,6 +30,7 @@ function fakeService(options: {
   const aborted: string[] = [];
   let single: { body: Buffer; headers: Record<string, string> } | undefined;
   let completed: { partNumber: number; etag: string }[] | undefined;
+  let completingAnswers = options.completingFirst ?? 0;
 
   const api: ApiClient = {
     baseUrl: API_URL,
@@ -57,7 +60,8 @@ function fakeService(options: {
       return [...stored.entries()].map(([partNumber, body]) => ({ partNumber, etag: `"e${partNumber}"`, size: body.length }));
     },
     async completeUpload(_uploadId, key, parts) {
-      if (completed) throw new ApiError(404, 'NoSuchUpload', 'No such upload');
+      if (completingAnswers-- > 0) throw new ApiError(409, 'UploadCompleting', 'Another request is completing this upload');
+      if (completed) throw new ApiError(409, 'UploadAlreadyCompleted', 'This upload was already completed by another request');
       completed = parts;
       if (options.loseFirstCompletion) throw new TypeError('fetch failed');
       const size = parts.reduce((sum, p) => sum + stored.get(p.partNumber)!.length, 0);
@@ -248,10 +252,17 @@ describe('uploadFile', () => {
     expect(warnings[0]).toContain('changed');
   });
 
-  it('treats a retried completion that finds the upload gone as done when the object has the right size', async () => {
+  it('treats a retried completion answered 409 UploadAlreadyCompleted as done when the object has the right size', async () => {
     const svc = fakeService({ partSize: 10, threshold: 50, loseFirstCompletion: true });
     const result = await uploadFile({ api: svc.api, fetch: svc.fetchFn, stateDir: dir, retry: NO_WAIT }, { path: file, key: 'a.bin', contentType: 'x/y' });
     expect(result).toMatchObject({ key: 'a.bin', size: 105, etag: '"done-2"' });
+  });
+
+  it('asks again while another request is completing the upload (409 UploadCompleting)', async () => {
+    const svc = fakeService({ partSize: 10, threshold: 50, completingFirst: 2 });
+    const result = await uploadFile({ api: svc.api, fetch: svc.fetchFn, stateDir: dir, retry: NO_WAIT }, { path: file, key: 'a.bin', contentType: 'x/y' });
+    expect(result).toMatchObject({ key: 'a.bin', size: 105, etag: '"done-2"' });
+    expect(svc.completed).toHaveLength(11);
   });
 
   it('removes the resume state once the upload is complete', async () => {

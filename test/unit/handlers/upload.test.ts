@@ -3,12 +3,17 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  GetObjectCommand,
   ListPartsCommand,
+  NoSuchKey,
   NoSuchUpload,
+  PutObjectCommand,
   S3Client,
+  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createGrant, createMultipart } from '../../../lambda/core/companion';
+import { COMPLETION_LEASE_SECONDS, completionClaimKey } from '../../../lambda/core/completion-claims';
 import { encodeUploadId } from '../../../lambda/core/upload';
 import { MAX_COMPLETE_BODY_BYTES } from '../../../lambda/shared/http';
 import { partsSha256 } from '../../../lambda/shared/parts-digest';
@@ -17,6 +22,7 @@ import { MiB } from '../../../lambda/shared/config';
 import { signToken } from '../../../lambda/shared/signed-token';
 import { fixedSigningKeys } from '../../../lambda/shared/signing-keys';
 import { apiEvent, errorCode, OTHER_USER, parseBody, presigningS3Client, TEST_CONFIG, TEST_KEYS, USER } from '../helpers/events';
+import { s3Body } from '../helpers/s3-body';
 
 const s3Mock = mockClient(S3Client);
 const NOW = new Date('2025-01-01T00:00:00Z');
@@ -61,6 +67,8 @@ const goodParts = [
 
 beforeEach(() => {
   s3Mock.reset();
+  // The completion claim (core/completion-claims.ts): created unless a test says otherwise.
+  s3Mock.on(PutObjectCommand).resolves({ ETag: '"claim"' });
 });
 
 function assertPresigned(url: string, path: string): URL {
@@ -430,6 +438,92 @@ describe('POST /uploads/{uploadId}/complete without a list of parts', () => {
   });
 });
 
+describe('POST /uploads/{uploadId}/complete: one completion per upload', () => {
+  const claimKey = completionClaimKey('s3-upload-id');
+  /** S3's answer to a conditional write that does not hold (the SDK has no class for it). */
+  const preconditionFailed = () => new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', message: 'At least one of the pre-conditions you specified did not hold', $metadata: { httpStatusCode: 412 } });
+  const claimHeld = (claim: Record<string, unknown>) => {
+    s3Mock.on(PutObjectCommand, { IfNoneMatch: '*' }).rejects(preconditionFailed());
+    s3Mock.on(GetObjectCommand, { Key: claimKey }).resolves({ Body: s3Body(JSON.stringify({ v: 1, ...claim })), ETag: '"held"' });
+  };
+  const complete = () => onUpload('/complete', 'POST', session(), { body: completeBody(goodParts) });
+
+  beforeEach(() => {
+    s3Mock.on(ListPartsCommand).resolves({ Parts: threeParts, IsTruncated: false });
+    s3Mock.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-3"' });
+  });
+
+  it('claims the upload with a conditional write before completing, and records the result after', async () => {
+    const res = await complete();
+
+    expect(res.statusCode).toBe(200);
+    const writes = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(writes.map((w) => [w.Bucket, w.Key, w.IfNoneMatch, JSON.parse(String(w.Body)).state])).toEqual([
+      ['phys-results', claimKey, '*', 'completing'],
+      ['phys-results', claimKey, undefined, 'completed'],
+    ]);
+    expect(JSON.parse(String(writes[1]!.Body))).toMatchObject({ etag: '"final-3"', size: SIZE });
+    expect(claimKey).toMatch(/^completions\/[0-9a-f]{64}$/);
+  });
+
+  it('returns 409 UploadAlreadyCompleted, naming the object, when another request completed the upload', async () => {
+    claimHeld({ state: 'completed', at: NOW.getTime() - 60_000, etag: '"final-3"', size: SIZE });
+
+    const res = await complete();
+
+    expect(res.statusCode).toBe(409);
+    expect(parseBody(res)).toEqual({ error: { code: 'UploadAlreadyCompleted', message: expect.stringContaining(`"final-3", ${SIZE} bytes`) } });
+    expect(s3Mock).not.toHaveReceivedCommand(ListPartsCommand);
+    expect(s3Mock).not.toHaveReceivedCommand(CompleteMultipartUploadCommand);
+  });
+
+  it('returns 409 UploadCompleting while another request holds the claim', async () => {
+    claimHeld({ state: 'completing', at: NOW.getTime() - 1000 });
+
+    const res = await complete();
+
+    expect(res.statusCode).toBe(409);
+    expect(errorCode(res)).toBe('UploadCompleting');
+    expect(s3Mock).not.toHaveReceivedCommand(CompleteMultipartUploadCommand);
+  });
+
+  it('takes over a claim older than the lease, with If-Match on its ETag, and completes', async () => {
+    claimHeld({ state: 'completing', at: NOW.getTime() - COMPLETION_LEASE_SECONDS * 1000 });
+
+    const res = await complete();
+
+    expect(res.statusCode).toBe(200);
+    expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, { Key: claimKey, IfMatch: '"held"' });
+    expect(s3Mock).toHaveReceivedCommandTimes(CompleteMultipartUploadCommand, 1);
+  });
+
+  it('returns 409 UploadCompleting when another request took over the stale claim first', async () => {
+    claimHeld({ state: 'completing', at: NOW.getTime() - COMPLETION_LEASE_SECONDS * 1000 });
+    s3Mock.on(PutObjectCommand, { IfMatch: '"held"' }).rejects(preconditionFailed());
+
+    const res = await complete();
+
+    expect(errorCode(res)).toBe('UploadCompleting');
+    expect(s3Mock).not.toHaveReceivedCommand(CompleteMultipartUploadCommand);
+  });
+
+  it('claims again when the claim it lost to was released before it could read it', async () => {
+    s3Mock.on(PutObjectCommand, { IfNoneMatch: '*' }).rejectsOnce(preconditionFailed()).resolves({ ETag: '"claim"' });
+    s3Mock.on(GetObjectCommand, { Key: claimKey }).rejects(new NoSuchKey({ message: 'gone', $metadata: { httpStatusCode: 404 } }));
+
+    const res = await complete();
+
+    expect(res.statusCode).toBe(200);
+  });
+
+  it('releases the claim when the completion is refused, so the caller can try again', async () => {
+    const res = await onUpload('/complete', 'POST', session(), { body: completeBody(goodParts.slice(0, 2)) });
+
+    expect(errorCode(res)).toBe('SizeMismatch');
+    expect(s3Mock).toHaveReceivedCommandWith(DeleteObjectCommand, { Bucket: 'phys-results', Key: claimKey });
+  });
+});
+
 describe('completing an upload of 10,000 parts', () => {
   const PART = 8 * MiB;
   const COUNT = 10_000;
@@ -461,8 +555,10 @@ describe('completing an upload of 10,000 parts', () => {
 
     expect(res.statusCode).toBe(200);
     expect(parseBody(res)).toEqual({ key: 'big/data.csv', etag: '"final-10000"', size: (COUNT - 1) * PART + 123 });
-    expect(s3Mock).toHaveReceivedCommandTimes(ListPartsCommand, 10);
-    expect(s3Mock).toHaveReceivedNthCommandWith(10, ListPartsCommand, { PartNumberMarker: '9000' });
+    expect(s3Mock.commandCalls(ListPartsCommand).map((c) => c.args[0].input.PartNumberMarker)).toEqual([
+      undefined,
+      ...Array.from({ length: 9 }, (_, i) => String((i + 1) * 1000)),
+    ]);
     expect(sentParts()).toEqual([allParts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag }))]);
   });
 
