@@ -27,6 +27,7 @@ import { MAX_PARTS, planParts } from './multipart';
 import { claimCompletion } from './completion-claims';
 import { bareEtag } from '../shared/etag';
 import { partsSha256 } from '../shared/parts-digest';
+import { UPLOAD_LIFETIME_SECONDS } from '../shared/upload-lifetime';
 
 export interface UploadDeps {
   s3: S3Client;
@@ -36,8 +37,8 @@ export interface UploadDeps {
   now?: () => Date;
 }
 
-/** How long an upload id stays valid. Past it, S3's lifecycle rule has aborted the upload anyway. */
-export const UPLOAD_SESSION_SECONDS = 7 * 24 * 3600;
+/** How long an upload id stays valid: as long as S3's lifecycle rule lets the upload live (shared/upload-lifetime.ts). */
+export const UPLOAD_SESSION_SECONDS = UPLOAD_LIFETIME_SECONDS;
 export const MAX_CONTENT_TYPE_CHARS = 255;
 
 const TOKEN_PURPOSE = 'upload';

@@ -12,9 +12,10 @@ import {
 import { Construct } from 'constructs';
 import { BUCKET_EXPOSED_HEADERS } from '../../lambda/shared/cors';
 import { COMPLETIONS_ROOT } from '../../lambda/shared/keys';
+import { UPLOAD_LIFETIME_DAYS } from '../../lambda/shared/upload-lifetime';
 
-/** Days a completion claim is kept: a day past the 7 days an upload id is valid (UPLOAD_SESSION_SECONDS). */
-export const COMPLETION_CLAIM_DAYS = 8;
+/** Days a completion claim is kept: a day past the days an upload id is valid. */
+export const COMPLETION_CLAIM_DAYS = UPLOAD_LIFETIME_DAYS + 1;
 
 export interface StorageProps {
   /** Browser origins allowed to PUT/GET presigned URLs (CORS). Empty: no CORS rule at all. */
@@ -87,7 +88,8 @@ export class Storage extends Construct {
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 'uploads/',
       lifecycleRules: [
-        { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        // As long as the upload id the API hands out is valid, and no longer (one constant for both).
+        { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(UPLOAD_LIFETIME_DAYS) },
         // Versioning keeps overwritten and deleted uploads recoverable for a while, not forever.
         { id: 'ExpireOldVersions', noncurrentVersionExpiration: Duration.days(30), expiredObjectDeleteMarker: true },
       ],

@@ -324,10 +324,11 @@ describe('buckets', () => {
     });
   });
 
-  it('aborts incomplete multipart uploads after one day', () => {
+  it('aborts incomplete multipart uploads once their upload ids have expired, not before', () => {
     expect(resources[logicalId(stack.storage.uploads)]!.Properties.LifecycleConfiguration.Rules).toContainEqual(
-      expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
+      expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 }, Status: 'Enabled' }),
     );
+    expect(UPLOAD_SESSION_SECONDS).toBe(7 * 24 * 3600);
   });
 
   it('expires completion claims in the results bucket a day after the upload ids that name them', () => {

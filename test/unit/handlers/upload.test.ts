@@ -21,6 +21,7 @@ import { createUploadHandler } from '../../../lambda/handlers/upload';
 import { MiB } from '../../../lambda/shared/config';
 import { signToken } from '../../../lambda/shared/signed-token';
 import { fixedSigningKeys } from '../../../lambda/shared/signing-keys';
+import { UPLOAD_LIFETIME_DAYS } from '../../../lambda/shared/upload-lifetime';
 import { apiEvent, errorCode, OTHER_USER, parseBody, presigningS3Client, TEST_CONFIG, TEST_KEYS, USER } from '../helpers/events';
 import { s3Body } from '../helpers/s3-body';
 
@@ -171,6 +172,23 @@ describe('POST /uploads (multipart)', () => {
 
     expect(res.statusCode).toBe(200);
     expect(s3Mock).toHaveReceivedCommandWith(ListPartsCommand, { UploadId: 'raw-id', Key: `users/${USER}/big/data.csv` });
+  });
+
+  it('hands out an upload id valid for as many days as the lifecycle rule lets the upload live, and no longer', async () => {
+    s3Mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'raw-id' });
+    s3Mock.on(ListPartsCommand).resolves({ Parts: [] });
+    const created = parseBody(await createUpload({ key: 'big/data.csv', contentType: 'text/csv', size: 100 * MiB })) as { uploadId: string; expiresAt: string };
+    const at = (ms: number) => createUploadHandler({ s3: presigningS3Client(), config: TEST_CONFIG, now: () => new Date(ms) });
+    const list = (ms: number) =>
+      at(ms)(apiEvent({ resource: '/uploads/{uploadId}', httpMethod: 'GET', pathParameters: { uploadId: created.uploadId }, queryStringParameters: { key: 'big/data.csv' } }));
+    const end = NOW.getTime() + UPLOAD_LIFETIME_DAYS * 24 * 3600 * 1000;
+
+    const lastSecond = await list(end - 1000);
+    const past = await list(end);
+
+    expect(created.expiresAt).toBe(new Date(end).toISOString());
+    expect(lastSecond.statusCode).toBe(200);
+    expect([past.statusCode, errorCode(past)]).toEqual([404, 'NoSuchUpload']);
   });
 });
 
