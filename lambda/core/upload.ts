@@ -18,7 +18,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
 } from '../shared/errors';
-import { profileKeyFor, resolveBucket, toS3Key, validateKey, validateUploadKey } from '../shared/keys';
+import { profileKeyFor, resolveBucket, S3_MAX_KEY_BYTES, toS3Key, validateKey, validateUploadKey } from '../shared/keys';
 import { signToken, verifyToken } from '../shared/signed-token';
 import type { KeyRing, SigningKeys } from '../shared/signing-keys';
 import { bodyObject, isObject } from '../shared/http';
@@ -469,11 +469,7 @@ async function checkAndComplete(
     return { etag: out.ETag ?? null, size: total };
   } catch (err) {
     if (isNotFound(err)) throw noSuchUpload();
-    const name = (err as { name?: string }).name;
-    if (name === 'InvalidPart' || name === 'InvalidPartOrder' || name === 'EntityTooSmall') {
-      throw new BadRequestError(name, (err as Error).message);
-    }
-    throw err;
+    throw err; // InvalidPart, InvalidPartOrder, EntityTooSmall: 400 by fromCallerS3Error (shared/errors.ts)
   }
 }
 
@@ -536,11 +532,17 @@ export async function abortUpload(deps: UploadDeps, userId: string, uploadId: st
 // ---------------------------------------------------------------------------------------------
 // DELETE /buckets/{bucket}/objects/{key+}
 
-/** Deletes an upload and its profile, so no stale profile outlives the object. Idempotent. */
+/**
+ * Deletes an upload and its profile, so no stale profile outlives the object. Idempotent. A key
+ * whose profile key would be over S3's limit (longer than uploads may be, yet a valid key) has no
+ * profile, and asking S3 to delete it would be refused with KeyTooLongError.
+ */
 export async function deleteObject(deps: UploadDeps, userId: string, bucketName: string, key: string): Promise<void> {
   const bucket = resolveBucket(deps.config, bucketName);
   if (!bucket.writable) throw new ForbiddenError('ReadOnlyBucket', `The ${bucket.name} bucket is read-only`);
   const s3Key = toS3Key(userId, validateKey(key));
   await deps.s3.send(new DeleteObjectCommand({ Bucket: bucket.physical, Key: s3Key }));
-  await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.config.resultsBucket, Key: profileKeyFor(s3Key) }));
+  const profileKey = profileKeyFor(s3Key);
+  if (Buffer.byteLength(profileKey, 'utf8') > S3_MAX_KEY_BYTES) return;
+  await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.config.resultsBucket, Key: profileKey }));
 }

@@ -66,3 +66,44 @@ export function isNotFound(err: unknown): boolean {
 export function errorName(err: unknown): string | undefined {
   return (err as { name?: string } | undefined)?.name;
 }
+
+/**
+ * S3's errors that a caller's request can cause (S3 answers them 4xx, `$fault: 'client'`), by the
+ * SDK's error name, with the answer the API gives. A core function maps what it can say better
+ * (NoSuchUpload for an upload id, NoSuchKey for a read); these are what is left, so that none of
+ * them reaches a caller as a 500. Not listed, and so still 500: errors of our own making, such as
+ * AccessDenied (a grant missing), NoSuchBucket, InvalidAccessKeyId, SignatureDoesNotMatch, or
+ * MalformedXML and InvalidArgument (a request the code built wrong).
+ */
+const CALLER_S3_ERRORS: Readonly<Record<string, { status: 400 | 404 | 409 | 412 | 413 | 416; code?: string; message?: string }>> = {
+  KeyTooLongError: { status: 400, code: 'InvalidKey', message: `The key is longer than S3 allows (1,024 bytes with users/<id>/)` },
+  InvalidPart: { status: 400 },
+  InvalidPartOrder: { status: 400 },
+  EntityTooSmall: { status: 400 },
+  OperationAborted: { status: 409 },
+  ConditionalRequestConflict: { status: 409 },
+  NoSuchKey: { status: 404 },
+  NotFound: { status: 404, code: 'NoSuchKey', message: 'No object with that key' },
+  NoSuchUpload: { status: 404, message: 'No such upload (it may have been completed, aborted or expired)' },
+  PreconditionFailed: { status: 412 },
+  EntityTooLarge: { status: 413 },
+  InvalidRange: { status: 416 },
+};
+
+class CallerS3Error extends HttpError {
+  constructor(
+    readonly statusCode: number,
+    code: string,
+    message: string,
+  ) {
+    super(code, message);
+  }
+}
+
+/** The HttpError for an S3 error the caller caused, or undefined for any other error. */
+export function fromCallerS3Error(err: unknown): HttpError | undefined {
+  const e = err as { name?: string; message?: string; $fault?: string } | undefined;
+  if (!e || e.$fault !== 'client' || !e.name || !Object.hasOwn(CALLER_S3_ERRORS, e.name)) return undefined;
+  const known = CALLER_S3_ERRORS[e.name]!;
+  return new CallerS3Error(known.status, known.code ?? e.name, known.message ?? (e.message || e.name));
+}

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, UnauthorizedError } from './errors';
+import { BadRequestError, fromCallerS3Error, HttpError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, UnauthorizedError } from './errors';
 import { routesOf, type ApiFunctionName } from './routes';
 import { validateUserId } from './keys';
 import type { SigningKeys } from './signing-keys';
@@ -158,8 +158,9 @@ export function corsHeaders(event: Pick<ApiEvent, 'headers'>, allowedOrigins: re
 
 /** The one place errors become HTTP: HttpErrors as they say, S3 outages 503, anything else (a bug) 500; both logged. */
 export function toErrorResponse(err: unknown): ApiResult {
-  if (err instanceof HttpError) {
-    return json(err.statusCode, { error: { code: err.code, message: err.message } }, err.headers);
+  const known = err instanceof HttpError ? err : fromCallerS3Error(err);
+  if (known) {
+    return json(known.statusCode, { error: { code: known.code, message: known.message } }, known.headers);
   }
   if (isUpstreamUnavailable(err)) {
     console.error(JSON.stringify({ level: 'error', message: 'Storage unavailable', error: describe(err) }));

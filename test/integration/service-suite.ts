@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { MIN_PART_BYTES } from '../../lambda/core/multipart';
-import { MAX_UPLOAD_KEY_BYTES } from '../../lambda/shared/keys';
+import { MAX_KEY_BYTES, MAX_UPLOAD_KEY_BYTES } from '../../lambda/shared/keys';
 import { partsSha256 } from '../../lambda/shared/parts-digest';
 import type { LocalService } from '../../local/service';
 
@@ -101,6 +101,19 @@ export function serviceSuite(getService: () => LocalService): void {
     expect((await api(`/buckets/uploads/objects/${encodeKey(key)}`, { method: 'DELETE' })).status).toBe(204);
     expect((await api(`/buckets/uploads/objects/${encodeKey(key)}`)).status).toBe(404);
     expect((await apiJson('/buckets')).status).toBe(200);
+  });
+
+  it('reads and deletes a key of 981 bytes, the longest the API can name (too long to have a profile), answering 204, not 500', async () => {
+    const key = 'k'.repeat(MAX_KEY_BYTES);
+    await service.s3.send(new PutObjectCommand({ Bucket: service.buckets.uploads, Key: `users/${userA}/${key}`, Body: 'x', ContentType: 'text/plain' }));
+
+    const read = await api(`/buckets/uploads/objects/${key}`);
+    const del = await api(`/buckets/uploads/objects/${key}`, { method: 'DELETE' });
+    const after = await api(`/buckets/uploads/objects/${key}`);
+
+    expect([read.status, await read.text()]).toEqual([200, 'x']);
+    expect([del.status, await del.text()]).toEqual([204, '']);
+    expect(after.status).toBe(404);
   });
 
   it('refuses an upload whose key is one byte over 968, naming the limit', async () => {
