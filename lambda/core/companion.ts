@@ -91,9 +91,24 @@ function decodeSession(deps: UploadDeps, userId: string, uploadId: string, key: 
 // ---------------------------------------------------------------------------------------------
 // POST /s3/multipart  {filename, type, metadata}
 
+/**
+ * Digits only: no sign, spaces, leading zeros, fraction, exponent or hex. What `String(n)` gives for
+ * a size, so a form field holding one is read, and "0x10", " 12 " or "1e3" (which Number() would
+ * read as 16, 12 and 1000) are refused.
+ */
+const CANONICAL_DECIMAL = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * `metadata.size`: a JSON integer (what `setFileMeta(id, { size: file.size })` sends, as
+ * @uppy/aws-s3 v6 posts the file's meta as JSON), or the same number as a canonical decimal string
+ * (meta read from a form field is a string).
+ */
 function declaredSize(deps: UploadDeps, metadata: Record<string, unknown>): number | undefined {
   const raw = metadata.size;
   if (raw === undefined || raw === null || raw === '') return undefined;
+  if (typeof raw === 'string' && !CANONICAL_DECIMAL.test(raw)) {
+    throw new BadRequestError('InvalidSize', 'metadata.size must be a non-negative integer, or a string of decimal digits without sign, spaces, leading zeros or exponent');
+  }
   return validateSize(typeof raw === 'string' ? Number(raw) : raw, deps.config);
 }
 
@@ -117,7 +132,7 @@ export async function createMultipart(deps: UploadDeps, userId: string, body: un
 export async function signPart(deps: UploadDeps, userId: string, uploadId: string, partNumber: string, key: unknown): Promise<{ url: string; expires: number }> {
   const session = decodeSession(deps, userId, uploadId, key);
   const n = Number(partNumber);
-  if (!/^\d+$/.test(partNumber) || n < 1 || n > MAX_PARTS) {
+  if (!CANONICAL_DECIMAL.test(partNumber) || n < 1 || n > MAX_PARTS) {
     throw new BadRequestError('InvalidPartNumber', `partNumber must be an integer from 1 to ${MAX_PARTS}`);
   }
   const expires = deps.config.presignExpiresSeconds;

@@ -41,6 +41,50 @@ describe('createMultipart (POST /s3/multipart)', () => {
   });
 });
 
+describe('metadata.size (POST /s3/multipart)', () => {
+  /** What completing the upload says when S3 lists parts of 5 MiB and 7 bytes: the declared size is checked. */
+  const completedAs = async (size: unknown) => {
+    const { uploadId, key } = await start({ size });
+    listed(5 * MiB, 7);
+    return completeMultipart(deps, USER, uploadId, key, given(2)).then(
+      (done) => done.size,
+      (err: { code: string }) => err.code,
+    );
+  };
+
+  it.each([
+    ['a JSON integer', 5 * MiB + 7],
+    ['a string of decimal digits (meta from a form field)', String(5 * MiB + 7)],
+  ])('accepts %s and holds the upload to it', async (_what, size) => {
+    await expect(completedAs(size)).resolves.toBe(5 * MiB + 7);
+  });
+
+  it.each([
+    ['a JSON integer', 5 * MiB + 8],
+    ['a string of decimal digits', String(5 * MiB + 8)],
+    ['"0"', '0'],
+  ])('declares %s, so parts that add up to another size get SizeMismatch', async (_what, size) => {
+    await expect(completedAs(size)).resolves.toBe('SizeMismatch');
+  });
+
+  it.each([
+    ['hex', '0x10'],
+    ['spaces', ' 12 '],
+    ['an exponent', '1e3'],
+    ['a sign', '+12'],
+    ['a leading zero', '012'],
+    ['a fraction string', '12.0'],
+    ['a negative string', '-1'],
+    ['a negative number', -1],
+    ['a fraction', 1.5],
+    ['a boolean', true],
+    ['an unsafe integer string', '9007199254740993'],
+  ])('refuses %s (%j) with 400 InvalidSize before creating anything', async (_what, size) => {
+    await expect(start({ size })).rejects.toMatchObject({ statusCode: 400, code: 'InvalidSize' });
+    expect(s3Mock).not.toHaveReceivedCommand(CreateMultipartUploadCommand);
+  });
+});
+
 describe('completeMultipart (POST /s3/multipart/{id}/complete)', () => {
   it('completes an upload without a declared size with the ETags S3 listed', async () => {
     const { uploadId, key } = await start();
@@ -94,7 +138,7 @@ describe('signPart (GET /s3/multipart/{id}/{partNumber})', () => {
     expect(u.searchParams.get('uploadId')).toBe('s3-id');
   });
 
-  it.each(['0', '10001', '1.5', 'x'])('refuses part number %s', async (n) => {
+  it.each(['0', '10001', '1.5', 'x', '07', ' 7', '7e0', '0x7'])('refuses part number %j', async (n) => {
     const { uploadId, key } = await start();
     await expect(signPart(deps, USER, uploadId, n, key)).rejects.toMatchObject({ statusCode: 400, code: 'InvalidPartNumber' });
   });
