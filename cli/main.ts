@@ -175,7 +175,8 @@ const COMMANDS: Record<string, Command> = {
     async run(ctx) {
       const file = resolve(ctx.io.cwd, ctx.positionals[0]!);
       if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`${ctx.positionals[0]} is not a file`);
-      const key = ctx.positionals[1] ?? basename(file);
+      // NFC: the API refuses other forms, and macOS may give file names in NFD.
+      const key = (ctx.positionals[1] ?? basename(file)).normalize('NFC');
       const concurrency = positiveInt(ctx.values, 'concurrency', 4);
       const bar = ctx.progress(`put ${key}`);
       const exitAfter = Number(ctx.io.env.S3FILES_TEST_EXIT_AFTER_PARTS ?? 0); // tests only: simulates a killed upload

@@ -116,7 +116,10 @@ export async function createMultipart(deps: UploadDeps, userId: string, body: un
   const b = bodyObject(body);
   const metadata = isObject(b.metadata) ? b.metadata : {};
   // Uppy sends the file name as `filename`; a `key` in the file's metadata names a folder path.
-  const key = validateUploadKey(typeof metadata.key === 'string' && metadata.key !== '' ? metadata.key : b.filename);
+  // NFC: a browser may hand over a file name in NFD (macOS). Uppy uses the key we answer with, so
+  // normalising here costs the caller nothing, where /uploads refuses a key it would have to change.
+  const named = typeof metadata.key === 'string' && metadata.key !== '' ? metadata.key : b.filename;
+  const key = validateUploadKey(typeof named === 'string' ? named.normalize('NFC') : named);
   const contentType = validateContentType(typeof b.type === 'string' && b.type !== '' ? b.type : DEFAULT_TYPE);
   const size = declaredSize(deps, metadata);
   const out = await deps.s3.send(

@@ -66,10 +66,29 @@ export function validateKey(key: unknown): string {
   return key;
 }
 
-/** The key of a new upload: a valid key short enough for its profile key to fit in S3 too. */
+/**
+ * Characters that make a name read differently from what it is: the bidirectional controls
+ * (embeddings, overrides, isolates, marks: "invoice\u202Efdp.exe" shows as "invoiceexe.pdf") and
+ * invisible separators (zero-width space, word joiner, byte-order mark, Mongolian vowel
+ * separator). The zero-width joiner and non-joiner stay allowed: emoji sequences and Persian,
+ * Arabic or Indic spellings need them.
+ */
+const DECEPTIVE = /[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff\u180e]/u;
+
+/**
+ * The key of a new upload: a valid key short enough for its profile key to fit in S3 too, in
+ * Unicode NFC (so "é" as one code point and as "e" + combining accent cannot become two objects
+ * that look alike), without bidi controls or invisible separators. Existing keys are read, listed
+ * and deleted as they are (validateKey): these rules only keep new look-alikes from being made.
+ */
 export function validateUploadKey(key: unknown): string {
   const valid = validateKey(key);
   checkLength(valid, 'key', MAX_UPLOAD_KEY_BYTES);
+  const deceptive = DECEPTIVE.exec(valid);
+  if (deceptive) {
+    invalid(`key contains U+${deceptive[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, a bidirectional control or invisible character`);
+  }
+  if (valid !== valid.normalize('NFC')) invalid('key is not in Unicode NFC; send its NFC form (String.prototype.normalize("NFC"))');
   return valid;
 }
 

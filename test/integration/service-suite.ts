@@ -116,6 +116,18 @@ export function serviceSuite(getService: () => LocalService): void {
     expect(after.status).toBe(404);
   });
 
+  it('uploads a key in NFC and refuses the same name in NFD or with a bidi override, 400 InvalidKey', async () => {
+    const nfc = 'unicode/caf\u00e9.csv';
+
+    const refusedNfd = await postJson('/uploads', { key: nfc.normalize('NFD'), contentType: 'text/csv', size: 1 });
+    const refusedBidi = await postJson('/uploads', { key: 'unicode/invoice\u202efdp.csv', contentType: 'text/csv', size: 1 });
+    await putThroughApi(nfc, csv(1));
+
+    expect([refusedNfd.status, (refusedNfd.body.error as Json).code]).toEqual([400, 'InvalidKey']);
+    expect([refusedBidi.status, (refusedBidi.body.error as Json).code]).toEqual([400, 'InvalidKey']);
+    expect((await apiJson('/buckets/uploads/objects?prefix=unicode/')).body.objects).toEqual([expect.objectContaining({ key: nfc })]);
+  });
+
   it('refuses an upload whose key is one byte over 968, naming the limit', async () => {
     const created = await postJson('/uploads', { key: 'k'.repeat(MAX_UPLOAD_KEY_BYTES + 1), contentType: 'text/csv', size: 1 });
 

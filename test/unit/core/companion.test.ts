@@ -35,6 +35,17 @@ describe('createMultipart (POST /s3/multipart)', () => {
     expect(key).toBe('videos/2025/clip.mp4');
   });
 
+  it('keys a file whose name came in NFD (as macOS may give it) by its NFC form, and answers with that key', async () => {
+    const { key } = await createMultipart(deps, USER, { filename: 'r\u00e9sum\u00e9.pdf'.normalize('NFD'), type: 'application/pdf', metadata: {} });
+
+    expect(key).toBe('r\u00e9sum\u00e9.pdf');
+    expect(s3Mock).toHaveReceivedCommandWith(CreateMultipartUploadCommand, { Key: `users/${USER}/r\u00e9sum\u00e9.pdf` });
+  });
+
+  it('refuses a file name with a right-to-left override (400 InvalidKey)', async () => {
+    await expect(createMultipart(deps, USER, { filename: 'invoice\u202efdp.exe', type: 'application/pdf', metadata: {} })).rejects.toMatchObject({ statusCode: 400, code: 'InvalidKey' });
+  });
+
   it('refuses a declared size over the limit with 413 before creating anything', async () => {
     await expect(start({ size: 101 * MiB })).rejects.toMatchObject({ statusCode: 413, code: 'EntityTooLarge' });
     expect(s3Mock).not.toHaveReceivedCommand(CreateMultipartUploadCommand);

@@ -110,3 +110,39 @@ describe('user areas', () => {
     expect(profileKeyFor('users/u1/a.csv')).toBe('users/u1/a.csv.profile.json');
   });
 });
+
+describe('look-alike keys (validateUploadKey)', () => {
+  const NFC = 'caf\u00e9/r\u00e9sum\u00e9.csv';
+  const NFD = NFC.normalize('NFD');
+
+  it('accepts a key in NFC, and refuses the same name in NFD, saying to send the NFC form', () => {
+    expect(NFD).not.toBe(NFC);
+    expect(validateUploadKey(NFC)).toBe(NFC);
+    expect(() => validateUploadKey(NFD)).toThrow(expect.objectContaining({ code: 'InvalidKey', message: expect.stringContaining('NFC') }));
+  });
+
+  it('still reads, lists and deletes a key in NFD (validateKey): objects made another way stay reachable', () => {
+    expect(validateKey(NFD)).toBe(NFD);
+    expect(validatePrefix(NFD)).toBe(NFD);
+  });
+
+  it.each([
+    ['a right-to-left override', 'invoice\u202efdp.exe', 'U+202E'],
+    ['a left-to-right mark', 'a\u200eb.csv', 'U+200E'],
+    ['a first-strong isolate', 'a\u2068b\u2069.csv', 'U+2068'],
+    ['an Arabic letter mark', 'a\u061cb.csv', 'U+061C'],
+    ['a zero-width space', 'pay\u200broll.csv', 'U+200B'],
+    ['a word joiner', 'a\u2060b.csv', 'U+2060'],
+    ['a byte-order mark', '\ufeffdata.csv', 'U+FEFF'],
+  ])('refuses %s, naming it', (_what, key, named) => {
+    expect(() => validateUploadKey(key)).toThrow(expect.objectContaining({ code: 'InvalidKey', message: expect.stringContaining(named) }));
+  });
+
+  it.each([
+    ['an emoji sequence joined by ZWJ', 'family-\u{1F468}\u200d\u{1F469}\u200d\u{1F467}.png'],
+    ['a Persian word with ZWNJ', '\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645.txt'],
+    ['right-to-left text without controls', '\u05e9\u05dc\u05d5\u05dd.csv'],
+  ])('accepts %s', (_what, key) => {
+    expect(validateUploadKey(key)).toBe(key);
+  });
+});
