@@ -178,7 +178,7 @@ describe('POST /uploads (multipart)', () => {
     s3Mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'raw-id' });
     s3Mock.on(ListPartsCommand).resolves({ Parts: [] });
     const created = parseBody(await createUpload({ key: 'big/data.csv', contentType: 'text/csv', size: 100 * MiB })) as { uploadId: string; expiresAt: string };
-    const at = (ms: number) => createUploadHandler({ s3: presigningS3Client(), config: TEST_CONFIG, now: () => new Date(ms) });
+    const at = (ms: number) => createUploadHandler({ s3: presigningS3Client(), config: TEST_CONFIG, keys: TEST_KEYS, now: () => new Date(ms) });
     const list = (ms: number) =>
       at(ms)(apiEvent({ resource: '/uploads/{uploadId}', httpMethod: 'GET', pathParameters: { uploadId: created.uploadId }, queryStringParameters: { key: 'big/data.csv' } }));
     const end = NOW.getTime() + UPLOAD_LIFETIME_DAYS * 24 * 3600 * 1000;
@@ -592,7 +592,7 @@ describe('completing an upload of 10,000 parts', () => {
 
   it('completes an Uppy upload of 10,000 parts, whose client always sends them all', async () => {
     s3Mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 's3-upload-id' });
-    const deps = { s3: presigningS3Client(), config: TEST_CONFIG, now: () => NOW };
+    const deps = { s3: presigningS3Client(), config: TEST_CONFIG, keys: TEST_KEYS, now: () => NOW };
     const { uploadId, key } = await createMultipart(deps, USER, { filename: 'clip.mp4', type: 'video/mp4' });
     const { grant } = createGrant(deps, USER);
     const body = JSON.stringify({ parts: allParts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) });
