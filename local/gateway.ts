@@ -254,7 +254,7 @@ export function createGateway(options: GatewayOptions): Server {
     }
 
     let claims: Claims | undefined;
-    const needsAuth = local ? local.auth : !!match && 'route' in match && match.route.authorizer !== 'none';
+    const needsAuth = local ? local.auth : !!match && 'route' in match;
     if (needsAuth) {
       const token = bearerToken(req.headers.authorization);
       if (!token) return reply(errorResult(401, 'Unauthorized', 'Missing bearer token'));

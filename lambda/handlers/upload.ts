@@ -9,14 +9,14 @@ import {
   signParts,
   type UploadDeps,
 } from '../core/upload';
-import { companionOperations } from './companion';
+import { signRequestOperations } from './sign-request';
 import { callerId, createApiHandler, json, MAX_COMPLETE_BODY_BYTES, noContent, parseJsonBody, pathParam, queryParam, type ApiEvent } from '../shared/http';
 
 export type { UploadDeps };
 
 const uploadIdOf = (event: ApiEvent) => pathParam(event, 'uploadId', 'NoSuchUpload');
 
-/** POST /uploads, the multipart routes under /uploads/{uploadId}, and DELETE of an object. */
+/** POST /uploads, the multipart routes under /uploads/{uploadId}, POST /uploads/sign (Uppy), and DELETE of an object. */
 export function createUploadHandler(deps: UploadDeps) {
   return createApiHandler(
     'upload',
@@ -49,7 +49,7 @@ export function createUploadHandler(deps: UploadDeps) {
         await deleteObject(deps, userId, pathParam(event, 'bucket', 'NoSuchBucket'), pathParam(event, 'key'));
         return noContent();
       },
-      ...companionOperations(deps),
+      ...signRequestOperations(deps),
     },
     deps.config.allowedOrigins,
     deps.keys,

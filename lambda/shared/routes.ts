@@ -2,7 +2,8 @@
  * The API's one route table. The CDK API (lib/constructs/api.ts) creates a resource and method for
  * each row, and the local gateway (local/) matches requests against the same rows, so local and
  * deployed cannot drift. `fn` names the Lambda function that serves the route; `operation` names
- * what that function does for it.
+ * what that function does for it. Every route is behind the Cognito authorizer (the infra tests check
+ * the template for a method without one).
  */
 export type ApiFunctionName = 'list' | 'read' | 'upload';
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
@@ -13,11 +14,6 @@ export interface Route {
   resource: string;
   fn: ApiFunctionName;
   operation: string;
-  /**
-   * `'none'`: no bearer token; the function checks a credential carried in the path itself. Only
-   * for the Uppy Companion routes, because Uppy sends no Authorization header in that mode.
-   */
-  authorizer?: 'none';
 }
 
 export const ROUTES: readonly Route[] = [
@@ -27,17 +23,12 @@ export const ROUTES: readonly Route[] = [
   { method: 'HEAD', resource: '/buckets/{bucket}/objects/{key+}', fn: 'read', operation: 'headObject' },
   { method: 'DELETE', resource: '/buckets/{bucket}/objects/{key+}', fn: 'upload', operation: 'deleteObject' },
   { method: 'POST', resource: '/uploads', fn: 'upload', operation: 'createUpload' },
+  // Uppy `@uppy/aws-s3` in its signRequest mode: one S3 request signed per call (core/sign-request.ts).
+  { method: 'POST', resource: '/uploads/sign', fn: 'upload', operation: 'signS3Request' },
   { method: 'GET', resource: '/uploads/{uploadId}', fn: 'upload', operation: 'listParts' },
   { method: 'DELETE', resource: '/uploads/{uploadId}', fn: 'upload', operation: 'abortUpload' },
   { method: 'POST', resource: '/uploads/{uploadId}/parts', fn: 'upload', operation: 'signParts' },
   { method: 'POST', resource: '/uploads/{uploadId}/complete', fn: 'upload', operation: 'completeUpload' },
-  // Uppy `@uppy/aws-s3` with `companionEndpoint: <api>/uppy/<grant>` (lambda/core/companion.ts).
-  { method: 'POST', resource: '/uppy/grants', fn: 'upload', operation: 'createUppyGrant' },
-  { method: 'POST', resource: '/uppy/{grant}/s3/multipart', fn: 'upload', operation: 'uppyCreateMultipart', authorizer: 'none' },
-  { method: 'GET', resource: '/uppy/{grant}/s3/multipart/{uploadId}', fn: 'upload', operation: 'uppyListParts', authorizer: 'none' },
-  { method: 'DELETE', resource: '/uppy/{grant}/s3/multipart/{uploadId}', fn: 'upload', operation: 'uppyAbortMultipart', authorizer: 'none' },
-  { method: 'GET', resource: '/uppy/{grant}/s3/multipart/{uploadId}/{partNumber}', fn: 'upload', operation: 'uppySignPart', authorizer: 'none' },
-  { method: 'POST', resource: '/uppy/{grant}/s3/multipart/{uploadId}/complete', fn: 'upload', operation: 'uppyCompleteMultipart', authorizer: 'none' },
 ];
 
 export interface RouteMatch {
@@ -62,19 +53,23 @@ function compile(resource: string): RegExp {
 
 const COMPILED = ROUTES.map((route) => ({ route, regex: compile(route.resource) }));
 
+/** Literal segments of a resource: API Gateway prefers `/uploads/sign` to `/uploads/{uploadId}`. */
+const literalSegments = (resource: string) => resource.split('/').filter((s) => s !== '' && !s.startsWith('{')).length;
+
 /**
  * Matches a raw request path against the table. Returns the route for the method, or
- * `{ allowed }` listing the methods the path supports (405), or undefined (404).
+ * `{ allowed }` listing the methods the path supports (405), or undefined (404). Where a path
+ * matches more than one resource, the most literal one wins, as in API Gateway: `GET /uploads/sign`
+ * is a 405 on `/uploads/sign`, not a look-up of an upload id "sign".
  */
 export function matchRoute(method: string, path: string): RouteMatch | { allowed: HttpMethod[] } | undefined {
-  const allowed: HttpMethod[] = [];
-  for (const { route, regex } of COMPILED) {
-    const m = regex.exec(path);
-    if (!m) continue;
-    if (route.method === method) return { route, pathParameters: { ...(m.groups ?? {}) } };
-    allowed.push(route.method);
-  }
-  return allowed.length ? { allowed } : undefined;
+  const matching = COMPILED.map((c) => ({ ...c, m: c.regex.exec(path) })).filter((c) => c.m !== null);
+  if (matching.length === 0) return undefined;
+  const best = Math.max(...matching.map((c) => literalSegments(c.route.resource)));
+  const candidates = matching.filter((c) => literalSegments(c.route.resource) === best);
+  const found = candidates.find((c) => c.route.method === method);
+  if (found) return { route: found.route, pathParameters: { ...(found.m!.groups ?? {}) } };
+  return { allowed: candidates.map((c) => c.route.method) };
 }
 
 export function routesOf(fn: ApiFunctionName): Route[] {

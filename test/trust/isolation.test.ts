@@ -20,12 +20,11 @@ let started: Started;
 let alice: ApiUser;
 let bob: ApiUser;
 let aliceSession: MultipartSession;
-let aliceUppyUploadId: string | undefined;
+/** S3's own id of alice's multipart upload made through POST /uploads/sign (Uppy's signRequest mode). */
+let aliceUppyUploadId: string;
 let aliceCursor: string;
-let bobGrant: string | undefined;
 let before: string[];
 
-const hasOperation = (operation: string) => ROUTES.some((r) => r.operation === operation);
 const routeOf = (operation: string): Route => ROUTES.find((r) => r.operation === operation)!;
 
 /** The route's resource with its parameters filled in, raw (already encoded as the caller sends it). */
@@ -79,7 +78,7 @@ interface Case {
   method: string;
   path: () => string;
   body?: () => unknown;
-  /** Defaults to bob's token; `null` sends none (the grant in the path is the credential). */
+  /** Defaults to bob's token; `null` sends none. */
   token?: () => string | null;
   status: number;
   /** Expected `error.code`; omitted for HEAD (no body) and for success. */
@@ -276,7 +275,7 @@ function buildCases(): Case[] {
     { label: "A's upload id rewritten to name B", id: () => reassigned(aliceSession.uploadId) },
     { label: "A's upload id signed with another secret", id: () => signServiceToken(fixedSigningKeys({ upload: 'not-the-secret-not-the-secret-not-the' }).ring('upload'), 'upload', { v: 1, u: 'x', s: B, k: A_MULTIPART_KEY, z: 1, p: 1, e: 9e9 }) },
     { label: "A's cursor as an upload id", id: () => aliceCursor },
-    ...(hasOperation('uppyCreateMultipart') ? [{ label: "A's Uppy upload id", id: () => aliceUppyUploadId! }] : []),
+    { label: "A's S3 upload id (Uppy)", id: () => aliceUppyUploadId },
   ];
   const keys = [A_MULTIPART_KEY, `../${A}/${A_MULTIPART_KEY}`, `users/${A}/${A_MULTIPART_KEY}`, `．．／${A}／${A_MULTIPART_KEY}`];
   for (const op of multipartOps) {
@@ -295,76 +294,70 @@ function buildCases(): Case[] {
     }
   }
 
-  // ---- Uppy (Companion) routes: bob's own grant against alice's sessions
-  if (hasOperation('createUppyGrant')) {
-    add({
-      name: 'gets a grant for B only, whatever the body names',
-      operation: 'createUppyGrant',
-      method: 'POST',
-      path: () => pathOf('createUppyGrant', {}),
-      body: () => ({ sub: A, userId: A }),
-      status: 201,
-      check: (json) => {
-        const { grant } = json as { grant: string };
-        expect(JSON.parse(Buffer.from(grant.split('.')[0]!, 'base64url').toString('utf8')).s).toBe(B);
-      },
-    });
-    const uppyOps: { operation: string; method: string; extra?: Record<string, string>; body?: unknown }[] = [
-      { operation: 'uppyListParts', method: 'GET' },
-      { operation: 'uppySignPart', method: 'GET', extra: { partNumber: '1' } },
-      { operation: 'uppyCompleteMultipart', method: 'POST', body: { parts: [{ PartNumber: 1, ETag: '"x"' }] } },
-      { operation: 'uppyAbortMultipart', method: 'DELETE' },
-    ];
-    const uppyIds = [
-      { label: "A's Uppy upload id", id: () => aliceUppyUploadId! },
-      { label: "A's upload id", id: () => aliceSession.uploadId },
-    ];
-    for (const op of uppyOps) {
-      for (const id of uppyIds) {
-        for (const key of [A_UPPY_KEY, `users/${A}/${A_UPPY_KEY}`, `../${A}/${A_UPPY_KEY}`]) {
-          add({
-            name: `cannot ${op.operation} with B's grant, ${id.label} and key ${key}`,
-            operation: op.operation,
-            method: op.method,
-            token: () => null,
-            path: () => pathOf(op.operation, { grant: bobGrant!, uploadId: encodeURIComponent(id.id()), ...op.extra }, `key=${encodeURIComponent(key)}`),
-            ...(op.body ? { body: () => op.body } : {}),
-            status: 404,
-            code: 'NoSuchUpload',
-          });
-        }
-      }
+  // ---- POST /uploads/sign (Uppy's signRequest mode): A's S3 key and upload id, spelled every way
+  const A_UPPY_S3_KEY = `users/${A}/${A_UPPY_KEY}`;
+  const uploadRequests: { label: string; body: (key: string) => Record<string, unknown> }[] = [
+    { label: 'a part', body: (key) => ({ method: 'PUT', key, uploadId: aliceUppyUploadId, partNumber: 1, size: 9 * 1024 * 1024 }) },
+    { label: 'the part list', body: (key) => ({ method: 'GET', key, uploadId: aliceUppyUploadId }) },
+    { label: 'the completion', body: (key) => ({ method: 'POST', key, uploadId: aliceUppyUploadId, size: 9 * 1024 * 1024 }) },
+    { label: 'the abort', body: (key) => ({ method: 'DELETE', key, uploadId: aliceUppyUploadId }) },
+  ];
+  for (const r of uploadRequests) {
+    for (const key of [A_UPPY_S3_KEY, `users%2F${A}%2F${A_UPPY_KEY}`, `/${A_UPPY_S3_KEY}`, `users/${A}/../${B}/${A_UPPY_KEY}`, A_UPPY_KEY]) {
       add({
-        name: `cannot ${op.operation} with B's grant rewritten to name A`,
-        operation: op.operation,
-        method: op.method,
-        token: () => null,
-        path: () => pathOf(op.operation, { grant: reassignedGrant(bobGrant!), uploadId: encodeURIComponent(aliceUppyUploadId!), ...op.extra }, `key=${encodeURIComponent(A_UPPY_KEY)}`),
-        ...(op.body ? { body: () => op.body } : {}),
-        status: 401,
-        code: 'Unauthorized',
+        name: `cannot have ${r.label} of A's upload signed with key ${key}`,
+        operation: 'signS3Request',
+        method: 'POST',
+        path: () => pathOf('signS3Request', {}),
+        body: () => r.body(key),
+        status: 403,
+        code: 'KeyOutsideArea',
       });
     }
     for (const s of A_KEY_TEXT_SPELLINGS.filter((x) => x.verdict === 'invalid')) {
       add({
-        name: `cannot create an Uppy upload at A's key spelled ${s.label}`,
-        operation: 'uppyCreateMultipart',
+        name: `cannot have ${r.label} signed for A's key spelled ${s.label} inside B's area`,
+        operation: 'signS3Request',
         method: 'POST',
-        token: () => null,
-        path: () => pathOf('uppyCreateMultipart', { grant: bobGrant! }),
-        body: () => ({ filename: 'x.bin', type: 'application/octet-stream', metadata: { key: s.key } }),
+        path: () => pathOf('signS3Request', {}),
+        body: () => r.body(`users/${B}/${s.key}`),
+        status: 400,
+        code: 'InvalidKey',
+      });
+    }
+  }
+  add({
+    name: "cannot complete A's upload id under B's own key (S3 knows no such upload there)",
+    operation: 'signS3Request',
+    method: 'POST',
+    path: () => pathOf('signS3Request', {}),
+    body: () => ({ method: 'POST', key: `users/${B}/${A_UPPY_KEY}`, uploadId: aliceUppyUploadId, size: 9 * 1024 * 1024 }),
+    status: 404,
+    code: 'NoSuchUpload',
+  });
+  for (const method of ['PUT', 'POST']) {
+    add({
+      name: `signs a new object (${method}) named after A's S3 key in B's own area only`,
+      operation: 'signS3Request',
+      method: 'POST',
+      path: () => pathOf('signS3Request', {}),
+      body: () => ({ method, key: A_UPPY_S3_KEY, contentType: 'application/octet-stream', size: 9 * 1024 * 1024 }),
+      status: 200,
+      check: (json) => expect((json as { key: string }).key).toBe(`users/${B}/${A_UPPY_S3_KEY}`),
+    });
+    for (const s of A_KEY_TEXT_SPELLINGS.filter((x) => x.verdict === 'invalid')) {
+      add({
+        name: `cannot have a new object (${method}) signed at A's key spelled ${s.label}`,
+        operation: 'signS3Request',
+        method: 'POST',
+        path: () => pathOf('signS3Request', {}),
+        body: () => ({ method, key: s.key, contentType: 'application/octet-stream', size: 9 * 1024 * 1024 }),
         status: 400,
         code: 'InvalidKey',
       });
     }
   }
   return cases;
-}
-
-function reassignedGrant(grant: string): string {
-  const [body, sig] = grant.split('.') as [string, string];
-  const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Record<string, unknown>;
-  return `${Buffer.from(JSON.stringify({ ...payload, s: A })).toString('base64url')}.${sig}`;
 }
 
 const CASES = buildCases();
@@ -382,14 +375,16 @@ beforeAll(async () => {
   await putPresigned(urls.get(1)!, Buffer.alloc(aliceSession.partSize, 1), {});
   const page = await alice.expect('GET', '/buckets/uploads/objects?limit=1', 200);
   aliceCursor = (page.json as { nextCursor: string }).nextCursor;
-  if (hasOperation('createUppyGrant')) {
-    const aliceGrant = ((await alice.expect('POST', '/uppy/grants', 201)).json as { grant: string }).grant;
-    const res = await call(service.apiUrl, 'POST', `/uppy/${aliceGrant}/s3/multipart`, {
-      body: { filename: 'uppy.bin', type: 'application/octet-stream', metadata: { key: A_UPPY_KEY } },
-    });
-    aliceUppyUploadId = (res.json as { uploadId: string }).uploadId;
-    bobGrant = ((await bob.expect('POST', '/uppy/grants', 201)).json as { grant: string }).grant;
-  }
+  // An unfinished multipart upload of alice's, made as Uppy makes it: signed by us, sent to S3.
+  const signed = (await alice.expect('POST', '/uploads/sign', 200, {
+    method: 'POST',
+    key: A_UPPY_KEY,
+    contentType: 'application/octet-stream',
+    size: 9 * 1024 * 1024,
+  })).json as { url: string; headers: Record<string, string> };
+  const created = await fetch(signed.url, { method: 'POST', headers: signed.headers });
+  aliceUppyUploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(await created.text())?.[1] ?? '';
+  if (!aliceUppyUploadId) throw new Error(`S3 answered ${created.status} to alice's signed CreateMultipartUpload`);
   await service.processing.idle();
   if (!(await eventually(async () => (await call(service.apiUrl, 'GET', `/buckets/results/objects/${A_KEY}.profile.json`, { token: alice.token })).status === 200))) {
     throw new Error("alice's profile never appeared");
