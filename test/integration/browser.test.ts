@@ -3,7 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startLocalService, type LocalService } from '../../local/service';
 
@@ -11,7 +13,9 @@ import { startLocalService, type LocalService } from '../../local/service';
  * The browser path, in a real browser: a page on another origin (http://localhost:<port>, the API
  * is on 127.0.0.1) uses the API and the embedded S3 with fetch, as a web console would. CORS
  * preflights, presigned PUTs, part uploads whose ETag the page must read, the JSON URL of the
- * read route and a ranged GET all have to pass S3's signature and CORS checks.
+ * read route and a ranged GET all have to pass S3's signature and CORS checks. The page also runs
+ * the real Uppy in its signRequest mode (uppy/browser-page.mjs, bundled here with esbuild), signing
+ * through POST /uploads/sign with a bearer token, as a web app would.
  * Needs Debian's chromium-headless-shell (.ci/run installs it).
  */
 jest.setTimeout(90_000);
@@ -37,9 +41,24 @@ if (!hasChromium) {
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 's3fs-browser-'));
       service = await startLocalService({ dataDir: dir, port: 0, s3Port: 0, reconcile: false, env: { MULTIPART_THRESHOLD_BYTES: String(5 * 1024 * 1024) } });
-      site = createServer((_req, res) => {
+      const bundle = await build({
+        entryPoints: [resolve(__dirname, 'uppy/browser-page.mjs')],
+        bundle: true,
+        write: false,
+        format: 'iife',
+        platform: 'browser',
+        target: 'es2022',
+        logLevel: 'silent',
+      });
+      const script = bundle.outputFiles[0]!.text;
+      site = createServer((req, res) => {
+        if (req.url === '/uppy-page.js') {
+          res.writeHead(200, { 'content-type': 'text/javascript' });
+          res.end(script);
+          return;
+        }
         res.writeHead(200, { 'content-type': 'text/html' });
-        res.end('<!doctype html><title>console</title>');
+        res.end('<!doctype html><title>console</title><script src="/uppy-page.js"></script>');
       });
       await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
       browser = await chromium.launch({
@@ -48,6 +67,7 @@ if (!hasChromium) {
       });
       page = await browser.newPage();
       await page.goto(`http://localhost:${(site.address() as AddressInfo).port}/`);
+      await page.waitForFunction(() => typeof (window as unknown as { uploadWithUppy?: unknown }).uploadWithUppy === 'function');
     });
 
     afterAll(async () => {
@@ -101,6 +121,43 @@ if (!hasChromium) {
       }, context());
 
       expect(status).toBe(403);
+    });
+
+    const storedBytes = async (key: string) => {
+      const out = await service.s3.send(new GetObjectCommand({ Bucket: service.buckets.uploads, Key: key }));
+      return { bytes: await out.Body!.transformToByteArray(), type: out.ContentType };
+    };
+    const expectedBytes = (size: number) => new Uint8Array(size).map((_v, i) => (i * 7) % 251);
+    type UppyArgs = { apiUrl: string; token: string; key: string; size: number; type: string; multipart: boolean };
+    type UppyResult = { successful: number; error: string | null; key: string | null; parts: number[] };
+    const uppyInPage = (args: UppyArgs) =>
+      page.evaluate((a) => (window as unknown as { uploadWithUppy: (x: UppyArgs) => Promise<UppyResult> }).uploadWithUppy(a), args);
+
+    it('uploads with Uppy in signRequest mode in one signed PUT', async () => {
+      const { api, token } = context();
+      const result = await uppyInPage({ apiUrl: api, token, key: 'web/uppy.csv', size: 4000, type: 'text/csv', multipart: false });
+
+      expect(result).toEqual({ successful: 1, error: null, key: 'users/browser-user/web/uppy.csv', parts: [] });
+      const stored = await storedBytes('users/browser-user/web/uppy.csv');
+      expect(stored.type).toBe('text/csv');
+      expect(Buffer.from(stored.bytes).equals(Buffer.from(expectedBytes(4000)))).toBe(true);
+    });
+
+    it('uploads with Uppy in signRequest mode in parts, reading each ETag across origins', async () => {
+      const { api, token } = context();
+      const size = 8 * 1024 * 1024 + 77;
+      const result = await uppyInPage({ apiUrl: api, token, key: 'web/uppy-big.bin', size, type: 'application/octet-stream', multipart: true });
+
+      expect(result).toEqual({ successful: 1, error: null, key: 'users/browser-user/web/uppy-big.bin', parts: [1, 2] });
+      const stored = await storedBytes('users/browser-user/web/uppy-big.bin');
+      expect(Buffer.from(stored.bytes).equals(Buffer.from(expectedBytes(size)))).toBe(true);
+    });
+
+    it('fails the Uppy upload with 401 when the page has no token', async () => {
+      const result = await uppyInPage({ apiUrl: context().api, token: '', key: 'web/anon.bin', size: 10, type: 'application/octet-stream', multipart: false });
+
+      expect(result.successful).toBe(0);
+      expect(result.error).toContain('401 Unauthorized');
     });
   });
 }
