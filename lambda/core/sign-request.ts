@@ -24,10 +24,10 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { ConflictError, BadRequestError, PayloadTooLargeError } from '../shared/errors';
+import { BadRequestError, ConflictError, PayloadTooLargeError } from '../shared/errors';
 import { toS3Key } from '../shared/keys';
 import { MAX_PART_BYTES, planParts } from './multipart';
-import { abortMultipartUpload, listAllParts, type MultipartTarget, type UploadDeps } from './upload';
+import { abortMultipartUpload, listAllParts, nowOf, type MultipartTarget, type UploadDeps } from './upload';
 
 /** The S3 request to sign, validated at the edge (handlers/sign-request.ts). */
 export type SignInput =
@@ -63,7 +63,7 @@ export async function signS3Request(deps: UploadDeps, userId: string, input: Sig
   const { config, s3 } = deps;
   const Bucket = config.uploadsBucket;
   const expiresIn = config.presignExpiresSeconds;
-  const expiresAt = new Date((deps.now ? deps.now() : new Date()).getTime() + expiresIn * 1000).toISOString();
+  const expiresAt = new Date(nowOf(deps).getTime() + expiresIn * 1000).toISOString();
   // Headers named here are signed, so S3 refuses a request that sends other values.
   const signing = (...signed: string[]) => ({ expiresIn, ...(signed.length ? { signableHeaders: new Set(signed) } : {}) });
 
