@@ -32,7 +32,7 @@ import { UPLOAD_LIFETIME_SECONDS } from '../shared/upload-lifetime';
 export interface UploadDeps {
   s3: S3Client;
   config: Config;
-  /** The upload-id key (and the grant key, for the Uppy routes). */
+  /** The upload-id key. */
   keys: SigningKeys;
   now?: () => Date;
 }

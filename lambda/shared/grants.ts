@@ -71,8 +71,8 @@ export const SERVICE_FUNCTIONS: Record<ServiceFunctionName, ServiceFunctionSpec>
     // Deleting an object through the API deletes its profile too; completing an upload claims it
     // first, so that of two requests completing it at once only one does (core/completion-claims.ts).
     buckets: { uploads: ['writeMultipart', 'delete'], results: ['delete', 'completionClaims'] },
-    // Upload ids, and the Uppy grants its Companion routes issue and check.
-    keys: ['upload', 'grant'],
+    // Upload ids.
+    keys: ['upload'],
   },
   process: {
     description: 'Profiles each uploaded object into the results bucket',

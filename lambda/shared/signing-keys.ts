@@ -1,6 +1,6 @@
 /**
  * The service's HMAC keys: one per purpose, so that a key that leaks can mint only the kind of
- * token it signs (a leaked cursor key cannot make an upload id or an Uppy grant). Each key is a
+ * token it signs (a leaked cursor key cannot make an upload id). Each key is a
  * Secrets Manager secret; a function is granted, and fetches, only the keys of its row in the
  * grants table (lambda/shared/grants.ts). Fetching is in ./secrets.ts; this module is plain data
  * and functions, so the stack and local mode can read the table without the SDK.
@@ -25,18 +25,11 @@ export const SIGNING_KEY_PURPOSES = {
     acceptPreviousSeconds: 24 * 3600,
   },
   upload: {
-    description: 'HMAC key for upload ids (POST /uploads and the Uppy routes)',
+    description: 'HMAC key for upload ids (POST /uploads)',
     envVar: 'UPLOAD_KEY_SECRET_ID',
-    tokens: ['upload', 'uppy-upload'],
+    tokens: ['upload'],
     // An upload id lives at most UPLOAD_SESSION_SECONDS (lambda/core/upload.ts; a test holds them together).
     acceptPreviousSeconds: 7 * 24 * 3600,
-  },
-  grant: {
-    description: 'HMAC key for Uppy grants',
-    envVar: 'GRANT_KEY_SECRET_ID',
-    tokens: ['uppy-grant'],
-    // A grant lives at most GRANT_SECONDS (lambda/core/companion.ts).
-    acceptPreviousSeconds: 3600,
   },
 } as const satisfies Record<string, { description: string; envVar: string; tokens: readonly string[]; acceptPreviousSeconds: number }>;
 

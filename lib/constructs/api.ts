@@ -38,18 +38,8 @@ export interface ApiProps {
 export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Range', 'If-Match', 'If-None-Match', 'X-Amz-Date'];
 
 /**
- * The routes a request reaches without a Cognito token (route.authorizer 'none') get half the
- * per-method limit: API Gateway checks nothing before their function runs, so this caps what a
- * flood of forged requests can cost in invocations.
- */
-export function unauthenticatedThrottling(throttling: ApiProps['throttling']): ApiProps['throttling'] {
-  return { rateLimit: Math.max(1, Math.floor(throttling.rateLimit / 2)), burstLimit: Math.max(1, Math.floor(throttling.burstLimit / 2)) };
-}
-
-/**
  * The REST API, built from the shared route table (lambda/shared/routes.ts): one resource per path
- * and one method per row, behind the Cognito authorizer unless the row says `authorizer: 'none'`
- * (the Uppy Companion routes, whose function checks a grant in the path). Errors produced by API
+ * and one method per row, every one behind the Cognito authorizer (CORS preflights aside). Errors produced by API
  * Gateway itself (401 from the authorizer, 403 for an unknown route, 429, 5xx) get the service's
  * JSON error body, `X-Content-Type-Options: nosniff` and, for allowed origins, CORS headers, so a
  * browser can read them.
@@ -71,7 +61,6 @@ export class Api extends Construct {
       : undefined;
 
     const logging = { loggingLevel: MethodLoggingLevel.ERROR, dataTraceEnabled: false, metricsEnabled: true } as const;
-    const unauthenticated = unauthenticatedThrottling(props.throttling);
     this.restApi = new RestApi(this, 'Rest', {
       description: `${Stack.of(this).stackName}: S3 file service`,
       // Logging to CloudWatch (execution and access logs) needs the account's API Gateway logging
@@ -99,13 +88,6 @@ export class Api extends Construct {
         tracingEnabled: true,
         throttlingRateLimit: props.throttling.rateLimit,
         throttlingBurstLimit: props.throttling.burstLimit,
-        // A method's own settings replace the stage's for it, logging included: restated.
-        methodOptions: Object.fromEntries(
-          ROUTES.filter((r) => r.authorizer === 'none').map((r) => [
-            `${r.resource}/${r.method}`,
-            { ...logging, throttlingRateLimit: unauthenticated.rateLimit, throttlingBurstLimit: unauthenticated.burstLimit },
-          ]),
-        ),
       },
       ...(preflight ? { defaultCorsPreflightOptions: preflight } : {}),
     });

@@ -6,7 +6,6 @@ import { grantStatements, keyGrantStatements, SERVICE_FUNCTIONS, type GrantState
 import { SIGNING_KEY_NAMES, SIGNING_KEY_PURPOSES, type SigningKeyPurpose } from '../../lambda/shared/signing-keys';
 import type { LogicalBucket } from '../../lambda/shared/keys';
 import { ROUTES } from '../../lambda/shared/routes';
-import { unauthenticatedThrottling } from '../../lib/constructs/api';
 import { COMPLETION_CLAIM_DAYS } from '../../lib/constructs/storage';
 import { origins } from '../../lib/context';
 import { buildStack, logicalId, normalizeTemplate } from './helpers';
@@ -139,7 +138,7 @@ describe('functions', () => {
   it.each([
     ['list', { [SIGNING_KEY_PURPOSES.cursor.envVar]: keyRef('cursor') }],
     ['read', {}],
-    ['upload', { [SIGNING_KEY_PURPOSES.upload.envVar]: keyRef('upload'), [SIGNING_KEY_PURPOSES.grant.envVar]: keyRef('grant') }],
+    ['upload', { [SIGNING_KEY_PURPOSES.upload.envVar]: keyRef('upload') }],
   ] as const)('sets the buckets, origins and the ARNs of its own keys for the %s function', (name, keys) => {
     const vars = resources[logicalId(stack.functions[name])]!.Properties.Environment.Variables;
     expect(vars).toEqual({
@@ -219,7 +218,7 @@ describe('permissions', () => {
   it.each([
     ['list', ['cursor']],
     ['read', []],
-    ['upload', ['upload', 'grant']],
+    ['upload', ['upload']],
     ['process', []],
   ] as const)('has a grants table that gives the %s function the keys %p', (name, keys) => {
     expect(SERVICE_FUNCTIONS[name].keys).toEqual(keys);
@@ -520,28 +519,17 @@ describe('api', () => {
     });
   });
 
-  it('keeps error logging, metrics and no data tracing on every method that has settings of its own', () => {
-    expect(stageSettings().length).toBeGreaterThan(1);
-    for (const setting of stageSettings()) expect(setting).toMatchObject({ LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true });
+  it('has no method with throttling or logging of its own (every method is behind the authorizer)', () => {
+    expect(stageSettings().map((s) => s.ResourcePath)).toEqual(['/*']);
   });
 
-  it('gives each method reachable without a Cognito token half the per-method limit', () => {
-    const open = ROUTES.filter((r) => r.authorizer === 'none');
-    const limited = stageSettings().filter((s) => s.ResourcePath !== '/*');
-    // API Gateway spells a method's resource path "/" + the path with each "/" as "~1".
-    expect(limited.map((s) => `${s.HttpMethod} ${(s.ResourcePath as string).slice(1).replace(/~1/g, '/')}`).sort()).toEqual(open.map((r) => `${r.method} ${r.resource}`).sort());
-    for (const setting of limited) expect(setting).toMatchObject({ ThrottlingRateLimit: 25, ThrottlingBurstLimit: 50 });
-  });
-
-  it('takes throttling from context, the unauthenticated routes following it', () => {
+  it('takes throttling from context', () => {
     const { stack: custom } = buildStack({ context: { throttleRateLimit: '5', throttleBurstLimit: '10' } });
     Template.fromStack(custom).hasResourceProperties('AWS::ApiGateway::Stage', {
       MethodSettings: Match.arrayWith([
         Match.objectLike({ ResourcePath: '/*', ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 }),
-        Match.objectLike({ ResourcePath: '/~1uppy~1{grant}~1s3~1multipart', ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 }),
       ]),
     });
-    expect(unauthenticatedThrottling({ rateLimit: 1, burstLimit: 1 })).toEqual({ rateLimit: 1, burstLimit: 1 });
   });
 
   it('does not set the account\'s API Gateway logging role (an account-wide setting the stack would overwrite)', () => {

@@ -67,7 +67,7 @@ describe('the local Secrets Manager', () => {
   });
 
   it('has no previous version of a key that was never rotated', async () => {
-    const read = secretsClient(service.credentials).send(new GetSecretValueCommand({ SecretId: arns.grant, VersionStage: 'AWSPREVIOUS' }));
+    const read = secretsClient(service.credentials).send(new GetSecretValueCommand({ SecretId: arns.upload, VersionStage: 'AWSPREVIOUS' }));
 
     await expect(read).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
   });

@@ -1,5 +1,4 @@
-import { GRANT_SECONDS, verifyGrant } from '../../../lambda/core/companion';
-import { decodeUploadId, openUploadToken, UPLOAD_SESSION_SECONDS } from '../../../lambda/core/upload';
+import { decodeUploadId, UPLOAD_SESSION_SECONDS } from '../../../lambda/core/upload';
 import { decodeCursor } from '../../../lambda/shared/cursor';
 import { mac } from '../../../lambda/shared/signed-token';
 import { SIGNING_KEY_NAMES, SIGNING_KEY_PURPOSES, type SigningKeyPurpose } from '../../../lambda/shared/signing-keys';
@@ -38,18 +37,6 @@ const KINDS: { kind: string; purpose: SigningKeyPurpose; forge: (key: string) =>
     forge: (key) => token(key, 'upload', { v: 1, u: 's3-id', s: USER, k: 'a.csv', z: 10 * 2 ** 20, p: 5 * 2 ** 20, e }),
     accepted: (t) => attempt(() => decodeUploadId(deps, USER, t, 'a.csv')),
   },
-  {
-    kind: 'an Uppy upload id',
-    purpose: 'upload',
-    forge: (key) => token(key, 'uppy-upload', { v: 1, u: 's3-id', s: USER, k: 'a.csv', z: -1, e }),
-    accepted: (t) => attempt(() => openUploadToken(deps, 'uppy-upload', USER, t, 'a.csv')),
-  },
-  {
-    kind: 'an Uppy grant',
-    purpose: 'grant',
-    forge: (key) => token(key, 'uppy-grant', { v: 1, s: USER, e }),
-    accepted: (t) => attempt(() => verifyGrant(deps, t)),
-  },
 ];
 
 function attempt(open: () => unknown): boolean {
@@ -74,13 +61,11 @@ describe('a leaked key mints only its own kind of token', () => {
   });
 
   // The two the issue names, spelled out.
-  it('a leaked cursor key cannot sign an upload id or a grant', () => {
+  it('a leaked cursor key cannot sign an upload id (grants are gone with the Companion routes)', () => {
     const cursorKey = TEST_KEY_VALUES.cursor;
     const byKind = Object.fromEntries(KINDS.map((k) => [k.kind, k]));
 
     expect(byKind['an upload id (POST /uploads)']!.accepted(byKind['an upload id (POST /uploads)']!.forge(cursorKey))).toBe(false);
-    expect(byKind['an Uppy upload id']!.accepted(byKind['an Uppy upload id']!.forge(cursorKey))).toBe(false);
-    expect(byKind['an Uppy grant']!.accepted(byKind['an Uppy grant']!.forge(cursorKey))).toBe(false);
   });
 });
 
@@ -88,6 +73,5 @@ describe('the previous key after a rotation', () => {
   // A token signed just before a rotation must work for its whole lifetime after it.
   it('is accepted for at least the lifetime of every token its key signs', () => {
     expect(SIGNING_KEY_PURPOSES.upload.acceptPreviousSeconds).toBeGreaterThanOrEqual(UPLOAD_SESSION_SECONDS);
-    expect(SIGNING_KEY_PURPOSES.grant.acceptPreviousSeconds).toBeGreaterThanOrEqual(GRANT_SECONDS);
   });
 });

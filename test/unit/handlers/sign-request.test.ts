@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { partLength } from '../../../lambda/core/sign-request';
 import { createUploadHandler } from '../../../lambda/handlers/upload';
 import { MiB } from '../../../lambda/shared/config';
-import { apiEvent, errorCode, OTHER_USER, parseBody, presigningS3Client, TEST_CONFIG, USER } from '../helpers/events';
+import { apiEvent, errorCode, OTHER_USER, parseBody, presigningS3Client, TEST_CONFIG, TEST_KEYS, USER } from '../helpers/events';
 
 /**
  * POST /uploads/sign: each of the six S3 requests Uppy's signRequest mode makes, signed for real
@@ -12,7 +12,7 @@ import { apiEvent, errorCode, OTHER_USER, parseBody, presigningS3Client, TEST_CO
 const s3Mock = mockClient(S3Client);
 const NOW = new Date('2025-01-01T00:00:00Z');
 const CEILING = 100 * MiB;
-const handler = createUploadHandler({ s3: presigningS3Client(), config: { ...TEST_CONFIG, maxUploadBytes: CEILING }, now: () => NOW });
+const handler = createUploadHandler({ s3: presigningS3Client(), config: { ...TEST_CONFIG, maxUploadBytes: CEILING }, keys: TEST_KEYS, now: () => NOW });
 
 const SIZE = 20 * MiB + 5; // planned as 8 MiB, 8 MiB, 4 MiB + 5
 const S3_KEY = `users/${USER}/videos/clip.mp4`;

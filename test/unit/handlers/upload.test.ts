@@ -12,7 +12,6 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createGrant, createMultipart } from '../../../lambda/core/companion';
 import { COMPLETION_LEASE_SECONDS, completionClaimKey } from '../../../lambda/core/completion-claims';
 import { encodeUploadId } from '../../../lambda/core/upload';
 import { MAX_COMPLETE_BODY_BYTES } from '../../../lambda/shared/http';
@@ -588,28 +587,6 @@ describe('completing an upload of 10,000 parts', () => {
 
     expect(res.statusCode).toBe(200);
     expect(sentParts()[0]).toHaveLength(COUNT);
-  });
-
-  it('completes an Uppy upload of 10,000 parts, whose client always sends them all', async () => {
-    s3Mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 's3-upload-id' });
-    const deps = { s3: presigningS3Client(), config: TEST_CONFIG, keys: TEST_KEYS, now: () => NOW };
-    const { uploadId, key } = await createMultipart(deps, USER, { filename: 'clip.mp4', type: 'video/mp4' });
-    const { grant } = createGrant(deps, USER);
-    const body = JSON.stringify({ parts: allParts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) });
-
-    const res = await handler(
-      apiEvent({
-        resource: '/uppy/{grant}/s3/multipart/{uploadId}/complete',
-        httpMethod: 'POST',
-        pathParameters: { grant, uploadId },
-        queryStringParameters: { key },
-        body,
-        sub: null,
-      }),
-    );
-
-    expect(res.statusCode).toBe(200);
-    expect(sentParts()).toEqual([allParts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag }))]);
   });
 
   it('returns 413 BodyTooLarge for a complete body over 1 MiB', async () => {

@@ -27,8 +27,8 @@ beforeEach(() => sm.reset());
 
 describe('createSigningKeys', () => {
   it('names the missing variable when a key of the function has no secret id', () => {
-    expect(() => createSigningKeys({ ...config, signingKeySecretIds: {} }, client, ['grant'])).toThrow(ConfigError);
-    expect(() => createSigningKeys({ ...config, signingKeySecretIds: {} }, client, ['grant'])).toThrow(SIGNING_KEY_PURPOSES.grant.envVar);
+    expect(() => createSigningKeys({ ...config, signingKeySecretIds: {} }, client, ['upload'])).toThrow(ConfigError);
+    expect(() => createSigningKeys({ ...config, signingKeySecretIds: {} }, client, ['upload'])).toThrow(SIGNING_KEY_PURPOSES.upload.envVar);
   });
 
   it('fetches the current and previous versions of only its own keys, by the ids config names', async () => {
