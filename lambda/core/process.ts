@@ -4,15 +4,28 @@ import type { Config } from '../shared/config';
 import { errorName, isNotFound } from '../shared/errors';
 import { fromS3Key, profileKeyFor, S3_MAX_KEY_BYTES, userIdOfS3Key, validateKey } from '../shared/keys';
 import { quotedEtag } from '../shared/etag';
+import { SERVICE_FUNCTIONS } from '../shared/grants';
+import { ContentError } from './profile/errors';
+
+/**
+ * A batch's profiles must be written before the function times out: profiling stops this long
+ * before it (the profile says `truncated`, reason `deadline`), leaving time to write it; a record
+ * whose turn comes later than PROCESS_START_BY_MS before the timeout is left for a retry.
+ */
+const PROCESS_WRITE_MARGIN_MS = 20_000;
+const PROCESS_START_BY_MS = 60_000;
 
 /** The engine's profiler (lambda/core/profile), injected so tests can use a fake. */
-export type ProfileObjectFn = (input: {
-  body: AsyncIterable<Uint8Array>;
-  key: string;
-  contentType?: string;
-  size?: number;
-  etag?: string;
-}) => Promise<object>;
+export type ProfileObjectFn = (
+  input: {
+    body: AsyncIterable<Uint8Array>;
+    key: string;
+    contentType?: string;
+    size?: number;
+    etag?: string;
+  },
+  options?: { deadline?: number },
+) => Promise<object>;
 
 export interface ProcessDeps {
   s3: S3Client;
@@ -66,6 +79,7 @@ export function compareSequencers(a: string, b: string): number {
 
 /** Errors that say the file's content cannot be profiled: retrying will never help. */
 export function isContentError(err: unknown): boolean {
+  if (err instanceof ContentError) return true;
   const name = errorName(err) ?? '';
   const code = (err as { code?: unknown } | undefined)?.code;
   return name.endsWith('FormatError') || name.endsWith('ProfileError') || (typeof code === 'string' && code.startsWith('Z_'));
@@ -106,7 +120,12 @@ function isSuperseded(existing: ExistingProfile | undefined, sequencer: string |
 }
 
 /** Profiles the object one S3 notification announced. Throws only for failures worth a retry. */
-export async function processS3Record(deps: ProcessDeps, record: S3NotificationRecord): Promise<{ outcome: Outcome; key?: string }> {
+export async function processS3Record(
+  deps: ProcessDeps,
+  record: S3NotificationRecord,
+  /** Epoch milliseconds: the profiler stops reading then, and the profile says `truncated`. */
+  deadline?: number,
+): Promise<{ outcome: Outcome; key?: string }> {
   const { config, s3 } = deps;
   if (!record.eventName?.startsWith('ObjectCreated:')) return { outcome: 'skipped-not-created' };
   const object = record.s3?.object;
@@ -157,14 +176,18 @@ export async function processS3Record(deps: ProcessDeps, record: S3NotificationR
   let document: Record<string, unknown>;
   let outcome: Outcome;
   try {
-    const profile = await deps.profileObject({
-      body: body ?? (async function* () {})(),
-      key: apiKey!,
-      ...(out.ContentType ? { contentType: out.ContentType } : {}),
-      size,
-      ...(etag ? { etag } : {}),
-    });
-    document = { status: 'ok', ...profile };
+    const profile = await deps.profileObject(
+      {
+        body: body ?? (async function* () {})(),
+        key: apiKey!,
+        ...(out.ContentType ? { contentType: out.ContentType } : {}),
+        size,
+        ...(etag ? { etag } : {}),
+      },
+      deadline !== undefined ? { deadline } : {},
+    );
+    // A profile of the content before a limit (gzip expansion, the deadline) says so in `status` too.
+    document = { status: 'truncated' in profile && profile.truncated ? 'truncated' : 'ok', ...profile };
     outcome = 'profiled';
   } catch (err) {
     if (!isContentError(err)) throw err;
@@ -205,9 +228,16 @@ export async function processS3Record(deps: ProcessDeps, record: S3NotificationR
 export async function processSqsEvent(deps: ProcessDeps, event: SQSEvent): Promise<SQSBatchResponse> {
   const log = deps.log ?? ((line) => console.log(JSON.stringify(line)));
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+  const timeoutAt = Date.now() + SERVICE_FUNCTIONS.process.timeoutSeconds * 1000;
   for (const message of event.Records) {
+    if (Date.now() > timeoutAt - PROCESS_START_BY_MS) {
+      // Too little time left to profile it: SQS delivers it again, in a batch of its own time.
+      log({ level: 'warn', outcome: 'retry-out-of-time', messageId: message.messageId });
+      batchItemFailures.push({ itemIdentifier: message.messageId });
+      continue;
+    }
     try {
-      await processMessage(deps, message, log);
+      await processMessage(deps, message, log, timeoutAt - PROCESS_WRITE_MARGIN_MS);
     } catch (err) {
       log({
         level: 'error',
@@ -221,7 +251,12 @@ export async function processSqsEvent(deps: ProcessDeps, event: SQSEvent): Promi
   return { batchItemFailures };
 }
 
-async function processMessage(deps: ProcessDeps, message: SQSRecord, log: (line: Record<string, unknown>) => void): Promise<void> {
+async function processMessage(
+  deps: ProcessDeps,
+  message: SQSRecord,
+  log: (line: Record<string, unknown>) => void,
+  deadline: number,
+): Promise<void> {
   let notification: { Event?: string; Records?: S3NotificationRecord[] };
   try {
     notification = JSON.parse(message.body) as typeof notification;
@@ -235,7 +270,7 @@ async function processMessage(deps: ProcessDeps, message: SQSRecord, log: (line:
     return;
   }
   for (const record of notification?.Records ?? []) {
-    const { outcome, key } = await processS3Record(deps, record);
+    const { outcome, key } = await processS3Record(deps, record, deadline);
     log({
       level: outcome === 'failed-profile' ? 'warn' : 'info',
       outcome,

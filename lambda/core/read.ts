@@ -14,11 +14,13 @@ import { resolveBucket, toS3Key, validateKey } from '../shared/keys';
 import type { RowsPage } from '../shared/api-types';
 import { bareEtag } from '../shared/etag';
 import { fitsLambdaResponse, json, LAMBDA_MAX_RESPONSE_BYTES, proxyResponseBytes, RESPONSE_HEADROOM_BYTES, type ApiResult } from '../shared/http';
+import { ContentError, EngineError, RowTooLargeError, UnknownColumnError } from './profile/errors';
+import { ROWS_DEADLINE_MS, ROWS_MAX_RESPONSE_BYTES } from './read-limits';
 
 /** The engine's row reader (lambda/core/profile), injected so tests can use a fake. */
 export type ReadRowsFn = (
   input: { body: AsyncIterable<Uint8Array>; key: string; contentType?: string; size?: number; etag?: string },
-  req: { offset: number; limit: number; columns?: string[] },
+  req: { offset: number; limit: number; columns?: string[]; maxBytes?: number; deadline?: number },
 ) => Promise<RowsPage>;
 
 export interface ReadDeps {
@@ -267,7 +269,21 @@ function rowsTooLarge(response: ApiResult, req: { offset: number; limit: number 
   );
 }
 
+/**
+ * The engine's errors as HTTP: what the object's content does not allow (a line past the cap, a
+ * corrupt gzip stream, rows past the decompression limit) is a 400 naming the limit, a row too big
+ * for any page a 413; anything else is not the caller's doing and stays a 500.
+ */
+function engineErrorToHttp(err: unknown): unknown {
+  if (!(err instanceof EngineError)) return err;
+  if (err instanceof RowTooLargeError) return new PayloadTooLargeError(err.code, err.message);
+  if (err instanceof ContentError || err instanceof UnknownColumnError) return new BadRequestError(err.code, err.message);
+  return err;
+}
+
 async function readRowsOf(deps: ReadDeps, where: { Bucket: string; Key: string }, input: ReadInput, rawRows: string): Promise<ApiResult> {
+  // Counted from the request's start: the reader answers with what it has before the function times out.
+  const deadline = Date.now() + ROWS_DEADLINE_MS;
   const req = parseRows(rawRows);
   const columns = parseColumns(input.columns);
   let out;
@@ -288,20 +304,16 @@ async function readRowsOf(deps: ReadDeps, where: { Bucket: string; Key: string }
         ...(out.ContentLength !== undefined ? { size: out.ContentLength } : {}),
         ...(out.ETag ? { etag: out.ETag } : {}),
       },
-      { ...req, ...(columns ? { columns } : {}) },
+      { ...req, ...(columns ? { columns } : {}), maxBytes: ROWS_MAX_RESPONSE_BYTES, deadline },
     );
     // Sized as Lambda sizes it: a page of 4.9 MiB of JSON can come to twice that once the proxy
-    // response escapes it again, which Lambda refuses and API Gateway turns into a bare 502.
+    // response escapes it again, which Lambda refuses and API Gateway turns into a bare 502. The
+    // engine keeps within ROWS_MAX_RESPONSE_BYTES by its own count; this is the check of record.
     const response = json(200, rows);
     if (!fitsLambdaResponse(response)) throw rowsTooLarge(response, req, rows.rows.length);
     return response;
   } catch (err) {
-    const name = errorName(err) ?? '';
-    if (name === 'UnknownColumnError') throw new BadRequestError('UnknownColumn', (err as Error).message);
-    if (name === 'UnsupportedFormatError' || name.endsWith('FormatError')) {
-      throw new BadRequestError('UnsupportedFormat', (err as Error).message);
-    }
-    throw err;
+    throw engineErrorToHttp(err);
   } finally {
     // The reader may stop after the rows it needs: release the rest of the stream and its socket.
     body.destroy?.();

@@ -62,6 +62,12 @@ export interface RowsPage {
   columns: string[];
   rows: unknown[][];
   nextOffset: number | null;
+  /**
+   * Present when the page ends before the rows asked for, with `nextOffset` at the first row not
+   * returned: `response-size` (the next row would take the response past Lambda's 6 MB), `deadline`
+   * (the read function's time ran out), or a gzip limit (`gzip-expansion`, `gzip-size`).
+   */
+  truncated?: { reason: 'response-size' | 'deadline' | 'gzip-expansion' | 'gzip-size' };
 }
 
 /**

@@ -1,8 +1,14 @@
+/**
+ * One column's statistics, fed a value at a time: in full (ColumnAccumulator) or light
+ * (LightColumn: type, count and nulls, for the columns past MAX_FULL_COLUMNS).
+ */
+import { cutUtf8, type MemoryBudget } from './budget';
 import { HASH_SEED1, HASH_SEED2 } from './csv-parser';
 import * as frequency from './frequency';
 import { HLL_ERROR } from './hll';
 import { StreamingHistogram } from './histogram';
-import type { ColumnProfile, ColumnType } from './types';
+import { MAX_VALUE_TEXT_BYTES } from './limits';
+import type { ColumnProfile, ColumnType, LightColumnProfile } from './types';
 import * as values from './values';
 
 // Module-local references: a CommonJS build reads imports through getters, which the hot path
@@ -21,15 +27,31 @@ export interface ColumnOptions {
   distinctExactLimit: number;
   topValues: number;
   mergeable: boolean;
+  /** The budget the columns share; each full column has reserved FULL_COLUMN_FLOOR_BYTES of it. */
+  budget: MemoryBudget;
 }
 
-/** A growable byte slot for the lexical minimum or maximum, reused so a new extreme allocates nothing. */
+/**
+ * What a full column reserves from the budget when it is made: its frequency table's floor (its
+ * first exact table, and the smallest summary it may degrade to) and its own fixed state (the
+ * lexical extremes at their cap, the histogram, the object itself).
+ */
+export const FULL_COLUMN_FLOOR_BYTES = frequency.TABLE_FLOOR_BYTES + 2 * MAX_VALUE_TEXT_BYTES + 2048;
+
+/** What a light column costs, its name aside. */
+export const LIGHT_COLUMN_BYTES = 256;
+
+/**
+ * A growable byte slot for the lexical minimum or maximum, reused so a new extreme allocates
+ * nothing; it keeps at most MAX_VALUE_TEXT_BYTES, so extremes are compared and reported on their
+ * first 1 KiB (cutting is monotone: the extreme of the cut values is the cut of the extreme).
+ */
 class ByteSlot {
   buf = Buffer.allocUnsafe(64);
   len = -1;
   set(src: Buffer, s: number, e: number): void {
     const n = e - s;
-    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(Math.min(MAX_VALUE_TEXT_BYTES, Math.max(n, this.buf.length * 2)));
     copyBytes(src, s, e, this.buf, 0);
     this.len = n;
   }
@@ -127,7 +149,7 @@ export class ColumnAccumulator {
     readonly name: string,
     private readonly options: ColumnOptions,
   ) {
-    this.freq = new FrequencyTable(options.distinctExactLimit);
+    this.freq = new FrequencyTable(options.distinctExactLimit, options.budget, frequency.TABLE_FLOOR_BYTES);
   }
 
   addNull(): void {
@@ -276,6 +298,7 @@ export class ColumnAccumulator {
 
   /** Called when the value's prefix word is not above the minimum's (so it may be below it). */
   private lexicalMin(buf: Buffer, s: number, e: number): void {
+    e = cutUtf8(buf, s, e, MAX_VALUE_TEXT_BYTES);
     const lexMin = this.lexMin;
     if (lexMin.len < 0 || compareBytes(buf, s, e, lexMin.buf, 0, lexMin.len) < 0) {
       lexMin.set(buf, s, e);
@@ -285,6 +308,7 @@ export class ColumnAccumulator {
 
   /** Called when the value's prefix word is not below the maximum's. */
   private lexicalMax(buf: Buffer, s: number, e: number): void {
+    e = cutUtf8(buf, s, e, MAX_VALUE_TEXT_BYTES);
     const lexMax = this.lexMax;
     if (lexMax.len < 0 || compareBytes(buf, s, e, lexMax.buf, 0, lexMax.len) > 0) {
       lexMax.set(buf, s, e);
@@ -293,15 +317,7 @@ export class ColumnAccumulator {
   }
 
   type(): ColumnType {
-    const [ints, nums, bools, dates, stamps, strings] = this.kinds as [number, number, number, number, number, number];
-    if (this.count === 0) return 'empty';
-    if (strings > 0) return 'string';
-    if (ints === this.count) return 'integer';
-    if (ints + nums === this.count) return 'number';
-    if (bools === this.count) return 'boolean';
-    // Timestamps are counted among dates too (K_DATE), and once more in K_TIMESTAMP.
-    if (dates === this.count) return stamps > 0 ? 'timestamp' : 'date';
-    return 'string';
+    return typeOf(this.kinds, this.count);
   }
 
   toProfile(): ColumnProfile {
@@ -320,6 +336,7 @@ export class ColumnAccumulator {
       stddev: null,
       top: this.freq.entries(this.options.topValues),
       topMethod: exact ? 'exact' : this.freq.sampled ? 'misra-gries-sampled' : 'misra-gries',
+      ...(exact ? {} : { sketch: { reason: this.freq.sketchReason!, capacity: this.freq.capacity } }),
     };
     if (type === 'integer' || type === 'number') {
       profile.min = this.min;
@@ -350,4 +367,95 @@ export class ColumnAccumulator {
     }
     return profile;
   }
+}
+
+/** The column type from its votes: one kind for every value, else string (integers widen to numbers, dates to timestamps). */
+function typeOf(kinds: ArrayLike<number>, count: number): ColumnType {
+  if (count === 0) return 'empty';
+  if (kinds[K_STRING]! > 0) return 'string';
+  const ints = kinds[K_INTEGER]!;
+  if (ints === count) return 'integer';
+  if (ints + kinds[K_NUMBER]! === count) return 'number';
+  if (kinds[K_BOOLEAN] === count) return 'boolean';
+  // Timestamps are counted among dates too (K_DATE), and once more in K_TIMESTAMP.
+  if (kinds[K_DATE] === count) return kinds[K_TIMESTAMP]! > 0 ? 'timestamp' : 'date';
+  return 'string';
+}
+
+/**
+ * A column past the ones profiled in full: the same type votes as ColumnAccumulator's (so a
+ * column gets the same type either way), its count and nulls, and nothing that grows.
+ */
+export class LightColumn {
+  count = 0;
+  nulls = 0;
+  invalidUtf8 = 0;
+  private readonly kinds = [0, 0, 0, 0, 0, 0];
+
+  constructor(readonly name: string) {}
+
+  addNull(): void {
+    this.nulls++;
+  }
+
+  /** Adds a CSV field; returns false when its bytes are not valid UTF-8. */
+  addField(buf: Buffer, s: number, e: number): boolean {
+    if (e - s <= 4 && isNullToken(buf, s, e)) {
+      this.nulls++;
+      return true;
+    }
+    this.count++;
+    this.kinds[kindOfField(buf, s, e)]!++;
+    if (parsed.hadTime) this.kinds[K_TIMESTAMP]!++;
+    for (let i = s; i < e; i++) {
+      if (buf[i]! >= 0x80) {
+        if (isValidUtf8(buf, i, e)) break;
+        this.invalidUtf8++;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Adds a JSON value, typed as ColumnAccumulator.addJson types it. */
+  addJson(value: unknown): void {
+    if (value === null || value === undefined || value === '') {
+      this.nulls++;
+      return;
+    }
+    this.count++;
+    if (typeof value === 'number') this.kinds[Number.isInteger(value) ? K_INTEGER : K_NUMBER]!++;
+    else if (typeof value === 'boolean') this.kinds[K_BOOLEAN]!++;
+    else if (typeof value === 'string' && value.length >= 10 && value.length <= 64) {
+      const len = scratch.buf.write(value, 0);
+      if (readDate(scratch.buf, 0, len)) {
+        this.kinds[K_DATE]!++;
+        if (parsed.hadTime) this.kinds[K_TIMESTAMP]!++;
+      } else this.kinds[K_STRING]!++;
+    } else this.kinds[K_STRING]!++;
+  }
+
+  toProfile(): LightColumnProfile {
+    return { name: this.name, type: typeOf(this.kinds, this.count), count: this.count, nulls: this.nulls };
+  }
+}
+
+/**
+ * The kind of a non-null CSV field, as ColumnAccumulator.addHashed decides it; `parsed.hadTime` is
+ * true only for a timestamp.
+ */
+function kindOfField(buf: Buffer, s: number, e: number): number {
+  parsed.hadTime = false;
+  const c0 = buf[s]!;
+  if ((c0 >= 48 && c0 <= 57) || c0 === 45 || c0 === 43 || c0 === 46) {
+    if (e - s >= 10 && buf[s + 4] === 45) {
+      if (readDate(buf, s, e)) return K_DATE;
+      parsed.hadTime = false;
+    } else if (readNumber(buf, s, e)) {
+      return parsed.integer ? K_INTEGER : K_NUMBER;
+    }
+  } else if ((c0 | 32) === 116 || (c0 | 32) === 102) {
+    if (parseBoolean(buf, s, e) >= 0) return K_BOOLEAN;
+  }
+  return K_STRING;
 }

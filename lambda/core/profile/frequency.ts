@@ -1,4 +1,11 @@
-import { HyperLogLog } from './hll';
+/**
+ * Value frequencies of one column: exact counts while they fit, then a Misra-Gries summary and a
+ * HyperLogLog sketch, in typed arrays (no object per value), within the memory budget the columns
+ * share (budget.ts).
+ */
+import { cutUtf8, SLOT_BYTES, UNLIMITED, type MemoryBudget } from './budget';
+import { HLL_BYTES, HyperLogLog } from './hll';
+import { MAX_VALUE_TEXT_BYTES } from './limits';
 import { copyBytes } from './values';
 
 /** A 53-bit key for a value from its two 32-bit hashes: collisions among 10,000 values ~ 1e-8. */
@@ -16,6 +23,31 @@ const SMALL = 64;
 const SAMPLE_EVERY = 8;
 /** Consecutive purges that removed every count-1 counter (median 1) before sampling starts. */
 const CHURN_PURGES = 8;
+/** The summary's counters when the budget allows (the error bound 2n / capacity is stated for it). */
+const MAX_CAPACITY = 2048;
+/** The fewest counters a summary keeps, whatever the budget: the floor each full column reserves. */
+export const MIN_CAPACITY = 64;
+/** Slots of a new exact table: small, since most columns of a wide file hold few values. */
+const FIRST_SLOTS = 64;
+
+/** What a generation of `length` slots costs when allocated: its typed arrays and its first arena. */
+function slotsBytes(length: number): number {
+  return length * SLOT_BYTES + Math.max(1024, length * 8);
+}
+
+/** What a summary of `capacity` counters costs: two generations, the sketch, `heavy` and the median scratch. */
+function sketchBytes(capacity: number): number {
+  return 2 * slotsBytes(capacity * 2) + HLL_BYTES + capacity * 12;
+}
+
+/**
+ * The credit a full column reserves from the budget when it is made: enough for its first exact
+ * table and for the smallest summary, so that degrading to a sketch always succeeds.
+ */
+export const TABLE_FLOOR_BYTES = sketchBytes(MIN_CAPACITY);
+
+/** Why a column's counts are a sketch: it had more distinct values than the exact limit, or the budget ran out first. */
+export type SketchReason = 'distinct-limit' | 'memory-budget';
 
 /**
  * 4096 geometric skips (mean SAMPLE_EVERY - 1) from a fixed-seed xorshift32, drawn once and read
@@ -37,7 +69,8 @@ const SKIPS = (() => {
 /**
  * One generation of the table. `cells` interleaves each slot's key and count, so that a probe
  * touches one cache line; a negative count means the slot has no text yet. Text is kept as bytes
- * in `arena`.
+ * in `arena`, at most MAX_VALUE_TEXT_BYTES of each value; the arena grows only as far as the
+ * table's account allows (`grow`).
  */
 class Slots {
   readonly cells: Float64Array;
@@ -47,18 +80,30 @@ class Slots {
   arena: Buffer;
   arenaLen = 0;
 
-  constructor(readonly length: number) {
+  constructor(
+    readonly length: number,
+    private readonly grow: (bytes: number) => boolean,
+    arenaBytes = slotsBytes(length) - length * SLOT_BYTES,
+  ) {
     this.cells = new Float64Array(length * 2);
     this.textAt = new Int32Array(length);
     this.textLen = new Int32Array(length);
-    this.arena = Buffer.allocUnsafe(Math.max(1024, length * 8));
+    this.arena = Buffer.allocUnsafe(arenaBytes);
   }
 
-  setText(slot: number, src: Buffer, s: number, e: number): void {
+  get bytes(): number {
+    return this.length * SLOT_BYTES + this.arena.length;
+  }
+
+  /** Keeps the slot's text; false when the arena would have to grow past what the budget allows. */
+  setText(slot: number, src: Buffer, s: number, e: number): boolean {
+    e = cutUtf8(src, s, e, MAX_VALUE_TEXT_BYTES);
     const n = e - s;
     const need = this.arenaLen + n;
     if (need > this.arena.length) {
-      const grown = Buffer.allocUnsafe(Math.max(need, this.arena.length * 2));
+      const size = Math.max(need, this.arena.length * 2);
+      if (!this.grow(size - this.arena.length)) return false;
+      const grown = Buffer.allocUnsafe(size);
       this.arena.copy(grown, 0, 0, this.arenaLen);
       this.arena = grown;
     }
@@ -66,6 +111,7 @@ class Slots {
     this.textAt[slot] = this.arenaLen;
     this.textLen[slot] = n;
     this.arenaLen = need;
+    return true;
   }
 
   text(slot: number): string | undefined {
@@ -76,14 +122,19 @@ class Slots {
 }
 
 /**
+/**
  * Counts values by hash key in an open-addressing table of typed arrays (no object per value).
- * Exact while there are at most `exactLimit` distinct values; past that it becomes a Misra-Gries
- * summary of at most `capacity` counters plus a HyperLogLog for the distinct count. When the
- * summary is full, every counter (the new value's included) loses the median count, so at least
- * half of them go and the next purge is `capacity / 2` new values away; each count is then under
- * by at most 2n / capacity. Text is kept as bytes in an arena and decoded only when asked for:
- * while exact, for every distinct value; in the summary, for values seen twice (so a column of
- * unique ids copies no text per row). Purges swap between two generations, allocating nothing.
+ * Exact while there are at most `exactLimit` distinct values and the budget gives the table room;
+ * past either it becomes a Misra-Gries summary of at most `capacity` counters plus a HyperLogLog
+ * for the distinct count (`sketchReason` says which). The capacity is MAX_CAPACITY when the budget
+ * allows, else the largest power of two down to MIN_CAPACITY it allows (the column's floor, reserved
+ * when it was made, always covers that one). When the summary is full, every counter (the new
+ * value's included) loses the median count, so at least half of them go and the next purge is
+ * `capacity / 2` new values away; each count is then under by at most 2n / capacity. Text is kept
+ * as bytes in an arena and decoded only when asked for: while exact, for every distinct value; in
+ * the summary, for values seen twice (so a column of unique ids copies no text per row), and only
+ * while the budget allows (a counter without text is counted but never listed). Purges swap
+ * between two generations, allocating nothing.
  *
  * Sampling: when CHURN_PURGES purges in a row had a median count of 1 (almost every value in the
  * column is new: ids, prices, free text), probing the summary for each value buys nothing but time.
@@ -95,6 +146,9 @@ class Slots {
  * million-row column, about 0.3%. The HyperLogLog still sees every value, so distinct counts are
  * unaffected. Text is still kept only for values counted twice (in the sample), so a column of unique
  * ids lists no invented repeats.
+ *
+ * Accounting: `held` is what the table's arrays take; the budget is charged for what exceeds the
+ * `credit` the column reserved for it.
  */
 export class FrequencyTable {
   private cur: Slots;
@@ -115,13 +169,23 @@ export class FrequencyTable {
   /** Values to skip before the next sampled one. */
   private skip = 0;
   private nextSkipAt = 0;
+  /** The summary's counters, once sketching. */
+  capacity = MAX_CAPACITY;
+  sketchReason: SketchReason | null = null;
+  private held = 0;
+  private readonly grow = (bytes: number): boolean => this.account(bytes);
 
   constructor(
     readonly exactLimit = 10_000,
-    readonly capacity = 2048,
+    private readonly budget: MemoryBudget = UNLIMITED,
+    /** Bytes the owner reserved from the budget for this table (TABLE_FLOOR_BYTES for a full column). */
+    private readonly credit = 0,
+    /** The most counters a summary may have (tests use fewer). */
+    private readonly maxCapacity = MAX_CAPACITY,
   ) {
-    this.cur = new Slots(1024);
-    this.mask = 1023;
+    this.account(slotsBytes(FIRST_SLOTS));
+    this.cur = new Slots(FIRST_SLOTS, this.grow);
+    this.mask = FIRST_SLOTS - 1;
   }
 
   get exact(): boolean {
@@ -131,6 +195,19 @@ export class FrequencyTable {
   /** Whether the summary counts a sample of the values (see the class comment). */
   get sampled(): boolean {
     return this.scale !== 1;
+  }
+
+  /**
+   * Charges `bytes` more (or, negative, fewer) of the table's arrays to the budget, beyond the
+   * credit; false, and nothing charged, when the budget refuses.
+   */
+  private account(bytes: number): boolean {
+    const before = Math.max(0, this.held - this.credit);
+    const after = Math.max(0, this.held + bytes - this.credit);
+    if (after > before && !this.budget.reserve(after - before)) return false;
+    if (after < before) this.budget.release(before - after);
+    this.held += bytes;
+    return true;
   }
 
   /**
@@ -161,8 +238,8 @@ export class FrequencyTable {
           if (hll !== null && c < SMALL) this.moveTally(c);
           if (c === 1 && hll !== null) this.heavy[this.heavyLen++] = slot;
         } else {
-          cells[2 * slot + 1] = 1 - c;
-          t.setText(slot, buf, s, e);
+          // Seen twice: worth its text, if the budget has room for it; counted either way.
+          cells[2 * slot + 1] = t.setText(slot, buf, s, e) ? 1 - c : c - 1;
           if (-c < SMALL) this.moveTally(-c);
           if (c === -1) this.heavy[this.heavyLen++] = slot;
         }
@@ -172,15 +249,24 @@ export class FrequencyTable {
       slot = (slot + 1) & mask;
     }
     if (hll === null) {
-      if (this.size >= this.exactLimit) {
-        this.toSketch();
+      if (this.size >= this.exactLimit || !t.setText(slot, buf, s, e)) {
+        this.toSketch(this.size >= this.exactLimit ? 'distinct-limit' : 'memory-budget');
         this.add(h1, low, buf, s, e);
         return;
       }
       cells[2 * slot] = key;
       cells[2 * slot + 1] = 1;
-      t.setText(slot, buf, s, e);
-      if (++this.size * 2 > t.length) this.rebuild(new Slots(t.length * 2), 0);
+      if (++this.size * 2 > t.length) {
+        // The new table's arena takes all the text at once, so moving it never needs more room.
+        const length = t.length * 2;
+        const arena = Math.max(slotsBytes(length) - length * SLOT_BYTES, t.arenaLen);
+        if (this.account(length * SLOT_BYTES + arena)) {
+          this.rebuild(new Slots(length, this.grow, arena), 0);
+          this.account(-t.bytes);
+        } else {
+          this.toSketch('memory-budget');
+        }
+      }
       return;
     }
     if (this.size < this.capacity) {
@@ -243,14 +329,28 @@ export class FrequencyTable {
       if (below >= want) return c;
     }
     const cells = this.cur.cells;
-    const scratch = this.scratch && this.scratch.length >= n ? this.scratch : (this.scratch = new Float64Array(Math.max(n, this.capacity)));
+    // The exact table's scratch (at toSketch) is transient and may be bigger than the summary's.
+    const scratch = this.scratch && this.scratch.length >= n ? this.scratch : new Float64Array(Math.max(n, this.capacity));
+    if (n <= this.capacity) this.scratch = scratch;
     let m = 0;
     for (let i = 0; i < cells.length; i += 2) if (cells[i] !== EMPTY) scratch[m++] = Math.abs(cells[i + 1]!);
     return scratch.subarray(0, m).sort()[want - 1]!;
   }
 
-  private toSketch(): void {
+  /**
+   * From exact counts to the summary: the largest capacity the budget allows once the exact table
+   * is let go (MIN_CAPACITY always fits in the column's credit), the HyperLogLog of every key.
+   */
+  private toSketch(reason: SketchReason): void {
+    if (reason === 'memory-budget') this.budget.sketchedColumns++;
+    this.sketchReason = reason;
     const hll = this.hyperLogLog();
+    const exactBytes = this.cur.bytes;
+    this.account(-exactBytes);
+    let capacity = this.maxCapacity;
+    while (capacity > MIN_CAPACITY && !this.account(sketchBytes(capacity))) capacity >>= 1;
+    if (capacity === MIN_CAPACITY) this.account(sketchBytes(MIN_CAPACITY)); // within the credit: never refused
+    this.capacity = capacity;
     // Keep the `capacity` largest counts less the next one: the Misra-Gries merge rule.
     const cells = this.cur.cells;
     this.tally.fill(0);
@@ -258,11 +358,12 @@ export class FrequencyTable {
       const c = cells[i + 1]!;
       if (cells[i] !== EMPTY && c < SMALL) this.tally[c]!++;
     }
-    const cut = this.countAtRank(this.capacity);
+    const cut = this.countAtRank(capacity);
     this.hll = hll;
-    this.heavy = new Int32Array(this.capacity);
-    this.rebuild(new Slots(this.capacity * 2), cut);
-    this.spare = new Slots(this.capacity * 2);
+    this.heavy = new Int32Array(capacity);
+    // Charged as sketchBytes(capacity) above; the arenas' growth is charged as it happens.
+    this.rebuild(new Slots(capacity * 2, this.grow), cut);
+    this.spare = new Slots(capacity * 2, this.grow);
   }
 
   private purge(): void {
@@ -310,7 +411,7 @@ export class FrequencyTable {
     old.arenaLen = 0;
   }
 
-  /** Puts old slot i's key, with `count` (> 0), into the current table. */
+  /** Puts old slot i's key, with `count` (> 0), into the current table; its text too if there is room. */
   private reinsert(old: Slots, i: number, count: number, hasText: boolean): void {
     const into = this.cur;
     const cells = into.cells;
@@ -321,13 +422,8 @@ export class FrequencyTable {
     cells[2 * slot] = key;
     if (count < SMALL) this.tally[count]!++;
     if (count >= 2 && this.hll !== null) this.heavy[this.heavyLen++] = slot;
-    if (hasText) {
-      cells[2 * slot + 1] = count;
-      const at = old.textAt[i]!;
-      into.setText(slot, old.arena, at, at + old.textLen[i]!);
-    } else {
-      cells[2 * slot + 1] = -count;
-    }
+    const at = old.textAt[i]!;
+    cells[2 * slot + 1] = hasText && into.setText(slot, old.arena, at, at + old.textLen[i]!) ? count : -count;
     this.size++;
   }
 

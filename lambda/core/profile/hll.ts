@@ -5,6 +5,8 @@
 const HLL_PRECISION = 14;
 const M = 1 << HLL_PRECISION;
 export const HLL_ERROR = 1.04 / Math.sqrt(M);
+/** What one sketch's registers take. */
+export const HLL_BYTES = M;
 
 export class HyperLogLog {
   readonly registers: Uint8Array;

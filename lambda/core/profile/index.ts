@@ -4,12 +4,13 @@
  */
 import { profileDelimited, profileJsonLines } from './profiler';
 import { detectFormat, drain, openSource } from './source';
-import type { Profile, ProfileOptions } from './types';
+import type { Profile, ProfileOptions, Truncation } from './types';
 
 export type * from './types';
 export { mergeProfiles } from './merge';
 export { readRows } from './rows';
-export { UnknownColumnError, UnsupportedFormatError } from './errors';
+export * from './errors';
+export * from './limits';
 export { CsvRecordParser, parseRecords } from './csv-parser';
 
 export interface ProfileInput {
@@ -26,22 +27,34 @@ export interface RowsRequest {
   offset: number;
   limit: number;
   columns?: string[];
+  /** The page's budget, as the response will carry it (JSON, escaped again in the proxy response). */
+  maxBytes?: number;
+  /** Epoch milliseconds: past it the page ends with the rows read so far. */
+  deadline?: number;
 }
 
 export interface RowsResult {
   columns: string[];
   rows: unknown[][];
   nextOffset: number | null;
+  /** The page ended before `limit` rows: the budget (`response-size`), the deadline or a gzip limit. */
+  truncated?: { reason: 'response-size' | Truncation['reason'] };
 }
 
-/** Profiles one object, reading its body once, front to back, with back-pressure. */
+/**
+ * Profiles one object, reading its body once, front to back, with back-pressure. Content past a
+ * gzip limit or the deadline is not read: the profile then says so in `truncated`, and its
+ * statistics are those of the content before it.
+ */
 export async function profileObject(input: ProfileInput, options: ProfileOptions = {}): Promise<Profile> {
-  const source = await openSource(input.body);
+  const source = await openSource(input.body, options.deadline !== undefined ? { deadline: options.deadline } : {});
   const { format, delimiter } = detectFormat(input.key, input.contentType, source.head);
+  const stop = { stopped: () => source.stopped() !== null };
   let tabular = null;
-  if (format === 'jsonl') tabular = await profileJsonLines(source.content, options);
-  else if (delimiter !== null) tabular = await profileDelimited(source.content, delimiter, options);
+  if (format === 'jsonl') tabular = await profileJsonLines(source.content, options, stop);
+  else if (delimiter !== null) tabular = await profileDelimited(source.content, delimiter, options, stop);
   else await drain(source.content);
+  const truncated = source.stopped();
   const profile: Profile = {
     version: 1,
     format,
@@ -49,16 +62,20 @@ export async function profileObject(input: ProfileInput, options: ProfileOptions
     contentType: input.contentType ?? null,
     bytes: source.bytes(),
     etag: input.etag ?? null,
-    sha256: source.sha256(),
+    // Of the whole object only: a truncated read has not seen it all.
+    sha256: truncated ? null : source.sha256(),
   };
-  if (!tabular) return { ...profile, delimiter: null, rows: null, columnCount: null, columns: null };
+  if (!tabular) return { ...profile, delimiter: null, rows: null, columnCount: null, columns: null, ...(truncated ? { truncated } : {}) };
   return {
     ...profile,
     delimiter,
     rows: tabular.rows,
-    columnCount: tabular.columns.length,
+    columnCount: tabular.columnCount,
     columns: tabular.columns,
+    ...(tabular.otherColumns.length ? { otherColumns: tabular.otherColumns } : {}),
     errors: tabular.errors,
     sample: tabular.sample,
+    ...(tabular.budget ? { budget: tabular.budget } : {}),
+    ...(truncated ? { truncated } : {}),
   };
 }

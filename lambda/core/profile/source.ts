@@ -1,7 +1,13 @@
+/**
+ * The object's bytes as the engine reads them: counted and hashed as stored, gunzipped when they are
+ * gzip (within the expansion limits), stopped at a deadline; and the sniffing that decides the format.
+ */
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import type { ProfileFormat } from './types';
+import { CorruptGzipError } from './errors';
+import { GZIP_MAX_BYTES, GZIP_MAX_RATIO, GZIP_RATIO_FROM_BYTES } from './limits';
+import type { ProfileFormat, Truncation } from './types';
 
 const HEAD_BYTES = 64 * 1024;
 
@@ -10,20 +16,36 @@ export interface OpenedSource {
   compression: 'gzip' | null;
   /** The first bytes of the content (decompressed), for sniffing; also the start of `content`. */
   head: Buffer;
-  /** All of the content, head included. Breaking out of a `for await` over it closes the body. */
+  /** All of the content, head included, up to a limit. Breaking out of a `for await` over it closes the body. */
   content: AsyncIterable<Buffer>;
   bytes(): number;
   sha256(): string;
+  /** Why the content ended before the object did (a gzip limit, the deadline), or null. */
+  stopped(): Truncation | null;
+  /** Stops reading (and decompressing) without reading the rest: for a caller that will not iterate. */
+  close(): Promise<void>;
+}
+
+export interface SourceLimits {
+  /** Epoch milliseconds: the content ends at the first chunk read after it. */
+  deadline?: number;
 }
 
 function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
-async function* tap(body: AsyncIterable<Uint8Array>, hash: Hash, counter: { bytes: number }): AsyncGenerator<Buffer> {
+/** What the content generators share: bytes read as stored and as content, and why they stopped. */
+interface Progress {
+  stored: number;
+  content: number;
+  stop: Truncation | null;
+}
+
+async function* tap(body: AsyncIterable<Uint8Array>, hash: Hash, progress: Progress): AsyncGenerator<Buffer> {
   for await (const chunk of body) {
     const buf = asBuffer(chunk);
-    counter.bytes += buf.length;
+    progress.stored += buf.length;
     hash.update(buf);
     yield buf;
   }
@@ -42,16 +64,57 @@ async function* prepend(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGener
   }
 }
 
-async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+/** zlib's own errors carry a Z_ code (Z_DATA_ERROR, Z_BUF_ERROR); the body's errors keep theirs. */
+function isZlibError(err: unknown): err is Error {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return err instanceof Error && typeof code === 'string' && code.startsWith('Z_');
+}
+
+/**
+ * Gunzips, within the limits: past GZIP_RATIO_FROM_BYTES of content, no more than GZIP_MAX_RATIO
+ * times the stored bytes read so far (a bomb stops within a chunk of the line, not after it has
+ * filled the disk or the deadline), and never past GZIP_MAX_BYTES. A zlib error (corrupt data, a
+ * stream cut short) becomes CorruptGzipError: the content's fault, not a reason to retry.
+ */
+async function* gunzip(source: AsyncIterable<Buffer>, progress: Progress): AsyncGenerator<Buffer> {
   const input = Readable.from(source);
   const inflater = createGunzip({ chunkSize: 64 * 1024 });
   input.on('error', (err) => inflater.destroy(err));
   input.pipe(inflater);
+  let out = 0;
   try {
-    for await (const chunk of inflater) yield chunk as Buffer;
+    for await (const chunk of inflater as AsyncIterable<Buffer>) {
+      if (out + chunk.length > GZIP_MAX_BYTES) {
+        const room = GZIP_MAX_BYTES - out;
+        if (room > 0) yield chunk.subarray(0, room);
+        progress.stop = { reason: 'gzip-size', limit: GZIP_MAX_BYTES, bytesRead: progress.stored, contentBytes: out + Math.max(0, room) };
+        return;
+      }
+      if (out + chunk.length > GZIP_RATIO_FROM_BYTES && out + chunk.length > GZIP_MAX_RATIO * progress.stored) {
+        progress.stop = { reason: 'gzip-expansion', limit: GZIP_MAX_RATIO, bytesRead: progress.stored, contentBytes: out };
+        return;
+      }
+      out += chunk.length;
+      yield chunk;
+    }
+  } catch (err) {
+    if (isZlibError(err)) throw new CorruptGzipError(err.message);
+    throw err;
   } finally {
     input.destroy();
     inflater.destroy();
+  }
+}
+
+/** Counts the content, and ends it at the first chunk after the deadline. */
+async function* guard(content: AsyncIterable<Buffer>, progress: Progress, deadline: number | undefined): AsyncGenerator<Buffer> {
+  for await (const chunk of content) {
+    if (deadline !== undefined && Date.now() >= deadline) {
+      progress.stop = { reason: 'deadline', bytesRead: progress.stored, contentBytes: progress.content };
+      return;
+    }
+    progress.content += chunk.length;
+    yield chunk;
   }
 }
 
@@ -69,20 +132,24 @@ async function peek(iterable: AsyncIterable<Buffer>, min: number): Promise<{ chu
   return { chunks, rest };
 }
 
-export async function openSource(body: AsyncIterable<Uint8Array>): Promise<OpenedSource> {
+export async function openSource(body: AsyncIterable<Uint8Array>, limits: SourceLimits = {}): Promise<OpenedSource> {
   const hash = createHash('sha256');
-  const counter = { bytes: 0 };
-  const raw = await peek(tap(body, hash, counter), 2);
+  const progress: Progress = { stored: 0, content: 0, stop: null };
+  const raw = await peek(tap(body, hash, progress), 2);
   const first = raw.chunks.length === 1 ? raw.chunks[0]! : Buffer.concat(raw.chunks);
   const gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
   const stored = prepend(raw.chunks, raw.rest);
-  const decoded = await peek(gzip ? gunzip(stored) : stored, HEAD_BYTES);
+  const decoded = await peek(guard(gzip ? gunzip(stored, progress) : stored, progress, limits.deadline), HEAD_BYTES);
   return {
     compression: gzip ? 'gzip' : null,
     head: Buffer.concat(decoded.chunks),
     content: prepend(decoded.chunks, decoded.rest),
-    bytes: () => counter.bytes,
+    bytes: () => progress.stored,
     sha256: () => hash.copy().digest('hex'),
+    stopped: () => progress.stop,
+    close: async () => {
+      await decoded.rest.return?.();
+    },
   };
 }
 

@@ -52,9 +52,23 @@ export interface ColumnProfile {
    * bound plus a sampling error of standard deviation at most sqrt(8 × count).
    */
   topMethod: 'exact' | 'misra-gries' | 'misra-gries-sampled';
+  /**
+   * When distinct and top values are estimates: why (more distinct values than `distinctExactLimit`,
+   * or the memory budget ran out first) and the summary's capacity, which sets the top counts' error
+   * bound (2 × count / capacity; 2048 unless the budget allowed fewer).
+   */
+  sketch?: { reason: 'distinct-limit' | 'memory-budget'; capacity: number };
   histogram?: Histogram;
   /** Only with `mergeable: true`: what `mergeProfiles` needs to union distinct counts. */
   state?: ColumnState;
+}
+
+/** A column past the ones profiled in full (`MAX_FULL_COLUMNS`): named, typed and counted only. */
+export interface LightColumnProfile {
+  name: string;
+  type: ColumnType;
+  count: number;
+  nulls: number;
 }
 
 export interface ColumnState {
@@ -71,7 +85,40 @@ export interface ProfileErrors {
   raggedLines: number[];
   invalidUtf8: number;
   oversizedFields: number;
+  /** JSON Lines: lines skipped for not being a JSON object (not JSON, not an object, nested too deep). */
+  invalidRows?: number;
   samples: { line: number; message: string }[];
+}
+
+/**
+ * Why the profile covers only the start of the object: gzip content past the expansion ratio
+ * (`limit` is the ratio) or past the absolute cap (`limit` in bytes), or the caller's deadline.
+ * `bytesRead` stored bytes were read, expanding to `contentBytes` of content; rows, columns and
+ * statistics are those of that content (the last, cut row left out), and `sha256` is null.
+ */
+export interface Truncation {
+  reason: 'gzip-expansion' | 'gzip-size' | 'deadline';
+  limit?: number;
+  bytesRead: number;
+  contentBytes: number;
+}
+
+/**
+ * What the memory budget and the column caps changed, present when they changed anything: columns
+ * past `fullColumns` are light (`otherColumns`), past the named ones only counted; columns whose
+ * exact counts became sketches for want of room (see each column's `sketch`); sample rows not kept.
+ */
+export interface ProfileBudget {
+  memoryBytes: number;
+  /** The most the budget held at once. */
+  peakBytes: number;
+  fullColumns: number;
+  lightColumns: number;
+  omittedColumns: number;
+  /** False when `omittedColumns` is an estimate (JSON Lines keys, counted by HyperLogLog). */
+  omittedExact: boolean;
+  sketchedColumns: number;
+  samplesDropped: number;
 }
 
 export interface Profile {
@@ -87,9 +134,14 @@ export interface Profile {
   delimiter?: string | null;
   rows?: number | null;
   columnCount?: number | null;
+  /** The columns profiled in full, at most `MAX_FULL_COLUMNS`; sample rows have one cell for each. */
   columns?: ColumnProfile[] | null;
+  /** The next columns, light (see `budget`). */
+  otherColumns?: LightColumnProfile[];
   errors?: ProfileErrors;
   sample?: unknown[][];
+  budget?: ProfileBudget;
+  truncated?: Truncation;
 }
 
 export interface ProfileOptions {
@@ -105,4 +157,11 @@ export interface ProfileOptions {
   mergeable?: boolean;
   /** Skip the first record's header use: for the second part of a split file, give the header here. */
   header?: string[];
+  /** Epoch milliseconds after which the profiler stops reading and returns a `truncated` profile. */
+  deadline?: number;
+  /** The memory budget (default MEMORY_BUDGET_BYTES). */
+  memoryBudgetBytes?: number;
+  /** Columns profiled in full (default MAX_FULL_COLUMNS) and named (default MAX_COLUMNS). */
+  maxFullColumns?: number;
+  maxColumns?: number;
 }

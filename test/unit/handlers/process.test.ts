@@ -85,6 +85,7 @@ describe('processor', () => {
     expect(s3Mock).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: 'phys-uploads', Key: UPLOAD_KEY, IfMatch: '"etag-1"' });
     expect(profileObject).toHaveBeenCalledWith(
       expect.objectContaining({ key: 'my file\u00e9.csv', contentType: 'text/csv', size: 8, etag: 'etag-1' }),
+      { deadline: expect.any(Number) as unknown },
     );
     expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
       Bucket: 'phys-results',

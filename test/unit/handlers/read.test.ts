@@ -5,6 +5,17 @@ import { createReadHandler } from '../../../lambda/handlers/read';
 import { json, LAMBDA_MAX_RESPONSE_BYTES, proxyResponseBytes, RESPONSE_HEADROOM_BYTES } from '../../../lambda/shared/http';
 import { apiEvent, errorCode, parseBody, presigningS3Client, TEST_CONFIG, USER } from '../helpers/events';
 import { s3Body } from '../helpers/s3-body';
+import {
+  CorruptGzipError,
+  DecompressionLimitError,
+  LineTooLongError,
+  NestingTooDeepError,
+  RowTooLargeError,
+  UnknownColumnError,
+  UnsupportedFormatError,
+} from '../../../lambda/core/profile/errors';
+import { MAX_JSON_DEPTH, MAX_LINE_BYTES } from '../../../lambda/core/profile/limits';
+import { ROWS_MAX_RESPONSE_BYTES } from '../../../lambda/core/read-limits';
 
 const s3Mock = mockClient(S3Client);
 const readRows = jest.fn<ReturnType<ReadRowsFn>, Parameters<ReadRowsFn>>();
@@ -329,7 +340,7 @@ describe('GET rows', () => {
     expect(parseBody(res)).toEqual({ columns: ['a'], rows: [['1']], nextOffset: null });
     expect(readRows).toHaveBeenCalledWith(
       expect.objectContaining({ key: 'q1.csv', contentType: 'text/csv', etag: '"etag-1"' }),
-      { offset: 0, limit: 10, columns: ['a'] },
+      { offset: 0, limit: 10, columns: ['a'], maxBytes: ROWS_MAX_RESPONSE_BYTES, deadline: expect.any(Number) as unknown },
     );
     expect(s3Mock).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: 'phys-uploads', Key: `users/${USER}/q1.csv` });
   });
@@ -343,16 +354,31 @@ describe('GET rows', () => {
   });
 
   it.each([
-    ['UnsupportedFormatError', 'UnsupportedFormat'],
-    ['UnknownColumnError', 'UnknownColumn'],
-  ])('maps the engine %s to 400 %s', async (name, code) => {
+    [new UnsupportedFormatError('binary'), 400, 'UnsupportedFormat'],
+    [new UnknownColumnError('x'), 400, 'UnknownColumn'],
+    [new LineTooLongError(3, MAX_LINE_BYTES), 400, 'LineTooLong'],
+    [new NestingTooDeepError(2, MAX_JSON_DEPTH), 400, 'NestingTooDeep'],
+    [new CorruptGzipError('unexpected end of file'), 400, 'CorruptGzip'],
+    [new DecompressionLimitError('a bomb', 200), 400, 'DecompressionLimit'],
+    [new RowTooLargeError(0, ROWS_MAX_RESPONSE_BYTES), 413, 'ResponseTooLarge'],
+  ])('maps the engine %s to %s %s, naming the limit', async (error, status, code) => {
     stored('text/csv', CSV);
-    readRows.mockRejectedValue(Object.assign(new Error('nope'), { name }));
+    readRows.mockRejectedValue(error);
 
     const res = await get('q1.csv', { query: { rows: '0:10' } });
 
-    expect(res.statusCode).toBe(400);
+    expect(res.statusCode).toBe(status);
     expect(errorCode(res)).toBe(code);
+    expect((parseBody(res) as { error: { message: string } }).error.message).toBe(error.message);
+  });
+
+  it('answers 500, not 400, for an error that is not the content\'s', async () => {
+    stored('text/csv', CSV);
+    readRows.mockRejectedValue(Object.assign(new Error('socket hang up'), { name: 'UnsupportedFormatError' }));
+
+    const res = await get('q1.csv', { query: { rows: '0:10' } });
+
+    expect(res.statusCode).toBe(500);
   });
 
   it('returns 404 NoSuchKey when the object is missing', async () => {

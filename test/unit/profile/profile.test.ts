@@ -227,7 +227,7 @@ describe('readRows', () => {
   it('rejects a JSON Lines row that is not a JSON object with InvalidRowError, naming its line', async () => {
     await expect(readRows({ body: bodyOf('{"a":1}\n\n{"a":\n'), key: 'e.jsonl' }, { offset: 0, limit: 5 })).rejects.toMatchObject({
       name: 'InvalidRowError',
-      statusCode: 400,
+      code: 'InvalidRow',
       message: expect.stringContaining('Line 3') as unknown,
     });
   });

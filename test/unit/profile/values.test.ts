@@ -1,4 +1,5 @@
 import { ColumnAccumulator } from '../../../lambda/core/profile/column';
+import { UNLIMITED } from '../../../lambda/core/profile/budget';
 import { copyBytes, parseDate, parsed, parsedValue, readNumber } from '../../../lambda/core/profile/values';
 import { seededRandom } from './helpers';
 
@@ -39,13 +40,13 @@ describe('parseDate', () => {
 
 describe('ColumnAccumulator lexical extremes', () => {
   it('finds the byte-order minimum and maximum among strings that share their first four bytes', () => {
-    const column = new ColumnAccumulator('c', { distinctExactLimit: 10_000, topValues: 3, mergeable: false });
+    const column = new ColumnAccumulator('c', { distinctExactLimit: 10_000, topValues: 3, mergeable: false, budget: UNLIMITED });
     for (const v of ['abcdz', 'abcd', 'abcdzz', 'abc', 'abcdy', 'ab', 'abcdzy', 'b', 'abce', 'a']) column.addField(bytes(v), 0, bytes(v).length);
     expect([column.toProfile().min, column.toProfile().max]).toEqual(['a', 'b']);
   });
 
   it('keeps the extremes of a column of numbers and strings in byte order', () => {
-    const column = new ColumnAccumulator('c', { distinctExactLimit: 10_000, topValues: 3, mergeable: false });
+    const column = new ColumnAccumulator('c', { distinctExactLimit: 10_000, topValues: 3, mergeable: false, budget: UNLIMITED });
     for (const v of ['10', '9', 'x1', '100', '-5', 'x10', '2.5']) column.addField(bytes(v), 0, bytes(v).length);
     expect([column.toProfile().min, column.toProfile().max]).toEqual(['-5', 'x10']);
   });
