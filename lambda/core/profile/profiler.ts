@@ -23,20 +23,23 @@ import type { ColumnProfile, LightColumnProfile, ProfileBudget, ProfileErrors, P
 
 const MAX_SAMPLES = 10;
 
-/** Column names as pandas makes them: `Unnamed: i` for blanks, `.1`, `.2` suffixes for repeats. */
+/**
+ * Column names as pandas makes them: `Unnamed: i` for blanks, `.1`, `.2` suffixes for repeats, and
+ * a suffixed name that is taken is suffixed again (pandas' `_dedup_names`: `a.1,a,a` gives
+ * `a.1, a, a.1.1`). Linear: each step takes a count that only grows.
+ */
 export function uniqueNames(raw: string[]): string[] {
-  const seen = new Map<string, number>();
+  const counts = new Map<string, number>();
   return raw.map((name, i) => {
-    let base = name.trim() === '' ? `Unnamed: ${i}` : name;
-    const n = seen.get(base) ?? 0;
-    seen.set(base, n + 1);
-    if (n > 0) {
-      let candidate = `${base}.${n}`;
-      while (seen.has(candidate)) candidate = `${base}.${n + 1}`;
-      seen.set(candidate, 1);
-      base = candidate;
+    let col = name.trim() === '' ? `Unnamed: ${i}` : name;
+    let count = counts.get(col) ?? 0;
+    while (count > 0) {
+      counts.set(col, count + 1);
+      col = `${col}.${count}`;
+      count = counts.get(col) ?? 0;
     }
-    return base;
+    counts.set(col, count + 1);
+    return col;
   });
 }
 

@@ -64,10 +64,13 @@ async function* prepend(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGener
   }
 }
 
-/** zlib's own errors carry a Z_ code (Z_DATA_ERROR, Z_BUF_ERROR); the body's errors keep theirs. */
+/**
+ * zlib's own errors carry a Z_ code (Z_DATA_ERROR, Z_BUF_ERROR); the body's errors keep theirs.
+ * Not `instanceof Error`: zlib makes its errors in Node's own realm, which a VM context (jest) is not.
+ */
 function isZlibError(err: unknown): err is Error {
   const code = (err as { code?: unknown } | undefined)?.code;
-  return err instanceof Error && typeof code === 'string' && code.startsWith('Z_');
+  return typeof err === 'object' && err !== null && typeof code === 'string' && code.startsWith('Z_');
 }
 
 /**
