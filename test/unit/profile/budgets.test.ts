@@ -6,7 +6,10 @@
 import { gzipSync } from 'node:zlib';
 import {
   CorruptGzipError,
+  DecompressionLimitError,
   FieldTooLongError,
+  GZIP_MAX_RATIO,
+  GZIP_RATIO_FROM_BYTES,
   InvalidRowError,
   LineTooLongError,
   MAX_FIELD_BYTES,
@@ -21,6 +24,9 @@ import {
 import { nestsDeeperThan } from '../../../lambda/core/profile/json-depth';
 import { uniqueNames } from '../../../lambda/core/profile/profiler';
 import { bodyOf } from './helpers';
+
+// Some of these read tens of MiB (a gzip bomb to its cap): room for a loaded machine.
+jest.setTimeout(180_000);
 
 const deep = (levels: number) => `{"a":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`;
 
@@ -170,6 +176,32 @@ describe('?rows limits', () => {
     const cut = gz.subarray(0, gz.length >> 1);
     await expect(readRows({ body: bodyOf(cut, 4096), key: 't.csv.gz' }, { offset: 90_000, limit: 1 })).rejects.toBeInstanceOf(CorruptGzipError);
     await expect(profileObject({ body: bodyOf(cut, 4096), key: 't.csv.gz' })).rejects.toBeInstanceOf(CorruptGzipError);
+  });
+});
+
+describe('gzip bounds', () => {
+  // gzip members one after another: 100 MiB of 1 KiB rows from 100 KB, 1,000:1 (long rows: few
+  // fields to parse on the way to the cap).
+  const row = `0,${'x'.repeat(1020)}\n`;
+  const bomb = () => {
+    const member = gzipSync(Buffer.from(row.repeat(1024)));
+    return Buffer.concat([gzipSync('a,b\n'), ...Array.from({ length: 100 }, () => member)]);
+  };
+
+  it('profiles a bomb up to the expansion cap and says so', async () => {
+    const p = await profileObject({ body: bodyOf(bomb(), 65536), key: 'b.csv.gz' });
+    expect(p.truncated).toMatchObject({ reason: 'gzip-expansion', limit: GZIP_MAX_RATIO });
+    expect(p.truncated!.contentBytes).toBeGreaterThanOrEqual(GZIP_RATIO_FROM_BYTES - 1024 * 1024);
+    expect(p.truncated!.contentBytes).toBeLessThan(GZIP_RATIO_FROM_BYTES + 1024 * 1024);
+    expect(p.sha256).toBeNull();
+  });
+
+  it('reads rows before the cap and refuses rows past it with DecompressionLimitError', async () => {
+    await expect(readRows({ body: bodyOf(bomb(), 65536), key: 'b.csv.gz' }, { offset: 0, limit: 2 })).resolves.toMatchObject({ rows: [['0', row.slice(2, -1)], ['0', row.slice(2, -1)]] });
+    await expect(readRows({ body: bodyOf(bomb(), 65536), key: 'b.csv.gz' }, { offset: 1_000_000, limit: 2 })).rejects.toMatchObject({
+      constructor: DecompressionLimitError,
+      limit: GZIP_MAX_RATIO,
+    });
   });
 });
 
