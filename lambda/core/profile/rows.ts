@@ -73,6 +73,8 @@ class LineSplitter {
   constructor(
     private readonly max: number,
     private readonly onLine: (line: Buffer | null) => boolean,
+    /** Called once a line passes `max`, before its end is read (which may be never: a bomb, the deadline). */
+    private readonly onOverflow: () => void = () => undefined,
   ) {}
 
   /** False once onLine has asked to stop. */
@@ -98,6 +100,7 @@ class LineSplitter {
       if (this.carryLen > this.max) {
         this.tooLong = true;
         this.carry = [];
+        this.onOverflow();
       } else this.carry.push(Buffer.from(chunk.subarray(start)));
     }
     return true;
@@ -231,6 +234,9 @@ async function read(source: Awaited<ReturnType<typeof openSource>>, input: Profi
       records.push(record);
       index++;
       return true;
+    }, () => {
+      // A line past the cap that would be in the page: refused now, not after reading to its end.
+      if (index >= req.offset && index < stopAt) throw new LineTooLongError(lineNo + 1, MAX_LINE_BYTES);
     });
     for await (const chunk of source.content) if (!splitter.push(chunk)) break;
     if (!more && !full && !source.stopped()) splitter.finish();
@@ -280,6 +286,8 @@ async function read(source: Awaited<ReturnType<typeof openSource>>, input: Profi
           indexes = selectIndexes(names, req.columns);
           wanted = new Array<boolean>(names.length).fill(false);
           for (const i of indexes) wanted[i] = true;
+          // The page's column names count too (10,000 of them are about 100 KB).
+          for (const i of indexes) bytes += encodedBytes(names[i]) + 1;
           header = [];
           return false;
         }
