@@ -31,6 +31,8 @@ export interface RowsRequest {
   maxBytes?: number;
   /** Epoch milliseconds: past it the page ends with the rows read so far. */
   deadline?: number;
+  /** As ProfileOptions.gzipRatioFromBytes. */
+  gzipRatioFromBytes?: number;
 }
 
 export interface RowsResult {
@@ -47,7 +49,10 @@ export interface RowsResult {
  * statistics are those of the content before it.
  */
 export async function profileObject(input: ProfileInput, options: ProfileOptions = {}): Promise<Profile> {
-  const source = await openSource(input.body, options.deadline !== undefined ? { deadline: options.deadline } : {});
+  const source = await openSource(input.body, {
+    ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
+    ...(options.gzipRatioFromBytes !== undefined ? { gzipRatioFromBytes: options.gzipRatioFromBytes } : {}),
+  });
   const { format, delimiter } = detectFormat(input.key, input.contentType, source.head);
   const stop = { stopped: () => source.stopped() !== null };
   let tabular = null;

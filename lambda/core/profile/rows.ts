@@ -120,7 +120,10 @@ class LineSplitter {
  * when the next row would take the page past `maxBytes` or when the deadline passes.
  */
 export async function readRows(input: ProfileInput, req: RowsRequest): Promise<RowsResult> {
-  const source = await openSource(input.body, req.deadline !== undefined ? { deadline: req.deadline } : {});
+  const source = await openSource(input.body, {
+    ...(req.deadline !== undefined ? { deadline: req.deadline } : {}),
+    ...(req.gzipRatioFromBytes !== undefined ? { gzipRatioFromBytes: req.gzipRatioFromBytes } : {}),
+  });
   try {
     return await read(source, input, req);
   } finally {

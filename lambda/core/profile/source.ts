@@ -29,6 +29,8 @@ export interface OpenedSource {
 export interface SourceLimits {
   /** Epoch milliseconds: the content ends at the first chunk read after it. */
   deadline?: number;
+  /** Content before the expansion ratio is checked (default GZIP_RATIO_FROM_BYTES; tests use less). */
+  gzipRatioFromBytes?: number;
 }
 
 function asBuffer(chunk: Uint8Array): Buffer {
@@ -79,7 +81,7 @@ function isZlibError(err: unknown): err is Error {
  * filled the disk or the deadline), and never past GZIP_MAX_BYTES. A zlib error (corrupt data, a
  * stream cut short) becomes CorruptGzipError: the content's fault, not a reason to retry.
  */
-async function* gunzip(source: AsyncIterable<Buffer>, progress: Progress): AsyncGenerator<Buffer> {
+async function* gunzip(source: AsyncIterable<Buffer>, progress: Progress, ratioFrom: number): AsyncGenerator<Buffer> {
   const input = Readable.from(source);
   const inflater = createGunzip({ chunkSize: 64 * 1024 });
   input.on('error', (err) => inflater.destroy(err));
@@ -93,7 +95,7 @@ async function* gunzip(source: AsyncIterable<Buffer>, progress: Progress): Async
         progress.stop = { reason: 'gzip-size', limit: GZIP_MAX_BYTES, bytesRead: progress.stored, contentBytes: out + Math.max(0, room) };
         return;
       }
-      if (out + chunk.length > GZIP_RATIO_FROM_BYTES && out + chunk.length > GZIP_MAX_RATIO * progress.stored) {
+      if (out + chunk.length > ratioFrom && out + chunk.length > GZIP_MAX_RATIO * progress.stored) {
         progress.stop = { reason: 'gzip-expansion', limit: GZIP_MAX_RATIO, bytesRead: progress.stored, contentBytes: out };
         return;
       }
@@ -142,7 +144,7 @@ export async function openSource(body: AsyncIterable<Uint8Array>, limits: Source
   const first = raw.chunks.length === 1 ? raw.chunks[0]! : Buffer.concat(raw.chunks);
   const gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
   const stored = prepend(raw.chunks, raw.rest);
-  const decoded = await peek(guard(gzip ? gunzip(stored, progress) : stored, progress, limits.deadline), HEAD_BYTES);
+  const decoded = await peek(guard(gzip ? gunzip(stored, progress, limits.gzipRatioFromBytes ?? GZIP_RATIO_FROM_BYTES) : stored, progress, limits.deadline), HEAD_BYTES);
   return {
     compression: gzip ? 'gzip' : null,
     head: Buffer.concat(decoded.chunks),

@@ -159,6 +159,8 @@ export interface ProfileOptions {
   header?: string[];
   /** Epoch milliseconds after which the profiler stops reading and returns a `truncated` profile. */
   deadline?: number;
+  /** gzip content read before the expansion ratio is checked (default GZIP_RATIO_FROM_BYTES; tests use less). */
+  gzipRatioFromBytes?: number;
   /** The memory budget (default MEMORY_BUDGET_BYTES). */
   memoryBudgetBytes?: number;
   /** Columns profiled in full (default MAX_FULL_COLUMNS) and named (default MAX_COLUMNS). */
