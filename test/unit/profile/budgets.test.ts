@@ -21,6 +21,9 @@ import {
   TooManyColumnsError,
 } from '../../../lambda/core/profile';
 import { nestsDeeperThan } from '../../../lambda/core/profile/json-depth';
+import { PROFILE_RSS_BOUND_MB, ROWS_RSS_BOUND_MB } from '../../../lambda/core/profile/limits';
+import { ROWS_DEADLINE_MS } from '../../../lambda/core/read-limits';
+import { SERVICE_FUNCTIONS } from '../../../lambda/shared/grants';
 import { uniqueNames } from '../../../lambda/core/profile/profiler';
 import { bodyOf } from './helpers';
 
@@ -212,5 +215,16 @@ describe('deadline', () => {
     const p = await profileObject({ body: bodyOf('a\n1\n2\n'), key: 'r.csv' }, { deadline: Date.now() - 1 });
     expect(p.truncated).toEqual({ reason: 'deadline', bytesRead: expect.any(Number) as unknown, contentBytes: 0 });
     expect(p.sha256).toBeNull();
+  });
+});
+
+describe('the bounds and the functions', () => {
+  it('gives the process and read functions more memory than the engine is bounded by', () => {
+    expect(SERVICE_FUNCTIONS.process.memorySize).toBeGreaterThan(PROFILE_RSS_BOUND_MB);
+    expect(SERVICE_FUNCTIONS.read.memorySize).toBeGreaterThan(ROWS_RSS_BOUND_MB);
+  });
+
+  it('stops a rows request before the read function times out', () => {
+    expect(ROWS_DEADLINE_MS).toBeLessThan(SERVICE_FUNCTIONS.read.timeoutSeconds * 1000);
   });
 });
