@@ -13,8 +13,8 @@ import { bearerToken, TokenError, type Claims } from './auth';
  */
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
-/** A gateway-only route (health, local tools): gets the request, answers a proxy-style result. */
-export type LocalRoute = (request: { claims?: Claims; query: URLSearchParams }) => Promise<APIGatewayProxyResult>;
+/** A gateway-only route (health, local tools, the console and its sign-in): gets the request, answers a proxy-style result. */
+export type LocalRoute = (request: { claims?: Claims; method: string; query: URLSearchParams; body: string }) => Promise<APIGatewayProxyResult>;
 
 export interface GatewayOptions {
   handlers: Record<ApiFunctionName, ApiHandler>;
@@ -266,22 +266,29 @@ export function createGateway(options: GatewayOptions): Server {
       }
     }
 
-    if (local) return reply(await local.handle({ ...(claims ? { claims } : {}), query: search }));
+    /** The body, or undefined once a 413 has been answered. */
+    const readOr413 = async (): Promise<Buffer | undefined> => {
+      try {
+        return await readBody(req, maxBody);
+      } catch (err) {
+        if (!(err instanceof BodyTooLargeError)) throw err;
+        res.setHeader('connection', 'close');
+        reply(errorResult(413, 'RequestTooLong', `The request body is over ${maxBody} bytes`));
+        return undefined;
+      }
+    };
+
+    if (local) {
+      const body = await readOr413();
+      if (!body) return 413;
+      return reply(await local.handle({ ...(claims ? { claims } : {}), method, query: search, body: body.toString('utf8') }));
+    }
     if (!match) return reply(errorResult(404, 'NoSuchRoute', `No route for ${method} ${rawPath}`));
     if (!('route' in match)) {
       return reply(errorResult(405, 'MethodNotAllowed', `${method} is not allowed on ${rawPath}`, { allow: match.allowed.join(', ') }));
     }
-
-    let body: Buffer;
-    try {
-      body = await readBody(req, maxBody);
-    } catch (err) {
-      if (err instanceof BodyTooLargeError) {
-        res.setHeader('connection', 'close');
-        return reply(errorResult(413, 'RequestTooLong', `The request body is over ${maxBody} bytes`));
-      }
-      throw err;
-    }
+    const body = await readOr413();
+    if (!body) return 413;
     const { headers, multiValueHeaders } = headersOf(req);
     const contentType = req.headers['content-type'] ?? '';
     const isText = body.length === 0 || TEXT_TYPES.test(contentType);
@@ -335,7 +342,8 @@ export function createGateway(options: GatewayOptions): Server {
   return createServer((req, res) => {
     const started = Date.now();
     handle(req, res)
-      .then((status) => log(`${req.method} ${req.url} ${status} ${Date.now() - started}ms`))
+      // An authorization code in the console's callback URL is a credential: never logged.
+      .then((status) => log(`${req.method} ${(req.url ?? '').replace(/([?&]code=)[^&]*/g, '$1…')} ${status} ${Date.now() - started}ms`))
       .catch((err: unknown) => {
         console.error(JSON.stringify({ level: 'error', message: 'Local gateway error', error: String((err as Error)?.stack ?? err) }));
         if (!res.headersSent) {

@@ -18,7 +18,9 @@ import { loadConfig, type Config } from '../lambda/shared/config';
 import type { ApiFunctionName } from '../lambda/shared/routes';
 import { json } from '../lambda/shared/http';
 import { loadOrCreateKey, signToken, verifyToken } from './auth';
+import { localConsoleRoutes } from './console';
 import { createGateway, originMatcher, type ApiHandler } from './gateway';
+import type { AuthenticateUser } from './oauth';
 import type { DeadLetter } from './dead-letters';
 import { startLocalCognito, type LocalCognito } from './cognito/server';
 import { startProcessingQueue, type ProcessHandler } from './processing';
@@ -82,6 +84,8 @@ export interface LocalServiceOptions {
    * in the background after the API is up. `maxKeys` bounds the keys checked (100,000).
    */
   reconcile?: boolean | { maxKeys?: number };
+  /** The console's sign-in check (local/oauth.ts `acceptUserName`: a user name, no password, for now). */
+  authenticate?: AuthenticateUser;
   /** Defaults to the real handlers (local/handlers.ts). */
   buildHandlers?: BuildHandlers;
   log?: (line: string) => void;
@@ -89,6 +93,8 @@ export interface LocalServiceOptions {
 
 export interface Endpoints {
   apiUrl: string;
+  /** The web console: same origin as the API. */
+  consoleUrl: string;
   s3Endpoint: string;
   region: string;
   accessKeyId: string;
@@ -109,6 +115,7 @@ export interface Endpoints {
 
 export interface LocalService {
   apiUrl: string;
+  consoleUrl: string;
   s3Endpoint: string;
   region: string;
   credentials: Credentials;
@@ -259,25 +266,28 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     const cognito = parts.add(
       await startLocalCognito({ dataDir, region, jwtKey, port: options.cognitoPort ?? 0, ...(options.cognitoClock ? { now: options.cognitoClock } : {}), log }),
     );
+    // The console's routes need the gateway's port, known once it listens: they are added then.
+    const localRoutes: Parameters<typeof createGateway>[0]['localRoutes'] = {
+      'GET /health': { auth: false, handle: async () => json(200, { status: 'ok' }) },
+      // Each user sees and replays only the dead letters of their own uploads.
+      'GET /local/dead-letters': { auth: true, handle: async ({ claims }) => json(200, { deadLetters: await queue.deadLetters(claims!.sub) }) },
+      'POST /local/dead-letters/replay': {
+        auth: true,
+        handle: async ({ claims, query }) => {
+          const ids = query.getAll('id');
+          return json(200, { replayed: await queue.replay({ userId: claims!.sub, ...(ids.length ? { ids } : {}) }) });
+        },
+      },
+    };
     const gateway = createGateway({
       handlers,
       verifyToken: (token) => verifyToken(jwtKey, token),
       isAllowedOrigin: originMatcher(origins.join(',')),
       log,
-      localRoutes: {
-        'GET /health': { auth: false, handle: async () => json(200, { status: 'ok' }) },
-        // Each user sees and replays only the dead letters of their own uploads.
-        'GET /local/dead-letters': { auth: true, handle: async ({ claims }) => json(200, { deadLetters: await queue.deadLetters(claims!.sub) }) },
-        'POST /local/dead-letters/replay': {
-          auth: true,
-          handle: async ({ claims, query }) => {
-            const ids = query.getAll('id');
-            return json(200, { replayed: await queue.replay({ userId: claims!.sub, ...(ids.length ? { ids } : {}) }) });
-          },
-        },
-      },
+      localRoutes,
     });
-    const apiUrl = `http://${host}:${await listen(gateway, options.port ?? 3000, host)}`;
+    const port = await listen(gateway, options.port ?? 3000, host);
+    const apiUrl = `http://${host}:${port}`;
     parts.add({
       stop: () =>
         new Promise<void>((done) => {
@@ -285,10 +295,21 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
           gateway.closeAllConnections();
         }),
     });
-
+    Object.assign(
+      localRoutes,
+      localConsoleRoutes({
+        port,
+        s3Endpoint: storage.endpoint,
+        region,
+        mintIdToken: (sub, claims, ttlSeconds) => signToken(jwtKey, sub, { claims, ttlSeconds }),
+        ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+      }),
+    );
     const token = (sub: string, ttlSeconds?: number) => signToken(jwtKey, sub, ttlSeconds ? { ttlSeconds } : {});
+    const consoleUrl = `${apiUrl}/`;
     return {
       apiUrl,
+      consoleUrl,
       s3Endpoint: storage.endpoint,
       region,
       credentials: storage.credentials,
@@ -300,6 +321,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       token,
       endpoints: () => ({
         apiUrl,
+        consoleUrl,
         s3Endpoint: storage.endpoint,
         region,
         accessKeyId: storage.credentials.accessKeyId,

@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     [
       '',
       'S3 File Service is running locally.',
+      `  Console:      ${endpoints.consoleUrl}   (open it in a browser; sign in with any user name)`,
       `  API:          ${endpoints.apiUrl}   (GET /health, routes as deployed)`,
       `  S3 endpoint:  ${endpoints.s3Endpoint}   (${service.polling ? 'external, uploads found by polling' : 'embedded S3, signatures and grants enforced'})`,
       `  SQS queue:    ${endpoints.queueUrl}   (dead letters: npm run replay-dlq)`,
