@@ -5,6 +5,8 @@
  * Where the machine is supposed to have it (.ci/run lists what it installed in
  * S3FS_REQUIRED_TOOLS), a missing tool fails the run instead of skipping quietly.
  */
+import { existsSync } from 'node:fs';
+
 export interface OptionalTool {
   /** Short name, as listed in S3FS_REQUIRED_TOOLS (comma-separated). */
   id: string;
@@ -31,3 +33,11 @@ export function describeWith(tool: OptionalTool, title: string, suite: () => voi
     describe.skip(`${title} [skipped: ${tool.missing}]`, suite);
   }
 }
+
+/** Debian's headless Chromium, which playwright-core drives (`playwright install` cannot download browsers here). */
+export const CHROMIUM_PATH = '/usr/bin/chromium-headless-shell';
+export const CHROMIUM: OptionalTool = {
+  id: 'chromium',
+  missing: existsSync(CHROMIUM_PATH) ? undefined : `${CHROMIUM_PATH} is not installed`,
+  install: 'apt-get install -y --no-install-recommends chromium-headless-shell',
+};
