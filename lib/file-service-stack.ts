@@ -1,11 +1,12 @@
 import * as path from 'node:path';
-import { CfnOutput, CfnResource, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnResource, Lazy, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ENV } from '../lambda/shared/config';
 import { PROCESSING_QUEUE } from '../lambda/shared/processing-queue';
 import { SERVICE_FUNCTIONS, type ServiceFunctionName } from '../lambda/shared/grants';
 import { Api } from './constructs/api';
 import { Auth } from './constructs/auth';
+import { ConsoleHosting } from './constructs/console';
 import { Firewall } from './constructs/firewall';
 import { Monitoring } from './constructs/monitoring';
 import { Processing } from './constructs/processing';
@@ -36,6 +37,8 @@ export interface FileServiceStackProps extends StackProps {
   alarmEmail?: string;
   /** Set NODE_OPTIONS=--enable-source-maps on every function (slower cold starts). Default: off. */
   sourceMaps?: boolean;
+  /** The web console's hosted-UI domain prefix. Default: `<stack name>-<account>`. */
+  consoleDomainPrefix?: string;
   /** Where the entry modules live. Default: lambda/functions. */
   functionsDir?: string;
   /** Optional overrides of the functions' limits (unset: the defaults in lambda/shared/config.ts). */
@@ -65,6 +68,7 @@ export function processorReservedConcurrency(value: number | null | undefined): 
 export class FileServiceStack extends Stack {
   readonly storage: Storage;
   readonly auth: Auth;
+  readonly console: ConsoleHosting;
   readonly api: Api;
   readonly processing: Processing;
   readonly monitoring: Monitoring;
@@ -74,7 +78,9 @@ export class FileServiceStack extends Stack {
 
   constructor(scope: Construct, id: string, props: FileServiceStackProps = {}) {
     super(scope, id, props);
-    const allowedOrigins = props.allowedOrigins ?? [];
+    // The web console's origin joins the configured ones. It is known once its distribution exists,
+    // which needs the log bucket made with the other buckets: a Lazy closes that circle in code.
+    const allowedOrigins = [...(props.allowedOrigins ?? []), Lazy.string({ produce: () => this.console.origin })];
     const dev = props.autoDeleteObjects ?? false;
     const functionsDir = props.functionsDir ?? FUNCTIONS_DIR;
     const removalPolicy = dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
@@ -82,6 +88,11 @@ export class FileServiceStack extends Stack {
     this.storage = new Storage(this, 'Storage', { allowedOrigins, autoDeleteObjects: dev });
     // A throw-away stack deletes its users with it, which deletion protection would refuse.
     this.auth = new Auth(this, 'Auth', { removalPolicy, deletionProtection: !dev, threatProtection: props.threatProtection ?? false });
+    this.console = new ConsoleHosting(this, 'Console', {
+      userPool: this.auth.userPool,
+      accessLogs: this.storage.accessLogs,
+      ...(props.consoleDomainPrefix ? { domainPrefix: props.consoleDomainPrefix } : {}),
+    });
 
     // One HMAC key per purpose, each a secret that only the functions using it may read, fetched at
     // cold start: the environment names the secret, never holds its value (lambda/shared/secrets.ts).
@@ -155,6 +166,9 @@ export class FileServiceStack extends Stack {
       alarms: [this.processing.deadLetterAlarm],
     });
 
+    this.console.deploy(this.api.restApi);
+
+    new CfnOutput(this, 'ConsoleUrl', { value: `${this.console.origin}/`, description: 'The web console' });
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url, description: 'Base URL of the API' });
     new CfnOutput(this, 'UserPoolId', { value: this.auth.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.auth.client.userPoolClientId });

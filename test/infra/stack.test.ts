@@ -145,7 +145,8 @@ describe('functions', () => {
       [ENV.uploadsBucket]: { Ref: logicalId(stack.storage.uploads) },
       [ENV.resultsBucket]: { Ref: logicalId(stack.storage.results) },
       ...keys,
-      [ENV.allowedOrigins]: '',
+      // The web console's origin, always there (lib/constructs/console.ts).
+      [ENV.allowedOrigins]: consoleOrigin(stack),
     });
   });
 
@@ -269,11 +270,16 @@ describe('permissions', () => {
   });
 });
 
+/** `https://<the console's distribution>`, as the template spells it. */
+function consoleOrigin(s: typeof stack): { 'Fn::Join': [string, unknown[]] } {
+  return { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId(s.console.distribution), 'DomainName'] }]] };
+}
+
 describe('buckets', () => {
   const buckets = Object.values(resources).filter((r) => r.Type === 'AWS::S3::Bucket');
 
-  it('has exactly the uploads, results and access-log buckets', () => {
-    expect(buckets).toHaveLength(3);
+  it('has exactly the uploads, results, access-log and console buckets', () => {
+    expect(buckets).toHaveLength(4);
   });
 
   it('blocks public access, encrypts with S3-managed keys and disables ACLs on every bucket', () => {
@@ -347,15 +353,18 @@ describe('buckets', () => {
     expect(json[logicalId(stack.storage.results)].DeletionPolicy).toBe('Retain');
   });
 
-  it('has no CORS rule when no origin is configured', () => {
-    for (const bucket of buckets) expect(bucket.Properties.CorsConfiguration).toBeUndefined();
+  it('allows only the web console\'s origin on the data buckets when no other origin is configured', () => {
+    for (const data of [stack.storage.uploads, stack.storage.results]) {
+      expect(resources[logicalId(data)]!.Properties.CorsConfiguration.CorsRules.map((r: { AllowedOrigins: unknown }) => r.AllowedOrigins)).toEqual([[consoleOrigin(stack)]]);
+    }
+    for (const other of [stack.storage.accessLogs, stack.console.bucket]) expect(resources[logicalId(other)]!.Properties.CorsConfiguration).toBeUndefined();
   });
 
   it('allows browser uploads from the configured origins and exposes ETag', () => {
     const { stack: withOrigins } = buildStack({ context: { allowedOrigins: 'https://app.example.com' } });
     const uploads = Template.fromStack(withOrigins).toJSON().Resources[logicalId(withOrigins.storage.uploads)];
     const [rule] = uploads.Properties.CorsConfiguration.CorsRules;
-    expect(rule.AllowedOrigins).toEqual(['https://app.example.com']);
+    expect(rule.AllowedOrigins).toEqual(['https://app.example.com', consoleOrigin(withOrigins)]);
     expect(rule.AllowedMethods).toEqual(expect.arrayContaining(['GET', 'PUT', 'HEAD', 'POST']));
     expect(rule.ExposedHeaders).toContain('ETag');
   });
@@ -460,8 +469,10 @@ describe('api', () => {
   apiResources.forEach(([id]) => pathOf(id));
   const routeOf = (m: (typeof methods)[number]) => `${m.Properties.HttpMethod} ${m.Properties.ResourceId.Ref ? pathOf(m.Properties.ResourceId.Ref) : '/'}`;
 
-  it('has exactly one method per route-table row', () => {
-    expect(methods.map(routeOf).sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.resource}`).sort());
+  const routed = methods.filter((m) => m.Properties.HttpMethod !== 'OPTIONS');
+
+  it('has exactly one method per route-table row, and CORS preflights', () => {
+    expect(routed.map(routeOf).sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.resource}`).sort());
   });
 
   it.each(ROUTES.map((r) => [`${r.method} ${r.resource}`, r] as const))('integrates %s with its function through a Cognito authorizer', (_name, route) => {
@@ -493,8 +504,17 @@ describe('api', () => {
     });
   });
 
-  it('answers CORS preflight without authorization only for configured origins', () => {
-    expect(methods.filter((m) => m.Properties.HttpMethod === 'OPTIONS')).toHaveLength(0);
+  it('answers CORS preflight without authorization for the web console\'s origin', () => {
+    const options = methods.filter((m) => m.Properties.HttpMethod === 'OPTIONS');
+    expect(options.length).toBeGreaterThan(0);
+    for (const m of options) {
+      expect(m.Properties.AuthorizationType).toBe('NONE');
+      expect(JSON.stringify(m.Properties.Integration)).toContain(JSON.stringify(consoleOrigin(stack)['Fn::Join'][1][1]));
+      expect(JSON.stringify(m.Properties.Integration)).not.toContain("'*'");
+    }
+  });
+
+  it('answers CORS preflight without authorization for configured origins too', () => {
     const { stack: withOrigins } = buildStack({ context: { allowedOrigins: 'https://app.example.com' } });
     const options = Object.values(Template.fromStack(withOrigins).findResources('AWS::ApiGateway::Method')).filter(
       (m) => m.Properties.HttpMethod === 'OPTIONS',
@@ -554,11 +574,12 @@ describe('api', () => {
     });
   });
 
-  it('adds the configured origin to API Gateway error responses', () => {
-    const { stack: withOrigins } = buildStack({ context: { allowedOrigins: 'https://app.example.com' } });
-    Template.fromStack(withOrigins).hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+  it('adds the web console\'s origin to API Gateway error responses', () => {
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
       ResponseType: 'DEFAULT_4XX',
-      ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Access-Control-Allow-Origin': "'https://app.example.com'" }),
+      ResponseParameters: Match.objectLike({
+        'gatewayresponse.header.Access-Control-Allow-Origin': { 'Fn::Join': ['', ["'https://", { 'Fn::GetAtt': [logicalId(stack.console.distribution), 'DomainName'] }, "'"]] },
+      }),
     });
   });
 
@@ -632,10 +653,83 @@ describe('auth', () => {
   });
 });
 
+describe('web console', () => {
+  const distribution = () => Object.values(template.findResources('AWS::CloudFront::Distribution'))[0]!.Properties.DistributionConfig;
+
+  it('serves the console bucket through CloudFront with origin access control, over HTTPS only', () => {
+    template.resourceCountIs('AWS::CloudFront::Distribution', 1);
+    template.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
+    template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+      OriginAccessControlConfig: Match.objectLike({ OriginAccessControlOriginType: 's3', SigningBehavior: 'always', SigningProtocol: 'sigv4' }),
+    });
+    const config = distribution();
+    expect(config.DefaultRootObject).toBe('index.html');
+    expect(config.Origins).toHaveLength(1);
+    expect(config.Origins[0].DomainName).toEqual({ 'Fn::GetAtt': [logicalId(stack.console.bucket), 'RegionalDomainName'] });
+    expect(config.Origins[0].S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
+    expect(config.Origins[0].OriginAccessControlId).toBeDefined();
+    expect(config.DefaultCacheBehavior.ViewerProtocolPolicy).toBe('redirect-to-https');
+    expect(config.CacheBehaviors.map((b: { PathPattern: string }) => b.PathPattern)).toEqual(['/config.json']);
+  });
+
+  it('lets only this distribution read the console bucket', () => {
+    const policy = Object.values(template.findResources('AWS::S3::BucketPolicy')).find((p) => JSON.stringify(p.Properties.Bucket) === JSON.stringify({ Ref: logicalId(stack.console.bucket) }))!;
+    const reads = policy.Properties.PolicyDocument.Statement.filter((s: { Effect: string; Principal?: { Service?: string } }) => s.Effect === 'Allow');
+    expect(reads).toEqual([
+      expect.objectContaining({
+        Action: 's3:GetObject',
+        Principal: { Service: 'cloudfront.amazonaws.com' },
+        Condition: { StringEquals: { 'AWS:SourceArn': expect.anything() } },
+      }),
+    ]);
+  });
+
+  it('sends a CSP without inline script, HSTS, nosniff, no framing and no referrer on every response', () => {
+    const policy = Object.values(template.findResources('AWS::CloudFront::ResponseHeadersPolicy'))[0]!.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+    const csp = JSON.stringify(policy.ContentSecurityPolicy.ContentSecurityPolicy);
+    expect(csp).toContain("script-src 'self';");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-');
+    expect(policy).toMatchObject({
+      StrictTransportSecurity: { AccessControlMaxAgeSec: 31536000, IncludeSubdomains: true, Override: true },
+      ContentTypeOptions: { Override: true },
+      FrameOptions: { FrameOption: 'DENY', Override: true },
+      ReferrerPolicy: { ReferrerPolicy: 'no-referrer', Override: true },
+    });
+    const config = distribution();
+    for (const behavior of [config.DefaultCacheBehavior, ...config.CacheBehaviors]) expect(behavior.ResponseHeadersPolicyId).toEqual({ Ref: logicalId(stack.console.headers) });
+  });
+
+  it('has a Cognito domain and a public client with the code grant back to the console only', () => {
+    template.resourceCountIs('AWS::Cognito::UserPoolDomain', 1);
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      GenerateSecret: false,
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthFlowsUserPoolClient: true,
+      AllowedOAuthScopes: Match.arrayWith(['openid']),
+      CallbackURLs: [{ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId(stack.console.distribution), 'DomainName'] }, '/']] }],
+      LogoutURLs: [{ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId(stack.console.distribution), 'DomainName'] }, '/']] }],
+      SupportedIdentityProviders: ['COGNITO'],
+      EnableTokenRevocation: true,
+    });
+  });
+
+  it('deploys the built console and a config.json naming the API, the sign-in domain and the client, then invalidates the cache', () => {
+    const deployment = Object.values(template.findResources('Custom::CDKBucketDeployment'))[0]!.Properties;
+    expect(deployment.DestinationBucketName).toEqual({ Ref: logicalId(stack.console.bucket) });
+    expect(deployment.DistributionPaths).toEqual(['/*']);
+    expect(deployment.RetainOnDelete).toBe(false);
+    expect(deployment.SourceObjectKeys).toHaveLength(2);
+    const config = JSON.stringify(deployment.SourceMarkers);
+    expect(config).toContain(logicalId(stack.api.restApi));
+    expect(config).toContain(logicalId(stack.console.client));
+  });
+});
+
 describe('outputs', () => {
-  it('exports the API URL, user pool, client, bucket names, region and alarm topic', () => {
+  it('exports the API URL, console URL, user pool, client, bucket names, region and alarm topic', () => {
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
-      ['AlarmTopicArn', 'ApiUrl', 'Region', 'ResultsBucketName', 'UploadsBucketName', 'UserPoolClientId', 'UserPoolId', ...Object.keys(template.toJSON().Outputs).filter((k) => k.startsWith('ApiRestEndpoint'))].sort(),
+      ['AlarmTopicArn', 'ApiUrl', 'ConsoleUrl', 'Region', 'ResultsBucketName', 'UploadsBucketName', 'UserPoolClientId', 'UserPoolId', ...Object.keys(template.toJSON().Outputs).filter((k) => k.startsWith('ApiRestEndpoint'))].sort(),
     );
   });
 });
