@@ -11,7 +11,6 @@ import * as path from 'node:path';
 import { Aws, DockerImage, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   AllowedMethods,
-  CachePolicy,
   Distribution,
   HeadersFrameOption,
   HeadersReferrerPolicy,
@@ -22,7 +21,7 @@ import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { OAuthScope, UserPoolClientIdentityProvider, type UserPool, type UserPoolClient, type UserPoolDomain } from 'aws-cdk-lib/aws-cognito';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { BlockPublicAccess, Bucket, BucketEncryption, CfnBucket, ObjectOwnership, type IBucket } from 'aws-cdk-lib/aws-s3';
-import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
+import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { consoleContentSecurityPolicy } from '../../web/csp';
 import { writeConsoleSync } from '../../web/build';
@@ -99,15 +98,6 @@ export class ConsoleHosting extends Construct {
         allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
         responseHeadersPolicy: this.headers,
       },
-      additionalBehaviors: {
-        // Read at every start: a redeploy's settings apply at once.
-        '/config.json': {
-          origin,
-          viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-          cachePolicy: CachePolicy.CACHING_DISABLED,
-          responseHeadersPolicy: this.headers,
-        },
-      },
     });
     this.origin = `https://${this.distribution.distributionDomainName}`;
 
@@ -151,14 +141,15 @@ export class ConsoleHosting extends Construct {
     );
   }
 
-  /** Uploads the built console and its `config.json`, and invalidates the distribution's cache. */
+  /** Uploads the built console and its `config.json`. */
   deploy(api: RestApi): BucketDeployment {
     const stack = Stack.of(this);
     const deployment = new BucketDeployment(this, 'Deploy', {
       destinationBucket: this.bucket,
-      distribution: this.distribution,
-      distributionPaths: ['/*'],
       retainOnDelete: false,
+      // Revalidated on every use (an ETag check; CloudFront holds them for its 1 s minimum TTL), so a
+      // redeploy shows at once without an invalidation, whose grant CDK can only give on "*".
+      cacheControl: [CacheControl.noCache()],
       memoryLimit: 256,
       sources: [
         Source.asset(WEB_DIR, {
@@ -202,7 +193,6 @@ export class ConsoleHosting extends Construct {
       ['AwsSolutions-IAM5[Action::s3:Abort*]', `${deployOnly} CDK grants write of the console bucket by wildcard actions (grantReadWrite).`],
       ['AwsSolutions-IAM5[Action::s3:DeleteObject*]', `${deployOnly} It deletes files of the previous console version (prune) and all of them when the deployment is removed.`],
       [`AwsSolutions-IAM5[Resource::${nagArnRef(this.bucket.node.defaultChild as CfnBucket)}/*]`, `${deployOnly} It writes every object of the console bucket, which holds nothing else.`],
-      ['AwsSolutions-IAM5[Resource::*]', `${deployOnly} cloudfront:CreateInvalidation and GetInvalidation, granted on * by CDK, to clear the distribution's cache after an upload.`],
       ['AwsSolutions-L1', `${deployOnly} Its Python runtime is pinned by the aws-cdk-lib release.`],
       ['Serverless-LambdaDLQ', `${deployOnly} Invoked synchronously by CloudFormation, which reports a failure as a failed deployment: there is no event to dead-letter.`],
       ['Serverless-LambdaLatestVersion', `${deployOnly} Its runtime is pinned by the aws-cdk-lib release.`],

@@ -669,7 +669,6 @@ describe('web console', () => {
     expect(config.Origins[0].S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
     expect(config.Origins[0].OriginAccessControlId).toBeDefined();
     expect(config.DefaultCacheBehavior.ViewerProtocolPolicy).toBe('redirect-to-https');
-    expect(config.CacheBehaviors.map((b: { PathPattern: string }) => b.PathPattern)).toEqual(['/config.json']);
   });
 
   it('lets only this distribution read the console bucket', () => {
@@ -697,7 +696,8 @@ describe('web console', () => {
       ReferrerPolicy: { ReferrerPolicy: 'no-referrer', Override: true },
     });
     const config = distribution();
-    for (const behavior of [config.DefaultCacheBehavior, ...config.CacheBehaviors]) expect(behavior.ResponseHeadersPolicyId).toEqual({ Ref: logicalId(stack.console.headers) });
+    expect(config.CacheBehaviors).toBeUndefined();
+    expect(config.DefaultCacheBehavior.ResponseHeadersPolicyId).toEqual({ Ref: logicalId(stack.console.headers) });
   });
 
   it('has a Cognito domain and a public client with the code grant back to the console only', () => {
@@ -714,10 +714,11 @@ describe('web console', () => {
     });
   });
 
-  it('deploys the built console and a config.json naming the API, the sign-in domain and the client, then invalidates the cache', () => {
+  it('deploys the built console and a config.json naming the API, the sign-in domain and the client, revalidated on every use', () => {
     const deployment = Object.values(template.findResources('Custom::CDKBucketDeployment'))[0]!.Properties;
     expect(deployment.DestinationBucketName).toEqual({ Ref: logicalId(stack.console.bucket) });
-    expect(deployment.DistributionPaths).toEqual(['/*']);
+    expect(deployment.DistributionPaths).toBeUndefined();
+    expect(deployment.SystemMetadata).toEqual({ 'cache-control': 'no-cache' });
     expect(deployment.RetainOnDelete).toBe(false);
     expect(deployment.SourceObjectKeys).toHaveLength(2);
     const config = JSON.stringify(deployment.SourceMarkers);
