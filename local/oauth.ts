@@ -16,9 +16,9 @@ export type AuthenticateUser = (input: { username: string; password?: string }) 
 export class SignInError extends Error {}
 
 /**
- * THE SEAM for the local user store (wip/login): today any valid user id signs in as itself, with
- * no password. When the store lands, this checks the password (SRP) and the TOTP code, and throws
- * SignInError on a mismatch.
+ * THE SEAM for the local user pool (local/cognito/, `s3files login`): today any valid user id
+ * signs in as itself, with no password. Next: look the user up in the pool, check the password
+ * against its SRP verifier and the TOTP code, return its `sub`, and throw SignInError on a mismatch.
  */
 export const acceptUserName: AuthenticateUser = async ({ username }) => {
   try {
