@@ -9,6 +9,8 @@ let server: Server;
 let base: string;
 let events: APIGatewayProxyEvent[];
 let nextResult: APIGatewayProxyResult;
+const logLines: string[] = [];
+const localCalls: { method: string; body: string }[] = [];
 
 const recorder: ApiHandler = async (event) => {
   events.push(event);
@@ -21,7 +23,18 @@ beforeAll(async () => {
     handlers: { list: recorder, read: recorder, upload: recorder },
     verifyToken: (token) => verifyToken(key, token),
     isAllowedOrigin: localhostOrigins,
-    localRoutes: { 'GET /health': { auth: false, handle: async () => ({ statusCode: 200, body: '{"status":"ok"}' }) } },
+    localRoutes: {
+      'GET /health': { auth: false, handle: async () => ({ statusCode: 200, body: '{"status":"ok"}' }) },
+      'GET /': { auth: false, handle: async () => ({ statusCode: 200, body: 'page' }) },
+      'POST /form': {
+        auth: false,
+        handle: async ({ method, body }) => {
+          localCalls.push({ method, body });
+          return { statusCode: 204, body: '' };
+        },
+      },
+    },
+    log: (line) => logLines.push(line),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -36,6 +49,19 @@ beforeEach(() => {
 });
 
 describe('local gateway', () => {
+  it('never writes an authorization code from a callback URL to its log', async () => {
+    await fetch(`${base}/?state=s1&code=SECRETCODE123`);
+
+    expect(logLines.some((l) => l.includes('state=s1'))).toBe(true);
+    expect(logLines.join('\n')).not.toContain('SECRETCODE123');
+  });
+
+  it('gives a local route the method and the body of the request', async () => {
+    await fetch(`${base}/form`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1&b=2' });
+
+    expect(localCalls).toEqual([{ method: 'POST', body: 'a=1&b=2' }]);
+  });
+
   it('answers /health without a token', async () => {
     const res = await fetch(`${base}/health`);
     expect(res.status).toBe(200);
