@@ -151,7 +151,7 @@ export class FileServiceStack extends Stack {
       acknowledgeNag(
         this.api.restApi,
         'AwsSolutions-APIG3',
-        'Deployed with -c waf=false: whoever deploys chose no web ACL (billed per ACL, rule and request). The stage\'s per-method throttles remain; the Cognito authorizer guards every method except those marked authorizer: none in the route table.',
+        'Deployed with -c waf=false: whoever deploys chose no web ACL (billed per ACL, rule and request). The stage\'s per-method throttles remain; the Cognito authorizer guards every method (CORS preflights aside).',
       );
     }
 

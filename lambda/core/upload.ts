@@ -70,8 +70,6 @@ export function validateSize(value: unknown, config: Pick<Config, 'maxUploadByte
 
 // ---------------------------------------------------------------------------------------------
 // Upload ids: a signed token carrying S3's upload id and what completion must check against.
-// Our routes and the Uppy adapter sign them for different purposes (their size rules differ, so
-// one must never be accepted as the other) but read them with the one check below.
 
 /** What an upload id carries, whichever route issued it. */
 export interface UploadToken {
@@ -265,7 +263,7 @@ export async function signParts(
 // ---------------------------------------------------------------------------------------------
 // Multipart uploads in S3: listing, aborting and checked completion
 
-/** Where a multipart upload lives in S3: shared by our upload routes and the Uppy adapter. */
+/** Where a multipart upload lives in S3: shared by the upload routes and Uppy's sign-request. */
 export interface MultipartTarget {
   s3Key: string;
   /** S3's own upload id. */
@@ -317,11 +315,9 @@ export interface ChosenPart {
   etag: string;
 }
 
-/**
- * The parts a caller asks to complete with, checked for shape and order. Field names differ
- * between our API (`partNumber`, `etag`) and Companion's (`PartNumber`, `ETag`).
- */
-export function parseChosenParts(given: unknown, fields: { number: string; etag: string } = { number: 'partNumber', etag: 'etag' }): ChosenPart[] {
+/** The parts a caller asks to complete with, checked for shape and order. */
+export function parseChosenParts(given: unknown): ChosenPart[] {
+  const fields = { number: 'partNumber', etag: 'etag' } as const;
   if (!Array.isArray(given) || given.length === 0 || given.length > MAX_PARTS) {
     throw new BadRequestError('InvalidBody', `parts must be an array of 1 to ${MAX_PARTS} parts`);
   }

@@ -11,9 +11,9 @@ export type Headers = Record<string, string>;
 /** Largest JSON request body the API accepts (requests carry metadata, never file contents). */
 export const MAX_JSON_BODY_BYTES = 256 * 1024;
 /**
- * Largest body of the two complete routes, ours and Companion's: a list of all 10,000 parts S3
- * allows, about 70 bytes each (`{"PartNumber":10000,"ETag":"\"<32 hex>\""},`), must fit, or an
- * upload of more than about 3,700 parts could never be completed with its list (Uppy always sends it).
+ * Largest body of the complete route: a list of all 10,000 parts S3 allows, about 70 bytes each
+ * (`{"partNumber":10000,"etag":"\"<32 hex>\""},`), must fit, or an upload of more than about 3,700
+ * parts could never be completed with its list (the no-parts and partsSha256 forms need none).
  */
 export const MAX_COMPLETE_BODY_BYTES = 1024 * 1024;
 
