@@ -5,6 +5,7 @@ import { json, LAMBDA_MAX_RESPONSE_BYTES, proxyResponseBytes } from '../lambda/s
 import { SERVICE_FUNCTIONS } from '../lambda/shared/grants';
 import { matchRoute, type ApiFunctionName } from '../lambda/shared/routes';
 import { bearerToken, TokenError, type Claims } from './auth';
+import { readBody } from './read-body';
 
 /**
  * A local stand-in for the API Gateway REST API: routes with the shared route table, checks bearer
@@ -68,26 +69,6 @@ export function originMatcher(list: string | undefined): (origin: string) => boo
 }
 
 class BodyTooLargeError extends Error {}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLargeError());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new BodyTooLargeError());
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 function headersOf(req: IncomingMessage): { headers: Record<string, string>; multiValueHeaders: Record<string, string[]> } {
   const headers: Record<string, string> = {};
@@ -269,7 +250,7 @@ export function createGateway(options: GatewayOptions): Server {
     /** The body, or undefined once a 413 has been answered. */
     const readOr413 = async (): Promise<Buffer | undefined> => {
       try {
-        return await readBody(req, maxBody);
+        return await readBody(req, maxBody, () => new BodyTooLargeError());
       } catch (err) {
         if (!(err instanceof BodyTooLargeError)) throw err;
         res.setHeader('connection', 'close');

@@ -23,6 +23,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { isAllowed, type PolicyStatement } from '../s3/iam';
 import { authenticateWithBody, S3AuthError } from '../s3/sigv4';
+import { readBody } from '../read-body';
 
 export interface SecretsPrincipal {
   name: string;
@@ -168,7 +169,7 @@ export async function startLocalSecrets(options: LocalSecretsOptions): Promise<L
       if (req.method !== 'POST' || req.url !== '/' || contentType !== JSON_CONTENT_TYPE || !target.startsWith(TARGET_PREFIX)) {
         throw new SecretsError('UnknownOperationException', `The local Secrets Manager speaks JSON 1.1 only: POST / with Content-Type: ${JSON_CONTENT_TYPE} and X-Amz-Target: secretsmanager.<Action>`);
       }
-      const body = await readBody(req);
+      const body = await readBody(req, MAX_BODY_BYTES, () => new SecretsError('InvalidRequestException', `The request body is over ${MAX_BODY_BYTES} bytes`));
       const principal = await authenticate(req, body);
       const run = actions[target.slice(TARGET_PREFIX.length)];
       if (!run) throw new SecretsError('UnknownOperationException', `${target} is not served by the local Secrets Manager`);
@@ -233,26 +234,4 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   const bytes = Buffer.from(JSON.stringify(body), 'utf8');
   res.writeHead(status, { 'content-type': JSON_CONTENT_TYPE, 'content-length': String(bytes.length), 'x-amzn-requestid': randomUUID() });
   res.end(bytes);
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
-      reject(new SecretsError('InvalidRequestException', `The request body is over ${MAX_BODY_BYTES} bytes`));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        req.pause();
-        reject(new SecretsError('InvalidRequestException', `The request body is over ${MAX_BODY_BYTES} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }

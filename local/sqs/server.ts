@@ -31,6 +31,7 @@ import {
   unsupportedOperation,
 } from './errors';
 import { QueueStore, type PeekedMessage } from './store';
+import { readBody } from '../read-body';
 
 export interface LocalQueueOptions {
   /** Where queues and messages are kept; a restart on the same directory finds them again. */
@@ -81,7 +82,7 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
     res.on('close', () => gone.abort());
     try {
       const action = checkProtocol(req);
-      const body = await readBody(req);
+      const body = await readBody(req, MAX_BODY_BYTES, () => requestEntityTooLarge(MAX_BODY_BYTES));
       const { accessKeyId } = await authenticate(req, body);
       const run = ACTIONS[action];
       if (!run) throw NOT_SERVED.has(action) ? unsupportedOperation(`${action} is not served by the local queue.`) : unknownOperation();
@@ -203,27 +204,4 @@ function send(res: ServerResponse, status: number, body: unknown, extra: Record<
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(',') : value;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_BODY_BYTES) {
-      reject(requestEntityTooLarge(MAX_BODY_BYTES));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        req.pause();
-        reject(requestEntityTooLarge(MAX_BODY_BYTES));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
