@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { json, LAMBDA_MAX_RESPONSE_BYTES, proxyResponseBytes } from '../lambda/shared/http';
 import { SERVICE_FUNCTIONS } from '../lambda/shared/grants';
-import { matchRoute, type ApiFunctionName } from '../lambda/shared/routes';
+import type { ApiFunctionName } from '../lambda/shared/routes';
+import { matchRoute } from './route-matcher';
 import { bearerToken, TokenError, type Claims } from './auth';
 import { readBody } from './read-body';
 

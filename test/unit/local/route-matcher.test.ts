@@ -1,4 +1,4 @@
-import { matchRoute } from '../../../lambda/shared/routes';
+import { matchRoute } from '../../../local/route-matcher';
 
 describe('matchRoute', () => {
   it('prefers the literal resource /uploads/sign to /uploads/{uploadId}, as API Gateway does', () => {
