@@ -472,7 +472,7 @@ class SignatureVerifier extends SignatureV4 {
 }
 
 /** SHA-256 and HMAC-SHA256 over node:crypto, in the shape the signer takes (what @smithy/hash-node is). */
-class Sha256 implements Checksum {
+export class Sha256 implements Checksum {
   private hash: Hash | Hmac;
 
   constructor(private readonly secret?: SourceData) {

@@ -13,7 +13,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../lambda/shared/clients';
 import { ADMIN_CREDENTIALS, startEmbeddedS3 } from '../../local/s3/server';
-import { hasMoto, MOTO_CREDENTIALS, startMoto } from './support/moto';
+import { MOTO, MOTO_CREDENTIALS, startMoto } from './support/moto';
+import { describeWith } from './support/optional-tools';
 
 /**
  * S3 answers a CompleteMultipartUpload repeated after the upload completed with the object it
@@ -55,15 +56,6 @@ async function moto(): Promise<Target> {
   };
 }
 
-const servers: [string, () => Promise<Target>][] = [['the embedded S3', embedded], ...(hasMoto ? [['moto_server', moto] as [string, () => Promise<Target>]] : [])];
-
-if (!hasMoto) {
-  it('checks the repeated completion against moto too: skipped, moto_server is not on PATH', () => {
-    console.warn('moto_server is not on PATH: the repeated-completion rule was checked against the embedded S3 only.');
-    expect(hasMoto).toBe(false);
-  });
-}
-
 async function completedUpload(target: Target, Bucket: string, Key: string) {
   const { UploadId } = await target.s3.send(new CreateMultipartUploadCommand({ Bucket, Key }));
   const part = await target.s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: 'one part' }));
@@ -73,7 +65,7 @@ async function completedUpload(target: Target, Bucket: string, Key: string) {
   return { UploadId: UploadId!, first, complete };
 }
 
-describe.each(servers)('a repeated CompleteMultipartUpload on %s', (_name, start) => {
+function serverSuite(start: () => Promise<Target>): void {
   const Bucket = 'replay-bucket';
   let target: Target;
   beforeAll(async () => {
@@ -91,7 +83,10 @@ describe.each(servers)('a repeated CompleteMultipartUpload on %s', (_name, start
     expect(again.ETag).toBe(first.ETag);
     expect((await target.s3.send(new HeadObjectCommand({ Bucket, Key: 'replayed.bin' }))).ETag).toBe(first.ETag);
   });
-});
+}
+
+describe('a repeated CompleteMultipartUpload on the embedded S3', () => serverSuite(embedded));
+describeWith(MOTO, 'a repeated CompleteMultipartUpload on moto_server', () => serverSuite(moto));
 
 // Not checked against moto: moto 5.2 answers a completion of an upload it no longer has with a 500
 // (a KeyError), where S3 answers 404 NoSuchUpload.

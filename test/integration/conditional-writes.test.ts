@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../lambda/shared/clients';
 import { ADMIN_CREDENTIALS, startEmbeddedS3 } from '../../local/s3/server';
-import { hasMoto, MOTO_CREDENTIALS, startMoto } from './support/moto';
+import { MOTO, MOTO_CREDENTIALS, startMoto } from './support/moto';
+import { describeWith } from './support/optional-tools';
 
 /**
  * The completion claim (lambda/core/completion-claims.ts) rests on S3's conditional writes: of
@@ -48,16 +49,7 @@ async function moto(): Promise<Target> {
   };
 }
 
-const servers: [string, () => Promise<Target>][] = [['the embedded S3', embedded], ...(hasMoto ? [['moto_server', moto] as [string, () => Promise<Target>]] : [])];
-
-if (!hasMoto) {
-  it('checks conditional writes against moto too: skipped, moto_server is not on PATH', () => {
-    console.warn('moto_server is not on PATH: conditional writes were checked against the embedded S3 only.');
-    expect(hasMoto).toBe(false);
-  });
-}
-
-describe.each(servers)('conditional PutObject on %s', (_name, start) => {
+function serverSuite(start: () => Promise<Target>): void {
   let target: Target;
   beforeAll(async () => {
     target = await start();
@@ -99,4 +91,7 @@ describe.each(servers)('conditional PutObject on %s', (_name, start) => {
   it('refuses If-Match on a missing key with 404', async () => {
     await expect(put('missing/claim', 'x', { IfMatch: '"0123456789abcdef0123456789abcdef"' })).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
   });
-});
+}
+
+describe('conditional PutObject on the embedded S3', () => serverSuite(embedded));
+describeWith(MOTO, 'conditional PutObject on moto_server', () => serverSuite(moto));

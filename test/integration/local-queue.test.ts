@@ -1,4 +1,3 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { Checksum, SourceData } from '@smithy/types';
+import { Sha256 } from '../../local/s3/sigv4';
 import { startLocalQueue, type LocalQueue } from '../../local/sqs/server';
 
 /**
@@ -136,26 +135,6 @@ describe('the local queue across a restart', () => {
     expect(await readdir(join(dir, 'queues', 'tidy', 'messages'))).toEqual([]);
   });
 });
-
-/** SHA-256 and HMAC over node:crypto, the shape @smithy/signature-v4 takes. */
-class Sha256 implements Checksum {
-  private hash: Hash | Hmac;
-  constructor(private readonly secret?: SourceData) {
-    this.hash = this.create();
-  }
-  update(chunk: Uint8Array): void {
-    this.hash.update(chunk);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {
-    this.hash = this.create();
-  }
-  private create(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', typeof this.secret === 'string' ? this.secret : Buffer.from(this.secret as Uint8Array));
-  }
-}
 
 describe('the local queue refuses', () => {
   let dir: string;
