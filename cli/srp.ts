@@ -156,6 +156,19 @@ export function createVerifier(poolName: string, userId: string, password: strin
   return { saltHex, verifierHex: modPow(g, passwordExponent(poolName, userId, password, saltHex), N).toString(16) };
 }
 
+/**
+ * Whether `password` is the one behind a stored verifier: x from the salt, the user id and the
+ * password, then g^x mod N compared with v in constant time (both as 384-byte big-endian numbers).
+ * What a password form checks (the local console's sign-in page), where SRP's exchange is not spoken.
+ */
+export function passwordMatchesVerifier(input: { poolName: string; userId: string; password: string; saltHex: string; verifierHex: string }): boolean {
+  const v = parseHex(input.verifierHex, 'verifier');
+  const gx = modPow(g, passwordExponent(input.poolName, input.userId, input.password, input.saltHex), N);
+  const width = 384; // bytes of N: every value mod N fits
+  const toBytes = (n: bigint) => Buffer.from((n % N).toString(16).padStart(width * 2, '0'), 'hex');
+  return timingSafeEqual(toBytes(gx), toBytes(v));
+}
+
 export interface SrpServerSession {
   /** SRP_B for the PASSWORD_VERIFIER challenge, as hex. */
   readonly srpB: string;

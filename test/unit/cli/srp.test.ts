@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createSrpClient, createSrpServerSession, createVerifier, k, N, padHex, parseSrpTimestamp, poolNameOf, srpTimestamp, SrpError } from '../../../cli/srp';
+import { createSrpClient, createSrpServerSession, createVerifier, k, N, padHex, parseSrpTimestamp, passwordMatchesVerifier, poolNameOf, srpTimestamp, SrpError } from '../../../cli/srp';
 import vectors from './fixtures/srp-vectors.json';
 
 /**
@@ -72,6 +72,14 @@ describe('SRP as Cognito speaks it', () => {
       const claim = client.passwordClaim({ poolName: 'Pool1', userIdForSrp: 'user-1', password, saltHex, srpBHex: server.srpB, secretBlock, now: new Date() });
       expect(server.verifyClaim({ poolName: 'Pool1', userId: 'user-1', secretBlock, ...claim })).toBe(ok);
     }
+  });
+
+  it("checks a typed password against the reference client's verifier, and refuses another", () => {
+    const stored = { poolName: vectors.poolName, userId: vectors.user, saltHex: vectors.saltHex, verifierHex: vectors.verifier };
+
+    expect(passwordMatchesVerifier({ ...stored, password: vectors.password })).toBe(true);
+    expect(passwordMatchesVerifier({ ...stored, password: vectors.password + ' ' })).toBe(false);
+    expect(passwordMatchesVerifier({ ...stored, userId: 'someone-else', password: vectors.password })).toBe(false);
   });
 
   it('refuses an SRP_A or SRP_B that is 0 mod N', () => {
