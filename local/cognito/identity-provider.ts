@@ -16,6 +16,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { createSrpServerSession, parseSrpTimestamp, SrpError, type SrpServerSession } from '../../cli/srp';
+import type { PasswordLockout } from './lockout';
 import { base32Decode, base32Encode, matchTotp } from './totp';
 import { passwordPolicyProblem, type StoredUser, type UserStore } from './users';
 
@@ -64,6 +65,8 @@ export interface IdentityProviderOptions {
   /** Derives the fake salts of unknown users, so a name's salt is the same at every attempt. */
   secret: Buffer;
   now: () => number;
+  /** Failed passwords per user name, shared with the console's sign-in page. */
+  lockout: PasswordLockout;
 }
 
 /** The stack's pool signs in by email; a local user named like an address gets it as that claim. */
@@ -222,8 +225,14 @@ export function createIdentityProvider(options: IdentityProviderOptions): Record
         if (!parseSrpTimestamp(timestamp)) throw invalidParameter(`TIMESTAMP "${timestamp}" is not of the form "ddd MMM D HH:mm:ss UTC YYYY"`);
         const user = session.sub ? users.findBySub(session.sub) : undefined;
         const userId = user?.sub;
-        if (!user || !session.srp || (username !== userId && username.toLowerCase() !== user.username.toLowerCase())) throw notAuthorized();
-        if (!session.srp.verifyClaim({ poolName, userId: user.sub, secretBlock, timestamp, signature })) throw notAuthorized();
+        // Counted by the name signed in with (an unknown one too), so the lock-out does not tell who exists.
+        const lockoutName = user?.username ?? username;
+        if (options.lockout.isLockedOut(lockoutName)) throw notAuthorized('Password attempts exceeded');
+        if (!user || !session.srp || (username !== userId && username.toLowerCase() !== user.username.toLowerCase()) || !session.srp.verifyClaim({ poolName, userId: user.sub, secretBlock, timestamp, signature })) {
+          options.lockout.recordFailure(lockoutName);
+          throw notAuthorized();
+        }
+        options.lockout.recordSuccess(lockoutName);
         if (user.status === 'FORCE_CHANGE_PASSWORD') {
           if ((user.temporaryPasswordExpiresAt ?? 0) <= now()) throw notAuthorized('Temporary password has expired and must be reset by an administrator.');
           return {
@@ -250,15 +259,10 @@ export function createIdentityProvider(options: IdentityProviderOptions): Record
         const code = param(responses, 'SOFTWARE_TOKEN_MFA_CODE', 'ChallengeResponses');
         const session = takeSession(sessionKey, ['SOFTWARE_TOKEN_MFA']);
         const user = userOf(session.sub);
-        const step = user.totp?.verified ? matchTotp(base32Decode(user.totp.secret), code, now()) : undefined;
-        // RFC 6238 5.2: a code, once accepted, is not accepted again (a second sign-in in the same 30 s needs the next one).
-        if (step === undefined || step <= (user.totp?.lastStep ?? -1)) {
+        if (!users.acceptTotpCode(user.sub, code, now())) {
           if (++session.wrongCodes < MAX_CODE_ATTEMPTS) sessions.set(sessionKey!, session);
           throw new CognitoError('CodeMismatchException', 'Invalid code received for user');
         }
-        users.updateUser(user.sub, (u) => {
-          u.totp!.lastStep = step;
-        });
         return tokens(user, true);
       }
       case 'MFA_SETUP': {

@@ -4,14 +4,17 @@
  * AWSCognitoIdentityProviderService.<Action>`), errors as `{"__type","message"}` with
  * `x-amzn-ErrorType`, so the SDK raises NotAuthorizedException, CodeMismatchException… as against
  * Cognito. The actions it serves are unauthenticated in Cognito too (no SigV4): a sign-in is proved
- * by the password and the code. On 127.0.0.1 only; no CORS is answered, so a web page cannot call
- * it (its JSON content type and X-Amz-Target force a preflight).
+ * by the password and the code. On 127.0.0.1 only. CORS as Cognito's public endpoint answers it:
+ * any origin may call these actions from a browser (they take no cookies and no ambient
+ * credentials; the body carries the proof), so a preflight gets 200 with the asked-for headers and
+ * every answer, errors included, `Access-Control-Allow-Origin: *`.
  */
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signToken } from '../auth';
 import { CognitoError, createIdentityProvider } from './identity-provider';
+import { PasswordLockout } from './lockout';
 import { UserStore } from './users';
 
 export interface LocalCognitoOptions {
@@ -33,6 +36,10 @@ export interface LocalCognito {
   userPoolId: string;
   clientId: string;
   users: UserStore;
+  /** Failed passwords per user name; the console's sign-in page counts into the same one. */
+  lockout: PasswordLockout;
+  /** The pool's clock (options.now). */
+  now: () => number;
   stop(): Promise<void>;
 }
 
@@ -44,6 +51,10 @@ export const LOCAL_COGNITO_CLIENT_ID = 's3files-local';
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 const TARGET_PREFIX = 'AWSCognitoIdentityProviderService.';
 const MAX_BODY_BYTES = 64 * 1024;
+/** What a browser may read of an answer: the SDK reads the error type and the request id. */
+const EXPOSED_HEADERS = 'x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date';
+/** A request header name (RFC 9110 token), for echoing Access-Control-Request-Headers back. */
+const HEADER_LIST = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*,\s*[!#$%&'*+.^_`|~0-9A-Za-z-]+)*$/;
 
 const b64url = (data: Buffer | string) => Buffer.from(data).toString('base64url');
 
@@ -52,6 +63,7 @@ export async function startLocalCognito(options: LocalCognitoOptions): Promise<L
   const now = options.now ?? Date.now;
   const userPoolId = localUserPoolId(options.region);
   const users = new UserStore(options.dataDir, userPoolId.split('_')[1]!);
+  const lockout = new PasswordLockout(now);
   // Access tokens are signed with a key of their own, so the gateway (which checks ID tokens with
   // jwtKey) can never take one for an ID token.
   const accessKey = createHmac('sha256', options.jwtKey).update('access tokens').digest();
@@ -61,6 +73,7 @@ export async function startLocalCognito(options: LocalCognitoOptions): Promise<L
     clientId: LOCAL_COGNITO_CLIENT_ID,
     secret: options.jwtKey,
     now,
+    lockout,
     signIdToken: (sub, claims, nowMs, ttlSeconds) => signToken(options.jwtKey, sub, { now: nowMs, ttlSeconds, claims }),
     signAccessToken: (claims) => {
       const unsigned = `${b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64url(JSON.stringify(claims))}`;
@@ -69,6 +82,10 @@ export async function startLocalCognito(options: LocalCognitoOptions): Promise<L
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+      preflight(req, res);
+      return;
+    }
     try {
       const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       const target = String(req.headers['x-amz-target'] ?? '');
@@ -120,6 +137,8 @@ export async function startLocalCognito(options: LocalCognitoOptions): Promise<L
     userPoolId,
     clientId: LOCAL_COGNITO_CLIENT_ID,
     users,
+    lockout,
+    now,
     stop: () =>
       new Promise<void>((done) => {
         server.close(() => done());
@@ -128,9 +147,33 @@ export async function startLocalCognito(options: LocalCognitoOptions): Promise<L
   };
 }
 
+/**
+ * A CORS preflight: POST from any origin, with whatever headers the SDK sends (Content-Type,
+ * X-Amz-Target, X-Amz-User-Agent, amz-sdk-invocation-id…) when the list is well formed.
+ */
+function preflight(req: IncomingMessage, res: ServerResponse): void {
+  const method = String(req.headers['access-control-request-method']);
+  const asked = String(req.headers['access-control-request-headers'] ?? '').trim();
+  if (method !== 'POST' || (asked !== '' && !HEADER_LIST.test(asked))) {
+    res.writeHead(403, { 'content-length': 0 });
+    res.end();
+    return;
+  }
+  res.writeHead(200, {
+    'access-control-allow-origin': '*',
+    'access-control-allow-methods': 'POST',
+    ...(asked ? { 'access-control-allow-headers': asked } : {}),
+    'access-control-max-age': '86400',
+    'content-length': 0,
+  });
+  res.end();
+}
+
 function send(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
+    'access-control-allow-origin': '*',
+    'access-control-expose-headers': EXPOSED_HEADERS,
     'content-type': CONTENT_TYPE,
     'content-length': Buffer.byteLength(text),
     ...(errorType ? { 'x-amzn-errortype': errorType } : {}),

@@ -11,6 +11,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createVerifier } from '../../cli/srp';
+import { base32Decode, matchTotp } from './totp';
 
 export type UserStatus = 'FORCE_CHANGE_PASSWORD' | 'CONFIRMED';
 
@@ -121,12 +122,13 @@ export class UserStore {
   }
 
   /** An administrator's AdminCreateUser: a new user with a temporary password, to change at first sign-in. */
-  addUser(username: string, now: number): { user: StoredUser; temporaryPassword: string } {
+  addUser(username: string, now: number, options: { sub?: string } = {}): { user: StoredUser; temporaryPassword: string } {
     validateUsername(username);
     const temporaryPassword = generateTemporaryPassword();
     const user = this.update((data) => {
       if (data.users.some((u) => u.username.toLowerCase() === username.toLowerCase())) throw new UserExistsError(username);
-      const sub = randomUUID();
+      const sub = options.sub ?? randomUUID();
+      if (data.users.some((u) => u.sub === sub)) throw new UserExistsError(username);
       const created: StoredUser = {
         sub,
         username,
@@ -139,6 +141,32 @@ export class UserStore {
       return created;
     });
     return { user, temporaryPassword };
+  }
+
+  /** An administrator's AdminSetUserPassword with Permanent=false: a new temporary password, to change at the next sign-in. */
+  resetTemporaryPassword(sub: string, now: number): string {
+    const temporaryPassword = generateTemporaryPassword();
+    this.updateUser(sub, (user) => {
+      Object.assign(user, createVerifier(this.poolName, sub, temporaryPassword));
+      user.status = 'FORCE_CHANGE_PASSWORD';
+      user.temporaryPasswordExpiresAt = now + TEMPORARY_PASSWORD_DAYS * DAY_MS;
+    });
+    return temporaryPassword;
+  }
+
+  /**
+   * Whether `code` is the user's TOTP code now (a step either side allowed) and was not used before
+   * (RFC 6238 section 5.2: a second sign-in within the same 30 s needs the next code); records the
+   * step when it is. False when the user has no verified TOTP.
+   */
+  acceptTotpCode(sub: string, code: string, now: number): boolean {
+    const user = this.findBySub(sub);
+    const step = user?.totp?.verified ? matchTotp(base32Decode(user.totp.secret), code, now) : undefined;
+    if (step === undefined || step <= (user?.totp?.lastStep ?? -1)) return false;
+    this.updateUser(sub, (u) => {
+      u.totp!.lastStep = step;
+    });
+    return true;
   }
 
   setPassword(sub: string, password: string): void {

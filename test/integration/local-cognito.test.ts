@@ -166,4 +166,53 @@ describe('the local user pool', () => {
     );
     await expect(answer).rejects.toMatchObject({ name: 'InvalidParameterException' });
   });
+  it('locks a user out after five wrong passwords, the right one included, and lets them in a second later', async () => {
+    const temporary = await newUser('mallory');
+    for (let i = 0; i < 5; i++) {
+      await expect(signIn(client, config, { username: 'mallory', password: 'Wrong-pass-123!' }, prompts({}))).rejects.toMatchObject({ message: 'Incorrect username or password.' });
+    }
+
+    const locked = signIn(client, config, { username: 'mallory', password: temporary }, prompts({}));
+    await expect(locked).rejects.toMatchObject({ name: 'NotAuthorizedException', message: 'Password attempts exceeded' });
+    tick(1000);
+    const after = await signIn(client, config, { username: 'mallory', password: temporary }, prompts({ newPassword: 'Mallory-new-pw-1!' }));
+
+    expect(verifyToken(jwtKey, after.idToken, clock).sub).toBe(cognito.users.findByName('mallory')!.sub);
+  });
+});
+
+describe('the local user pool from a web page (CORS, as Cognito answers)', () => {
+  const target = { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSCognitoIdentityProviderService.InitiateAuth' };
+
+  it('answers a preflight from any origin with POST and the headers asked for', async () => {
+    const res = await fetch(cognito.endpoint, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-amz-target,x-amz-user-agent,amz-sdk-invocation-id' },
+    });
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-allow-methods')).toBe('POST');
+    expect(res.headers.get('access-control-allow-headers')).toBe('content-type,x-amz-target,x-amz-user-agent,amz-sdk-invocation-id');
+  });
+
+  it('refuses a preflight for another method', async () => {
+    const res = await fetch(cognito.endpoint, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'PUT' } });
+
+    expect(res.status).toBe(403);
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('lets the page read an answer and an error, with the error type exposed', async () => {
+    const body = (srpA: string) => JSON.stringify({ AuthFlow: 'USER_SRP_AUTH', ClientId: config.clientId, AuthParameters: { USERNAME: 'someone', SRP_A: srpA } });
+
+    const challenge = await fetch(cognito.endpoint, { method: 'POST', headers: { ...target, origin: 'https://app.example' }, body: body('02') });
+    const refused = await fetch(cognito.endpoint, { method: 'POST', headers: { ...target, origin: 'https://app.example' }, body: body('00') });
+
+    expect(challenge.status).toBe(200);
+    expect(challenge.headers.get('access-control-allow-origin')).toBe('*');
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('access-control-allow-origin')).toBe('*');
+    expect(refused.headers.get('access-control-expose-headers')).toContain('x-amzn-ErrorType');
+  });
 });
