@@ -8,7 +8,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { buildConsole, type ConsoleAssets } from '../web/build';
 import { CONSOLE_SECURITY_HEADERS, consoleContentSecurityPolicy } from '../web/csp';
 import type { LocalRoute } from './gateway';
-import { createLocalOAuth, type AuthenticateUser } from './oauth';
+import { createLocalOAuth, type SignInChecks } from './oauth';
 
 export const LOCAL_CONSOLE_CLIENT_ID = 'local-console';
 /** Cognito's default ID token lifetime. */
@@ -21,7 +21,8 @@ export interface LocalConsoleOptions {
   s3Endpoint: string;
   region: string;
   mintIdToken: (sub: string, claims: Record<string, unknown>, ttlSeconds: number) => string;
-  authenticate?: AuthenticateUser;
+  /** The sign-in page's checks: the local user pool's (local/cognito/console-sign-in.ts). */
+  signIn: SignInChecks;
   /** Built on first use by default. */
   build?: () => Promise<ConsoleAssets>;
 }
@@ -35,7 +36,7 @@ export function localConsoleRoutes(options: LocalConsoleOptions): Routes {
     redirectUris,
     idTokenTtlSeconds: CONSOLE_ID_TOKEN_TTL_SECONDS,
     mintIdToken: (sub) => options.mintIdToken(sub, { aud: LOCAL_CONSOLE_CLIENT_ID }, CONSOLE_ID_TOKEN_TTL_SECONDS),
-    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+    signIn: options.signIn,
   });
   const headers = {
     ...CONSOLE_SECURITY_HEADERS,

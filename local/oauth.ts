@@ -8,26 +8,25 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { validateUserId } from '../lambda/shared/keys';
 
-/** What sign-in checks: for now the user name only. The password/TOTP check against the local user store plugs in here. */
-export type AuthenticateUser = (input: { username: string; password?: string }) => Promise<string>;
-
-export class SignInError extends Error {}
+/** Where a sign-in stands after one form: signed in, or one more step (the hosted UI's pages). */
+export type SignInStep =
+  | { kind: 'signedIn'; sub: string }
+  | { kind: 'newPasswordRequired'; sub: string }
+  | { kind: 'totpRequired'; sub: string };
 
 /**
- * THE SEAM for the local user pool (local/cognito/, `s3files login`): today any valid user id
- * signs in as itself, with no password. Next: look the user up in the pool, check the password
- * against its SRP verifier and the TOTP code, return its `sub`, and throw SignInError on a mismatch.
+ * What the sign-in page checks, one call per form. Each refuses with SignInError, whose message is
+ * shown on the form again. Local mode's is the local user pool's (local/cognito/console-sign-in.ts).
  */
-export const acceptUserName: AuthenticateUser = async ({ username }) => {
-  try {
-    validateUserId(username);
-  } catch (err) {
-    throw new SignInError((err as Error).message);
-  }
-  return username;
-};
+export interface SignInChecks {
+  password(username: string, password: string): Promise<SignInStep>;
+  /** For a user whose password was temporary. */
+  newPassword(sub: string, password: string): Promise<SignInStep>;
+  totp(sub: string, code: string): Promise<SignInStep>;
+}
+
+export class SignInError extends Error {}
 
 export interface LocalOAuthOptions {
   clientId: string;
@@ -36,7 +35,7 @@ export interface LocalOAuthOptions {
   /** Mints the ID token (claims iss, aud = clientId, token_use=id, sub) for a user. */
   mintIdToken: (sub: string) => string;
   idTokenTtlSeconds: number;
-  authenticate?: AuthenticateUser;
+  signIn: SignInChecks;
   now?: () => number;
 }
 
@@ -47,6 +46,10 @@ export interface OAuthRequest {
 }
 
 const CODE_TTL_MS = 5 * 60 * 1000;
+/** The time one sign-in's steps may take (the stack's authSessionValidity). */
+const SIGN_IN_SESSION_MS = 10 * 60 * 1000;
+/** Wrong codes one sign-in may try before it starts again from the password. */
+const MAX_WRONG_CODES = 5;
 /** The sign-in page: nothing inline, nothing from elsewhere, not framable. */
 const PAGE_CSP = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -93,6 +96,15 @@ export function s256Challenge(verifier: string): string {
   return createHash('sha256').update(verifier).digest('base64url');
 }
 
+/** A sign-in between its forms: who, at which step, for which authorize request. */
+interface SignInSession {
+  sub: string;
+  step: 'newPasswordRequired' | 'totpRequired';
+  challenge: string;
+  expiresAt: number;
+  wrongCodes: number;
+}
+
 interface PendingCode {
   sub: string;
   clientId: string;
@@ -110,8 +122,8 @@ export interface LocalOAuth {
 
 export function createLocalOAuth(options: LocalOAuthOptions): LocalOAuth {
   const now = options.now ?? Date.now;
-  const authenticate = options.authenticate ?? acceptUserName;
   const codes = new Map<string, PendingCode>();
+  const signIns = new Map<string, SignInSession>();
   const refreshTokens = new Map<string, { sub: string; clientId: string }>();
 
   /** The authorize parameters, checked as Cognito checks them; a bad client or redirect URI is never redirected to. */
@@ -140,35 +152,103 @@ export function createLocalOAuth(options: LocalOAuthOptions): LocalOAuth {
     return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title><link rel="stylesheet" href="/console.css"></head><body class="signin"><main class="card"><h1>${escapeHtml(title)}</h1>${content}</main></body></html>`;
   }
 
-  function signInForm(params: URLSearchParams, problem?: string): string {
-    const hidden = ['client_id', 'redirect_uri', 'response_type', 'state', 'code_challenge', 'code_challenge_method', 'scope']
+  /** The authorize request carried on from form to form. */
+  function hiddenParameters(params: URLSearchParams): string {
+    return ['client_id', 'redirect_uri', 'response_type', 'state', 'code_challenge', 'code_challenge_method', 'scope']
       .filter((name) => params.has(name))
       .map((name) => `<input type="hidden" name="${name}" value="${escapeHtml(params.get(name)!)}">`)
       .join('');
+  }
+
+  const problemText = (problem?: string) => (problem ? `<p class="error" role="alert">${escapeHtml(problem)}</p>` : '');
+
+  function passwordForm(params: URLSearchParams, problem?: string): string {
+    const username = params.get('username') ?? '';
     return page(
       'Sign in to S3 File Service',
-      `${problem ? `<p class="error" role="alert">${escapeHtml(problem)}</p>` : ''}<form method="post" action="/oauth2/authorize">${hidden}<label>User name <input name="username" autocomplete="username" required autofocus></label><p class="hint">Local mode: any user name signs in as that user.</p><button type="submit">Sign in</button></form>`,
+      `${problemText(problem)}<form method="post" action="/oauth2/authorize">${hiddenParameters(params)}` +
+        `<label>User name <input name="username" autocomplete="username" value="${escapeHtml(username)}" required${username ? '' : ' autofocus'}></label>` +
+        `<label>Password <input name="password" type="password" autocomplete="current-password" required${username ? ' autofocus' : ''}></label>` +
+        '<p class="hint">Local mode: the users of the local user pool (<code>npm run user -- add &lt;name&gt;</code>).</p>' +
+        '<button type="submit">Sign in</button></form>',
     );
+  }
+
+  function stepForm(params: URLSearchParams, session: string, step: SignInSession['step'], problem?: string): string {
+    const carried = `${hiddenParameters(params)}<input type="hidden" name="session" value="${escapeHtml(session)}">`;
+    if (step === 'newPasswordRequired') {
+      return page(
+        'Change your password',
+        `${problemText(problem)}<p>Your password was temporary: choose a new one (at least 12 characters, with upper and lower case letters, a digit and a symbol).</p>` +
+          `<form method="post" action="/oauth2/authorize">${carried}` +
+          '<label>New password <input name="new_password" type="password" autocomplete="new-password" required autofocus></label>' +
+          '<label>Confirm new password <input name="confirm_password" type="password" autocomplete="new-password" required></label>' +
+          '<button type="submit">Change password</button></form>',
+      );
+    }
+    return page(
+      'Enter your code',
+      `${problemText(problem)}<form method="post" action="/oauth2/authorize">${carried}` +
+        '<label>Code from your authenticator app <input name="totp_code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,7}" required autofocus></label>' +
+        '<button type="submit">Sign in</button></form>',
+    );
+  }
+
+  /** The code for the client, or the next form of the sign-in. */
+  function afterStep(params: URLSearchParams, checked: { redirectUri: string; state: string | null; challenge: string }, step: SignInStep): APIGatewayProxyResult {
+    if (step.kind === 'signedIn') {
+      const code = randomToken();
+      codes.set(code, { sub: step.sub, clientId: options.clientId, redirectUri: checked.redirectUri, challenge: checked.challenge, expiresAt: now() + CODE_TTL_MS });
+      const url = new URL(checked.redirectUri);
+      url.searchParams.set('code', code);
+      if (checked.state) url.searchParams.set('state', checked.state);
+      return redirect(url.toString());
+    }
+    for (const [key, old] of signIns) if (old.expiresAt <= now()) signIns.delete(key);
+    const session = randomToken();
+    signIns.set(session, { sub: step.sub, step: step.kind, challenge: checked.challenge, expiresAt: now() + SIGN_IN_SESSION_MS, wrongCodes: 0 });
+    return html(200, stepForm(params, session, step.kind));
   }
 
   async function authorize({ method, query, body }: OAuthRequest): Promise<APIGatewayProxyResult> {
     const params = method === 'POST' ? new URLSearchParams(body) : query;
     const checked = authorizeParameters(params);
     if (!checked.ok) return checked.answer;
-    if (method !== 'POST') return html(200, signInForm(params));
-    let sub: string;
+    if (method !== 'POST') return html(200, passwordForm(params));
+    const sessionKey = params.get('session');
     try {
-      sub = await authenticate({ username: params.get('username') ?? '', ...(params.has('password') ? { password: params.get('password')! } : {}) });
+      if (sessionKey === null) return afterStep(params, checked, await options.signIn.password(params.get('username') ?? '', params.get('password') ?? ''));
+      // Each session answers one form; taken out now, put back only when the form may be tried again.
+      const session = signIns.get(sessionKey);
+      signIns.delete(sessionKey);
+      if (!session || session.expiresAt <= now() || session.challenge !== checked.challenge) {
+        return html(400, passwordForm(params, 'Your sign-in took too long or was already used: sign in again.'));
+      }
+      const retry = (problem: string) => {
+        signIns.set(sessionKey, session);
+        return html(400, stepForm(params, sessionKey, session.step, problem));
+      };
+      if (session.step === 'newPasswordRequired') {
+        const password = params.get('new_password') ?? '';
+        if (password !== params.get('confirm_password')) return retry('The two passwords differ.');
+        try {
+          return afterStep(params, checked, await options.signIn.newPassword(session.sub, password));
+        } catch (err) {
+          if (err instanceof SignInError) return retry(err.message);
+          throw err;
+        }
+      }
+      try {
+        return afterStep(params, checked, await options.signIn.totp(session.sub, params.get('totp_code') ?? ''));
+      } catch (err) {
+        if (!(err instanceof SignInError)) throw err;
+        if (++session.wrongCodes < MAX_WRONG_CODES) return retry(err.message);
+        return html(400, passwordForm(params, `${err.message}. Too many wrong codes: sign in again.`));
+      }
     } catch (err) {
-      if (err instanceof SignInError) return html(400, signInForm(params, err.message));
+      if (err instanceof SignInError) return html(400, passwordForm(params, err.message));
       throw err;
     }
-    const code = randomToken();
-    codes.set(code, { sub, clientId: options.clientId, redirectUri: checked.redirectUri, challenge: checked.challenge, expiresAt: now() + CODE_TTL_MS });
-    const url = new URL(checked.redirectUri);
-    url.searchParams.set('code', code);
-    if (checked.state) url.searchParams.set('state', checked.state);
-    return redirect(url.toString());
   }
 
   function tokens(sub: string, refreshToken?: string): APIGatewayProxyResult {

@@ -20,8 +20,8 @@ import { json } from '../lambda/shared/http';
 import { loadOrCreateKey, signToken, verifyToken } from './auth';
 import { localConsoleRoutes } from './console';
 import { createGateway, originMatcher, type ApiHandler } from './gateway';
-import type { AuthenticateUser } from './oauth';
 import type { DeadLetter } from './dead-letters';
+import { createPoolSignIn } from './cognito/console-sign-in';
 import { startLocalCognito, type LocalCognito } from './cognito/server';
 import { startProcessingQueue, type ProcessHandler } from './processing';
 import { startS3Events } from './s3-events';
@@ -84,8 +84,6 @@ export interface LocalServiceOptions {
    * in the background after the API is up. `maxKeys` bounds the keys checked (100,000).
    */
   reconcile?: boolean | { maxKeys?: number };
-  /** The console's sign-in check (local/oauth.ts `acceptUserName`: a user name, no password, for now). */
-  authenticate?: AuthenticateUser;
   /** Defaults to the real handlers (local/handlers.ts). */
   buildHandlers?: BuildHandlers;
   log?: (line: string) => void;
@@ -302,7 +300,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         s3Endpoint: storage.endpoint,
         region,
         mintIdToken: (sub, claims, ttlSeconds) => signToken(jwtKey, sub, { claims, ttlSeconds }),
-        ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+        signIn: createPoolSignIn({ users: cognito.users, lockout: cognito.lockout, now: cognito.now }),
       }),
     );
     const token = (sub: string, ttlSeconds?: number) => signToken(jwtKey, sub, ttlSeconds ? { ttlSeconds } : {});

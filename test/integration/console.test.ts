@@ -5,11 +5,14 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { buildHandlers } from '../../local/handlers';
 import { startLocalService, type LocalService } from '../../local/service';
+import { base32Decode, totp } from '../../local/cognito/totp';
+import { addConsoleUser, signInConsole, type ConsoleUser } from './support/console-sign-in';
 import { CHROMIUM, CHROMIUM_PATH, describeWith } from './support/optional-tools';
 
 /**
  * The web console (web/), in a real browser against local mode as `npm start` runs it: the page,
- * its sign-in (authorization code + PKCE through the gateway's /oauth2 endpoints), browsing,
+ * its sign-in (a password, and the steps after it, checked against the local user pool; then the
+ * authorization code + PKCE through the gateway's /oauth2 endpoints), browsing,
  * preview, rows, the profile, download and delete. Each screen is saved under
  * test-artifacts/console/ (gitignored). Needs Debian's chromium-headless-shell (.ci/run installs it).
  */
@@ -58,9 +61,18 @@ describeWith(CHROMIUM, 'the web console (headless Chromium, local mode)', () => 
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** Each test's person: a user of the local pool, made on first use. */
+  const people = new Map<string, ConsoleUser>();
+  function person(name: string): ConsoleUser {
+    if (!people.has(name)) people.set(name, addConsoleUser(service, name));
+    return people.get(name)!;
+  }
+  /** A token for the person, as `npm run token` mints it (the API's view of them is their sub). */
+  const tokenOf = (name: string) => service.token(person(name).sub);
+
   /** Uploads through the API, as any client does (presigned PUT). */
   async function upload(user: string, key: string, body: string, contentType = 'text/csv'): Promise<void> {
-    const auth = { authorization: `Bearer ${service.token(user)}`, 'content-type': 'application/json' };
+    const auth = { authorization: `Bearer ${tokenOf(user)}`, 'content-type': 'application/json' };
     const res = await fetch(`${service.apiUrl}/uploads`, { method: 'POST', headers: auth, body: JSON.stringify({ key, contentType, size: Buffer.byteLength(body) }) });
     const session = (await res.json()) as { url: string; headers: Record<string, string> };
     const put = await fetch(session.url, { method: 'PUT', headers: session.headers, body });
@@ -69,7 +81,7 @@ describeWith(CHROMIUM, 'the web console (headless Chromium, local mode)', () => 
 
   async function exists(user: string, key: string): Promise<number> {
     const path = key.split('/').map(encodeURIComponent).join('/');
-    return (await fetch(`${service.apiUrl}/buckets/uploads/objects/${path}`, { method: 'HEAD', headers: { authorization: `Bearer ${service.token(user)}` } })).status;
+    return (await fetch(`${service.apiUrl}/buckets/uploads/objects/${path}`, { method: 'HEAD', headers: { authorization: `Bearer ${tokenOf(user)}` } })).status;
   }
 
   /** A fresh tab signed in through the sign-in page, as a person does. */
@@ -81,10 +93,8 @@ describeWith(CHROMIUM, 'the web console (headless Chromium, local mode)', () => 
     });
     await setup?.(context, page);
     await page.goto(service.consoleUrl);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByLabel('User name').fill(user);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByTestId('user').filter({ hasText: user }).waitFor();
+    await signInConsole(page, person(user));
+    await page.getByTestId('user').filter({ hasText: person(user).sub }).waitFor();
     return page;
   }
 
@@ -118,6 +128,25 @@ describeWith(CHROMIUM, 'the web console (headless Chromium, local mode)', () => 
     expect(tokenRequests).toHaveLength(1);
     expect(new URLSearchParams(tokenRequests[0]).get('grant_type')).toBe('authorization_code');
     expect(new URLSearchParams(tokenRequests[0]).get('code_verifier')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await page.context().close();
+  });
+
+  it('signs in a user with a temporary password and TOTP through the three steps of the page', async () => {
+    const { user, sub, temporaryPassword } = (() => {
+      const added = service.cognito.users.addUser('console-tess', Date.now());
+      return { user: added.user.username, sub: added.user.sub, temporaryPassword: added.temporaryPassword };
+    })();
+    const secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+    service.cognito.users.updateUser(sub, (u) => {
+      u.totp = { secret, verified: true };
+    });
+    const page = await browser.newPage();
+    await page.goto(service.consoleUrl);
+
+    await signInConsole(page, { user, password: temporaryPassword, newPassword: 'Tess-new-pass-42!', totp: totp(base32Decode(secret), Date.now()) });
+
+    await expect(page.getByTestId('user').textContent()).resolves.toBe(sub);
+    expect(service.cognito.users.findBySub(sub)!.status).toBe('CONFIRMED');
     await page.context().close();
   });
 
@@ -197,7 +226,7 @@ describeWith(CHROMIUM, 'the web console (headless Chromium, local mode)', () => 
     openGate();
     await page.getByTestId('profile').waitFor({ timeout: 60_000 });
 
-    const profile = (await (await fetch(`${service.apiUrl}/buckets/results/objects/data/gated-sales.csv.profile.json`, { headers: { authorization: `Bearer ${service.token(user)}` } })).json()) as {
+    const profile = (await (await fetch(`${service.apiUrl}/buckets/results/objects/data/gated-sales.csv.profile.json`, { headers: { authorization: `Bearer ${tokenOf(user)}` } })).json()) as {
       columns: { name: string; histogram?: { bins: number[] } }[];
     };
     const bins = profile.columns.find((c) => c.name === 'price')!.histogram!.bins.length;
@@ -236,9 +265,9 @@ describeWith(CHROMIUM, 'the web console (headless Chromium, local mode)', () => 
     const user = 'console-many';
     const keys = Array.from({ length: 1000 }, (_v, i) => `many/item-${String(i).padStart(4, '0')}.txt`);
     for (let i = 0; i < keys.length; i += 50) {
-      await Promise.all(keys.slice(i, i + 50).map((key) => service.s3.send(new PutObjectCommand({ Bucket: service.buckets.uploads, Key: `users/${user}/${key}`, Body: 'x' }))));
+      await Promise.all(keys.slice(i, i + 50).map((key) => service.s3.send(new PutObjectCommand({ Bucket: service.buckets.uploads, Key: `users/${person(user).sub}/${key}`, Body: 'x' }))));
     }
-    await service.s3.send(new PutObjectCommand({ Bucket: service.buckets.uploads, Key: `users/${user}/many/sub/inner.txt`, Body: 'y' }));
+    await service.s3.send(new PutObjectCommand({ Bucket: service.buckets.uploads, Key: `users/${person(user).sub}/many/sub/inner.txt`, Body: 'y' }));
     const page = await signedIn(user);
 
     await page.goto(`${service.consoleUrl}#/b/uploads/many/`);

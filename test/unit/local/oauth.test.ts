@@ -1,4 +1,4 @@
-import { createLocalOAuth, s256Challenge, SignInError, type LocalOAuth } from '../../../local/oauth';
+import { createLocalOAuth, s256Challenge, SignInError, type LocalOAuth, type SignInChecks, type SignInStep } from '../../../local/oauth';
 
 const CLIENT = 'local-console';
 const REDIRECT = 'http://127.0.0.1:3000/';
@@ -6,12 +6,31 @@ const REDIRECT = 'http://127.0.0.1:3000/';
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 
+/**
+ * Sign-in checks as the user pool makes them, for three users: alice (password only), tess (a
+ * temporary password, then a code) and mfa (a code, 123456). The pool's own checks are tested over
+ * HTTP in test/integration/console-sign-in.test.ts.
+ */
+function fakePool(): SignInChecks {
+  const refuse = (message: string) => Promise.reject(new SignInError(message));
+  const users: Record<string, { password: string; first: SignInStep }> = {
+    alice: { password: 'right', first: { kind: 'signedIn', sub: 'alice' } },
+    tess: { password: 'temporary', first: { kind: 'newPasswordRequired', sub: 'tess' } },
+    mfa: { password: 'right', first: { kind: 'totpRequired', sub: 'mfa' } },
+  };
+  return {
+    password: async (username, password) => (users[username]?.password === password ? users[username].first : refuse('Incorrect username or password.')),
+    newPassword: async (sub, password) => (password.length >= 12 ? { kind: 'totpRequired', sub } : refuse('Password does not conform to policy')),
+    totp: async (sub, code) => (code === '123456' ? { kind: 'signedIn', sub } : refuse('Invalid code received for user')),
+  };
+}
+
 function server(overrides: Partial<Parameters<typeof createLocalOAuth>[0]> = {}): LocalOAuth {
-  return createLocalOAuth({ clientId: CLIENT, redirectUris: [REDIRECT], idTokenTtlSeconds: 3600, mintIdToken: (sub) => `token-for-${sub}`, ...overrides });
+  return createLocalOAuth({ clientId: CLIENT, redirectUris: [REDIRECT], idTokenTtlSeconds: 3600, mintIdToken: (sub) => `token-for-${sub}`, signIn: fakePool(), ...overrides });
 }
 
 const authorizeForm = (extra: Record<string, string> = {}) =>
-  new URLSearchParams({ client_id: CLIENT, redirect_uri: REDIRECT, response_type: 'code', state: 'st', code_challenge: CHALLENGE, code_challenge_method: 'S256', username: 'alice', ...extra }).toString();
+  new URLSearchParams({ client_id: CLIENT, redirect_uri: REDIRECT, response_type: 'code', state: 'st', code_challenge: CHALLENGE, code_challenge_method: 'S256', username: 'alice', password: 'right', ...extra }).toString();
 
 async function codeFor(oauth: LocalOAuth, extra: Record<string, string> = {}): Promise<string> {
   const answer = await oauth.authorize({ method: 'POST', query: new URLSearchParams(), body: authorizeForm(extra) });
@@ -64,23 +83,83 @@ describe('the local OAuth endpoints (Cognito hosted UI shapes)', () => {
     expect(new URL(String(answer.headers!.location)).searchParams.get('error')).toBe('invalid_request');
   });
 
-  it('shows the form again, with the reason, when sign-in is refused', async () => {
-    const oauth = server({
-      authenticate: async () => {
-        throw new SignInError('Wrong password');
-      },
-    });
-
-    const answer = await oauth.authorize({ method: 'POST', query: new URLSearchParams(), body: authorizeForm() });
+  it('shows the form again, with the reason and the name but never the password, when sign-in is refused', async () => {
+    const answer = await server().authorize({ method: 'POST', query: new URLSearchParams(), body: authorizeForm({ password: 'wrong-secret' }) });
 
     expect(answer.statusCode).toBe(400);
-    expect(answer.body).toContain('Wrong password');
+    expect(answer.body).toContain('Incorrect username or password.');
+    expect(answer.body).toContain('name="username" autocomplete="username" value="alice"');
+    expect(answer.body).not.toContain('wrong-secret');
+    expect(answer.headers!.location).toBeUndefined();
   });
 
-  it('refuses a user name that is not a valid user id', async () => {
-    const answer = await server().authorize({ method: 'POST', query: new URLSearchParams(), body: authorizeForm({ username: '../bob' }) });
+  /** The session of the form a step answered with (its hidden input). */
+  const sessionOf = (body: string) => /name="session" value="([A-Za-z0-9_-]+)"/.exec(body)![1]!;
+  const post = (oauth: LocalOAuth, extra: Record<string, string>) => oauth.authorize({ method: 'POST', query: new URLSearchParams(), body: authorizeForm(extra) });
+
+  it('asks a user with a temporary password for a new one, twice typed, then for the code', async () => {
+    const oauth = server();
+    const first = await post(oauth, { username: 'tess', password: 'temporary' });
+    const session = sessionOf(first.body);
+
+    const differ = await post(oauth, { session, new_password: 'A-new-password-1', confirm_password: 'A-new-password-2' });
+    const changed = await post(oauth, { session, new_password: 'A-new-password-1', confirm_password: 'A-new-password-1' });
+    const signedIn = await post(oauth, { session: sessionOf(changed.body), totp_code: '123456' });
+
+    expect(first.statusCode).toBe(200);
+    expect(first.body).toContain('name="new_password"');
+    expect(differ.statusCode).toBe(400);
+    expect(differ.body).toContain('The two passwords differ.');
+    expect(changed.body).toContain('name="totp_code"');
+    expect(new URL(String(signedIn.headers!.location)).searchParams.get('code')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('takes each step form once only', async () => {
+    const oauth = server();
+    const session = sessionOf((await post(oauth, { username: 'mfa' })).body);
+    await post(oauth, { session, totp_code: '123456' });
+
+    const again = await post(oauth, { session, totp_code: '123456' });
+
+    expect(again.statusCode).toBe(400);
+    expect(again.body).toContain('sign in again');
+    expect(again.body).toContain('name="password"');
+  });
+
+  it('refuses a step form posted with another authorize request than its own', async () => {
+    const oauth = server();
+    const session = sessionOf((await post(oauth, { username: 'mfa' })).body);
+
+    const answer = await post(oauth, { session, totp_code: '123456', code_challenge: 'x'.repeat(43) });
 
     expect(answer.statusCode).toBe(400);
+    expect(answer.headers!.location).toBeUndefined();
+  });
+
+  it('starts again from the password after five wrong codes', async () => {
+    const oauth = server();
+    const session = sessionOf((await post(oauth, { username: 'mfa' })).body);
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push(await post(oauth, { session, totp_code: '000000' }));
+
+    const right = await post(oauth, { session, totp_code: '123456' });
+
+    expect(answers.slice(0, 4).every((a) => a.body.includes('name="totp_code"'))).toBe(true);
+    expect(answers[4]!.body).toContain('Too many wrong codes');
+    expect(right.statusCode).toBe(400);
+    expect(right.headers!.location).toBeUndefined();
+  });
+
+  it('refuses a step form after the ten minutes of a sign-in', async () => {
+    let now = 1_000_000;
+    const oauth = server({ now: () => now });
+    const session = sessionOf((await post(oauth, { username: 'mfa' })).body);
+    now += 10 * 60 * 1000;
+
+    const answer = await post(oauth, { session, totp_code: '123456' });
+
+    expect(answer.statusCode).toBe(400);
+    expect(answer.headers!.location).toBeUndefined();
   });
 
   it('trades a code and the matching verifier for the ID token and a refresh token', async () => {
