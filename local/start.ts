@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { ensureFirstUser } from './cognito/users';
 import { startLocalService } from './service';
 
 /**
@@ -34,13 +35,20 @@ async function main(): Promise<void> {
     },
   });
   const endpoints = service.endpoints();
+  const first = ensureFirstUser(service.cognito.users, endpoints.userId, Date.now());
+  const signInLine = !first
+    ? 'a user of the local pool (npm run user -- list; npm run user -- add <name>)'
+    : first.temporaryPassword
+      ? `${first.username}, temporary password ${first.temporaryPassword}   (choose your own at the first sign-in; until then each start prints a new one)`
+      : `${first.username}, with the password you chose   (forgot it? npm run user -- reset ${first.username})`;
   const file = join(dataDir, 'endpoints.json');
   await writeFile(file, JSON.stringify(endpoints, null, 2) + '\n', { mode: 0o600 });
   console.log(
     [
       '',
       'S3 File Service is running locally.',
-      `  Console:      ${endpoints.consoleUrl}   (open it in a browser; sign in with any user name)`,
+      `  Console:      ${endpoints.consoleUrl}   (open it in a browser)`,
+      `  Sign in as:   ${signInLine}`,
       `  API:          ${endpoints.apiUrl}   (GET /health, routes as deployed)`,
       `  S3 endpoint:  ${endpoints.s3Endpoint}   (${service.polling ? 'external, uploads found by polling' : 'embedded S3, signatures and grants enforced'})`,
       `  SQS queue:    ${endpoints.queueUrl}   (dead letters: npm run replay-dlq)`,

@@ -215,3 +215,27 @@ function generateTemporaryPassword(): string {
   const extra = classes.map((set) => set[randomBytes(1)[0]! % set.length]!);
   return random + extra.join('');
 }
+
+export interface FirstUser {
+  username: string;
+  /** Set when the user still has to choose a password: the temporary one to sign in with now. */
+  temporaryPassword?: string;
+}
+
+/**
+ * `npm start`'s user, so a newcomer signs in to the console with nothing else installed: in an
+ * empty pool it adds `username` with that name as its `sub` too (so the token `npm start` prints
+ * for that user id and the console sign-in reach the same `users/<sub>/`), with a temporary
+ * password. Until the user has chosen their own password a temporary password is all there is to
+ * print, and only its verifier is kept, so each start sets a fresh one (the previous one stops
+ * working). Undefined when the pool has other users but not this one: they were added on purpose.
+ */
+export function ensureFirstUser(users: UserStore, username: string, now: number): FirstUser | undefined {
+  const existing = users.findBySub(username);
+  if (!existing) {
+    if (users.list().length > 0) return undefined;
+    return { username, temporaryPassword: users.addUser(username, now, { sub: username }).temporaryPassword };
+  }
+  if (existing.status === 'FORCE_CHANGE_PASSWORD') return { username: existing.username, temporaryPassword: users.resetTemporaryPassword(existing.sub, now) };
+  return { username: existing.username };
+}
