@@ -1,10 +1,12 @@
 /**
  * The local stand-in for the Cognito hosted UI's OAuth 2.0 endpoints, so the console signs in
- * through one code path locally and deployed: `/oauth2/authorize` (a small sign-in form, then the
- * authorization code sent back to the redirect URI), `/oauth2/token` (authorization_code with PKCE
+ * through one code path locally and deployed: `/oauth2/authorize` (the sign-in forms, in the hosted
+ * UI's steps: password, a new password for a temporary one, the TOTP code; then the authorization
+ * code sent back to the redirect URI), `/oauth2/token` (authorization_code with PKCE
  * S256, and refresh_token), `/oauth2/revoke` and `/logout`, in Cognito's request and answer shapes.
- * Codes and refresh tokens are kept in memory: a restart signs everybody out, which is what a
- * local tool should do. The ID tokens are the local tokens the gateway verifies.
+ * What the forms check is passed in (SignInChecks; local mode's is the local user pool). Codes,
+ * sign-in sessions and refresh tokens are kept in memory: a restart signs everybody out, which is
+ * what a local tool should do. The ID tokens are the local tokens the gateway verifies.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { APIGatewayProxyResult } from 'aws-lambda';
