@@ -68,6 +68,26 @@ describeWith(CHROMIUM, 'the browser path (headless Chromium, page on another ori
 
   const context = () => ({ api: service.apiUrl, token: service.token('browser-user') });
 
+  it("calls the local user pool from the page, as a web app calls Cognito's endpoint: preflight, answer, error type", async () => {
+    const answers = await page.evaluate(
+      async ({ endpoint, clientId }) => {
+        const call = async (srpA: string) => {
+          const res = await fetch(endpoint, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSCognitoIdentityProviderService.InitiateAuth', 'x-amz-user-agent': 'aws-sdk-js/3' },
+            body: JSON.stringify({ AuthFlow: 'USER_SRP_AUTH', ClientId: clientId, AuthParameters: { USERNAME: 'browser-someone', SRP_A: srpA } }),
+          });
+          return { status: res.status, errorType: res.headers.get('x-amzn-ErrorType'), body: (await res.json()) as Record<string, unknown> };
+        };
+        return { challenge: await call('02'), refused: await call('00') };
+      },
+      { endpoint: service.cognito.endpoint, clientId: service.cognito.clientId },
+    );
+
+    expect(answers.challenge).toMatchObject({ status: 200, body: { ChallengeName: 'PASSWORD_VERIFIER' } });
+    expect(answers.refused).toMatchObject({ status: 400, errorType: 'InvalidParameterException' });
+  });
+
   it('uploads a small file with the presigned PUT and reads a range of it through the JSON URL', async () => {
     const result = await page.evaluate(async ({ api, token }) => {
       const auth = { authorization: `Bearer ${token}` };
