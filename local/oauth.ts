@@ -171,7 +171,7 @@ export function createLocalOAuth(options: LocalOAuthOptions): LocalOAuth {
       `${problemText(problem)}<form method="post" action="/oauth2/authorize">${hiddenParameters(params)}` +
         `<label>User name <input name="username" autocomplete="username" value="${escapeHtml(username)}" required${username ? '' : ' autofocus'}></label>` +
         `<label>Password <input name="password" type="password" autocomplete="current-password" required${username ? ' autofocus' : ''}></label>` +
-        '<p class="hint">Local mode: the users of the local user pool (<code>npm run user -- add &lt;name&gt;</code>).</p>' +
+        '<p class="hint">Local mode: a user of the local user pool (<code>npm start</code> prints the first one; <code>npm run user -- add &lt;name&gt;</code> adds more).</p>' +
         '<button type="submit">Sign in</button></form>',
     );
   }
