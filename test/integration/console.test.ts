@@ -142,6 +142,9 @@ describeWith(CHROMIUM, 'the web console (headless Chromium, local mode)', () => 
     });
     const page = await browser.newPage();
     await page.goto(service.consoleUrl);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Password', { exact: true }).waitFor();
+    await shot(page, '00-sign-in');
 
     await signInConsole(page, { user, password: temporaryPassword, newPassword: 'Tess-new-pass-42!', totp: totp(base32Decode(secret), Date.now()) });
 
