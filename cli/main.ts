@@ -6,7 +6,7 @@ import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ApiError, createApiClient, type ApiClient, type FetchFn } from './api-client';
+import { ApiError, createApiClient, type ApiClient, type FetchFn } from '../client/api-client';
 import { cognitoClient, LoginError, readLogin, removeLogin, revokeRefreshToken, saveLogin, signIn, storedTokenProvider, tokenFilePath, type SignInPrompts } from './login';
 import { profileLocalFile } from './profile-local';
 import { createPrompter, NoInputError, type Prompter } from './prompt';

@@ -1,10 +1,11 @@
 /**
- * A small client for the S3 File Service HTTP API (contract v1). Everything it needs is passed in
- * (fetch, base URL, token), so tests can hand in a fake fetch and the CLI a real one.
+ * A small client for the S3 File Service HTTP API (contract v1), shared by the s3files command and
+ * the web console. Everything it needs is passed in (fetch, base URL, token), so tests can hand in
+ * a fake fetch and the CLI and the browser their real one. No Node import: the console bundles it.
  */
 import type { BucketInfo, ObjectInfo, ObjectPage, RowsPage, UploadedPart, UploadSessionResponse as UploadSession } from '../lambda/shared/api-types';
 export { MAX_PARTS_PER_SIGN_REQUEST } from '../lambda/shared/api-types';
-import { partsSha256 } from '../lambda/shared/parts-digest';
+import { partsDigestText } from '../lambda/shared/parts-digest-text';
 
 export type FetchFn = typeof fetch;
 
@@ -38,7 +39,6 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 }
-
 
 /** Encodes an object key for the path: each segment with encodeURIComponent, `/` kept. */
 export function encodeKey(key: string): string {
@@ -87,6 +87,12 @@ export interface ApiClient {
    */
   completeUpload(uploadId: string, key: string, parts: { partNumber: number; etag: string }[]): Promise<{ key: string; etag: string; size: number }>;
   abortUpload(uploadId: string, key: string): Promise<void>;
+}
+
+/** The server's `partsSha256` (lambda/shared/parts-digest.ts), with WebCrypto, which Node and browsers both have. */
+export async function partsSha256(parts: readonly { partNumber: number; etag: string }[]): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(partsDigestText(parts)));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
@@ -193,7 +199,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       return (await callJson<{ parts: UploadedPart[] }>('GET', `${uploadPath(uploadId)}?${new URLSearchParams({ key })}`)).parts;
     },
     async completeUpload(uploadId, key, parts) {
-      return callJson('POST', `${uploadPath(uploadId)}/complete`, { key, partsSha256: partsSha256(parts) });
+      return callJson('POST', `${uploadPath(uploadId)}/complete`, { key, partsSha256: await partsSha256(parts) });
     },
     async abortUpload(uploadId, key) {
       await callEmpty('DELETE', `${uploadPath(uploadId)}?${new URLSearchParams({ key })}`);

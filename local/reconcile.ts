@@ -6,6 +6,8 @@ import { profileKeyFor, USER_ROOT } from '../lambda/shared/keys';
 import type { DeadLetter } from './dead-letters';
 import { createdFromListing, listObjectPages, type ListedObject, type ObjectCreated } from './notifications';
 import { bareEtag } from '../lambda/shared/etag';
+// The clients' pool: local mode may use client/ (the runtime in lambda/ may not).
+import { runPool } from '../client/pool';
 
 /**
  * Start-up reconciliation. The local queue lives in memory, so an object written while the
@@ -89,7 +91,7 @@ export async function findUnprocessed(deps: ReconcileDeps, listed: readonly List
   }
   // A profile not newer than its object may still be its profile (written in the same second);
   // only then is it read, for the ETag it was made from.
-  await forEachLimit(toRead, READ_CONCURRENCY, async (o) => {
+  await runPool(toRead, READ_CONCURRENCY, async (o) => {
     if (deps.stopped?.()) return;
     if ((await profiledETag(deps, profileKeyFor(o.key))) !== o.eTag) needed.add(o);
   });
@@ -131,12 +133,4 @@ async function profiledETag(deps: ReconcileDeps, key: string): Promise<string | 
   } catch {
     return undefined;
   }
-}
-
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { encodeKey } from '../../cli/api-client';
+import { encodeKey } from '../../client/api-client';
 import type { Endpoints } from '../../local/service';
 import { machineDescription, today } from '../support/machine';
 import { seededRandom } from '../support/seeded-random';

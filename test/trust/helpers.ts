@@ -10,7 +10,7 @@ import { createProcessHandler } from '../../lambda/handlers/process';
 import { profileObject } from '../../lambda/core/profile';
 import type { CompletedUpload, MultipartSession, UploadedPart, UploadSessionResponse } from '../../lambda/shared/api-types';
 import { MiB } from '../../lambda/shared/config';
-import { encodeKey } from '../../cli/api-client';
+import { encodeKey } from '../../client/api-client';
 
 export type { MultipartSession };
 /** `a b/c é` -> `a%20b/c%20%C3%A9`: each segment encoded, slashes kept (the CLI's own encoder). */

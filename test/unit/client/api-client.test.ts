@@ -1,4 +1,4 @@
-import { ApiError, createApiClient, encodeKey } from '../../../cli/api-client';
+import { ApiError, createApiClient, encodeKey } from '../../../client/api-client';
 import { partsSha256 } from '../../../lambda/shared/parts-digest';
 
 type Call = { url: string; init: RequestInit };

@@ -1,5 +1,5 @@
-import { ApiError } from '../../../cli/api-client';
-import { backoffDelay, isRetryableError, withRetry } from '../../../cli/retry';
+import { ApiError } from '../../../client/api-client';
+import { backoffDelay, isRetryableError, withRetry } from '../../../client/retry';
 
 const fast = { retries: 3, baseDelayMs: 100, maxDelayMs: 1000, sleep: async () => undefined };
 
