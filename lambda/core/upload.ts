@@ -22,7 +22,25 @@ import { profileKeyFor, resolveBucket, S3_MAX_KEY_BYTES, toS3Key, validateKey, v
 import { signToken, verifyToken } from '../shared/signed-token';
 import type { KeyRing, SigningKeys } from '../shared/signing-keys';
 import { bodyObject, isObject } from '../shared/http';
-import { MAX_PARTS_PER_SIGN_REQUEST, type CompletedUpload, type UploadedPart, type UploadSessionResponse } from '../shared/api-types';
+import {
+  MAX_PARTS_PER_SIGN_REQUEST,
+  type CompletedUpload,
+  type SignedPart,
+  type SinglePutChecksum,
+  type UploadedPart,
+  type UploadSessionResponse,
+} from '../shared/api-types';
+import {
+  checksumField,
+  checksumHeaderName,
+  checksumShape,
+  isMultipartChecksumAlgorithm,
+  isSinglePutChecksumAlgorithm,
+  isWellFormedChecksum,
+  MULTIPART_CHECKSUM_ALGORITHMS,
+  SINGLE_PUT_CHECKSUM_ALGORITHMS,
+  type MultipartChecksumAlgorithm,
+} from '../shared/upload-checksums';
 import { MAX_PARTS, planParts } from './multipart';
 import { claimCompletion } from './completion-claims';
 import { bareEtag } from '../shared/etag';
@@ -80,6 +98,8 @@ export interface UploadToken {
   size: number;
   /** The server-chosen part size (our sessions only). */
   partSize?: number;
+  /** The full-object checksum algorithm the session was created with (our sessions only). */
+  checksumAlgorithm?: MultipartChecksumAlgorithm;
   /** Epoch seconds. */
   expiresAt: number;
 }
@@ -91,6 +111,7 @@ interface TokenPayload {
   k: string;
   z: number;
   p?: number;
+  c?: MultipartChecksumAlgorithm;
   e: number;
 }
 
@@ -102,6 +123,7 @@ export function signUploadToken(keys: KeyRing, purpose: string, userId: string, 
     k: t.key,
     z: t.size,
     ...(t.partSize !== undefined ? { p: t.partSize } : {}),
+    ...(t.checksumAlgorithm !== undefined ? { c: t.checksumAlgorithm } : {}),
     e: t.expiresAt,
   };
   return signToken(keys, purpose, payload);
@@ -123,6 +145,7 @@ export function openUploadToken(deps: UploadDeps, purpose: string, userId: strin
     typeof p.k !== 'string' ||
     typeof p.z !== 'number' ||
     (p.p !== undefined && typeof p.p !== 'number') ||
+    (p.c !== undefined && !isMultipartChecksumAlgorithm(p.c)) ||
     typeof p.e !== 'number' ||
     p.s !== userId ||
     p.e * 1000 <= nowOf(deps).getTime()
@@ -130,7 +153,14 @@ export function openUploadToken(deps: UploadDeps, purpose: string, userId: strin
     throw noSuchUpload();
   }
   if (validateKey(key) !== p.k) throw new BadRequestError('KeyMismatch', 'key is not the key this upload was created for');
-  return { uploadId: p.u, key: p.k, size: p.z, ...(p.p !== undefined ? { partSize: p.p } : {}), expiresAt: p.e };
+  return {
+    uploadId: p.u,
+    key: p.k,
+    size: p.z,
+    ...(p.p !== undefined ? { partSize: p.p } : {}),
+    ...(p.c !== undefined ? { checksumAlgorithm: p.c } : {}),
+    expiresAt: p.e,
+  };
 }
 
 export interface UploadSession {
@@ -141,6 +171,7 @@ export interface UploadSession {
   size: number;
   partSize: number;
   partCount: number;
+  checksumAlgorithm?: MultipartChecksumAlgorithm;
   /** Epoch seconds. */
   expiresAt: number;
 }
@@ -164,14 +195,44 @@ export interface CreateUploadInput {
   key: string;
   contentType: string;
   size: number;
+  /** A single PUT's algorithm and value; a multipart session's algorithm (no value). */
+  checksum?: { algorithm: SinglePutChecksum['algorithm']; value?: string };
 }
 
-export function parseCreateUpload(body: unknown, config: Pick<Config, 'maxUploadBytes'>): CreateUploadInput {
+/**
+ * `checksum`: `{algorithm, value}` for a single PUT, `{algorithm}` for a multipart session (its
+ * value is only known at the end, and is sent to complete). Which one the request is depends on
+ * the size, so both shapes are checked against it.
+ */
+export function parseUploadChecksum(given: unknown, multipart: boolean): CreateUploadInput['checksum'] {
+  if (given === undefined) return undefined;
+  if (!isObject(given)) throw new BadRequestError('InvalidChecksum', 'checksum must be an object {"algorithm", "value"}');
+  const { algorithm, value } = given;
+  if (multipart) {
+    if (!isMultipartChecksumAlgorithm(algorithm)) {
+      throw new BadRequestError('InvalidChecksum', `checksum.algorithm of a multipart upload must be one of ${MULTIPART_CHECKSUM_ALGORITHMS.join(', ')} (full-object checksums)`);
+    }
+    if (value !== undefined) {
+      throw new BadRequestError('InvalidChecksum', 'checksum.value is not taken for a multipart upload: send each part\'s to /parts and the whole object\'s to /complete');
+    }
+    return { algorithm };
+  }
+  if (!isSinglePutChecksumAlgorithm(algorithm)) {
+    throw new BadRequestError('InvalidChecksum', `checksum.algorithm must be one of ${SINGLE_PUT_CHECKSUM_ALGORITHMS.join(', ')}`);
+  }
+  if (!isWellFormedChecksum(algorithm, value)) throw new BadRequestError('InvalidChecksum', `checksum.value must be ${checksumShape(algorithm)}`);
+  return { algorithm, value };
+}
+
+export function parseCreateUpload(body: unknown, config: Pick<Config, 'maxUploadBytes' | 'multipartThresholdBytes'>): CreateUploadInput {
   const b = bodyObject(body);
+  const size = validateSize(b.size, config);
+  const checksum = parseUploadChecksum(b.checksum, size > config.multipartThresholdBytes);
   return {
     key: validateUploadKey(b.key),
     contentType: validateContentType(b.contentType),
-    size: validateSize(b.size, config),
+    size,
+    ...(checksum ? { checksum } : {}),
   };
 }
 
@@ -182,25 +243,41 @@ export async function createUpload(deps: UploadDeps, userId: string, input: Crea
 
   if (input.size <= config.multipartThresholdBytes) {
     const expiresIn = config.presignExpiresSeconds;
-    // Content type and length are signed, so S3 refuses a body of another size or type.
+    // Content type and length are signed, so S3 refuses a body of another size or type; so is the
+    // checksum, if given, so S3 refuses (400 BadDigest) a body of that size with other bytes.
+    const checksum = input.checksum?.value !== undefined ? { header: checksumHeaderName(input.checksum.algorithm), value: input.checksum.value } : undefined;
     const url = await getSignedUrl(
       s3,
-      new PutObjectCommand({ Bucket: config.uploadsBucket, Key: s3Key, ContentType: input.contentType, ContentLength: input.size }),
-      { expiresIn, signableHeaders: new Set(['content-type', 'content-length']) },
+      new PutObjectCommand({
+        Bucket: config.uploadsBucket,
+        Key: s3Key,
+        ContentType: input.contentType,
+        ContentLength: input.size,
+        ...(input.checksum?.value !== undefined ? { [checksumField(input.checksum.algorithm)]: input.checksum.value } : {}),
+      }),
+      { expiresIn, ...signedHeaders(['content-type', 'content-length'], checksum?.header) },
     );
     return {
       uploadId: null,
       key: input.key,
       method: 'PUT',
       url,
-      headers: { 'content-type': input.contentType },
+      headers: { 'content-type': input.contentType, ...(checksum ? { [checksum.header]: checksum.value } : {}) },
       expiresAt: new Date(now + expiresIn * 1000).toISOString(),
     };
   }
 
   const plan = planParts(input.size);
+  const checksumAlgorithm = input.checksum && isMultipartChecksumAlgorithm(input.checksum.algorithm) ? input.checksum.algorithm : undefined;
   const out = await s3.send(
-    new CreateMultipartUploadCommand({ Bucket: config.uploadsBucket, Key: s3Key, ContentType: input.contentType }),
+    new CreateMultipartUploadCommand({
+      Bucket: config.uploadsBucket,
+      Key: s3Key,
+      ContentType: input.contentType,
+      // Full-object: the object's checksum is the CRC of its bytes, which a client can compute as it
+      // reads and combine from its parts', whatever the part size (a composite one depends on it).
+      ...(checksumAlgorithm ? { ChecksumAlgorithm: checksumAlgorithm, ChecksumType: 'FULL_OBJECT' as const } : {}),
+    }),
   );
   if (!out.UploadId) throw new Error('CreateMultipartUpload returned no UploadId');
   const expiresAt = Math.floor(now / 1000) + UPLOAD_SESSION_SECONDS;
@@ -211,13 +288,24 @@ export async function createUpload(deps: UploadDeps, userId: string, input: Crea
       key: input.key,
       size: input.size,
       partSize: plan.partSize,
+      ...(checksumAlgorithm ? { checksumAlgorithm } : {}),
       expiresAt,
     }),
     key: input.key,
     partSize: plan.partSize,
     partCount: plan.partCount,
     expiresAt: new Date(expiresAt * 1000).toISOString(),
+    ...(checksumAlgorithm ? { checksumAlgorithm } : {}),
   };
+}
+
+/**
+ * Presigner options signing these headers. A checksum header stays a header (not hoisted into the
+ * query, as the presigner does with `x-amz-*`): the client must send it, with exactly that value.
+ */
+function signedHeaders(headers: string[], checksumHeader: string | undefined) {
+  if (!checksumHeader) return { signableHeaders: new Set(headers) };
+  return { signableHeaders: new Set([...headers, checksumHeader]), unhoistableHeaders: new Set([checksumHeader]) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -228,7 +316,7 @@ export async function signParts(
   userId: string,
   uploadId: string,
   body: unknown,
-): Promise<{ parts: { partNumber: number; url: string }[] }> {
+): Promise<{ parts: SignedPart[] }> {
   const b = bodyObject(body);
   const session = decodeUploadId(deps, userId, uploadId, b.key);
   const numbers = b.partNumbers;
@@ -245,19 +333,53 @@ export async function signParts(
     }
     seen.add(n);
   }
+  const checksums = parsePartChecksums(b.checksums, session, numbers as number[]);
   const expiresIn = deps.config.presignExpiresSeconds;
   const Key = toS3Key(userId, session.key);
   const parts = await Promise.all(
-    (numbers as number[]).map(async (partNumber) => ({
-      partNumber,
-      url: await getSignedUrl(
-        deps.s3,
-        new UploadPartCommand({ Bucket: deps.config.uploadsBucket, Key, UploadId: session.uploadId, PartNumber: partNumber }),
-        { expiresIn },
-      ),
-    })),
+    (numbers as number[]).map(async (partNumber): Promise<SignedPart> => {
+      const command = { Bucket: deps.config.uploadsBucket, Key, UploadId: session.uploadId, PartNumber: partNumber };
+      const checksum = checksums?.get(partNumber);
+      if (!checksum) return { partNumber, url: await getSignedUrl(deps.s3, new UploadPartCommand(command), { expiresIn }) };
+      const header = checksumHeaderName(checksum.algorithm);
+      const url = await getSignedUrl(deps.s3, new UploadPartCommand({ ...command, [checksumField(checksum.algorithm)]: checksum.value }), {
+        expiresIn,
+        ...signedHeaders([], header),
+      });
+      return { partNumber, url, headers: { [header]: checksum.value } };
+    }),
   );
   return { parts };
+}
+
+/**
+ * `checksums` of a parts request: `{"<partNumber>": "<base64>"}` with one for every part asked
+ * for when the session has an algorithm, none otherwise. Undefined when the session has none.
+ */
+function parsePartChecksums(
+  given: unknown,
+  session: UploadSession,
+  numbers: readonly number[],
+): Map<number, { algorithm: MultipartChecksumAlgorithm; value: string }> | undefined {
+  const algorithm = session.checksumAlgorithm;
+  if (!algorithm) {
+    if (given !== undefined) throw new BadRequestError('InvalidChecksum', 'checksums are not taken: this upload was created without a checksum algorithm');
+    return undefined;
+  }
+  if (!isObject(given)) {
+    throw new BadRequestError('InvalidChecksum', `checksums must map each part number to its ${algorithm} (this upload was created with ${algorithm})`);
+  }
+  const wanted = new Set(numbers.map(String));
+  const extra = Object.keys(given).find((n) => !wanted.has(n));
+  if (extra !== undefined) throw new BadRequestError('InvalidChecksum', `checksums names part ${JSON.stringify(extra)}, which is not in partNumbers`);
+  const out = new Map<number, { algorithm: MultipartChecksumAlgorithm; value: string }>();
+  for (const n of numbers) {
+    const value = given[String(n)];
+    if (value === undefined) throw new BadRequestError('InvalidChecksum', `checksums has no ${algorithm} for part ${n}; this upload needs one for every part`);
+    if (!isWellFormedChecksum(algorithm, value)) throw new BadRequestError('InvalidChecksum', `checksums["${n}"] must be ${checksumShape(algorithm)}`);
+    out.set(n, { algorithm, value });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -286,7 +408,8 @@ export async function listAllParts(deps: UploadDeps, target: MultipartTarget): P
       );
       for (const p of out.Parts ?? []) {
         if (p.PartNumber !== undefined && p.ETag !== undefined) {
-          parts.push({ partNumber: p.PartNumber, etag: p.ETag, size: p.Size ?? 0 });
+          const checksum = p.ChecksumCRC32 ?? p.ChecksumCRC32C ?? p.ChecksumCRC64NVME;
+          parts.push({ partNumber: p.PartNumber, etag: p.ETag, size: p.Size ?? 0, ...(checksum !== undefined ? { checksum } : {}) });
         }
       }
       if (!out.IsTruncated || !out.NextPartNumberMarker || out.NextPartNumberMarker === marker) break;
@@ -354,6 +477,8 @@ export interface CompletionRules {
   declaredSize?: number;
   /** Parts 1 to this many must all be uploaded, when completing from S3's list (409 IncompleteUpload). */
   partCount?: number;
+  /** The whole object's full-object checksum, which S3 checks against the parts (400 BadDigest). */
+  checksum?: { algorithm: MultipartChecksumAlgorithm; value: string };
 }
 
 /** The caller's parts as S3 holds them: each must exist with that ETag. */
@@ -406,9 +531,9 @@ export async function completeCheckedUpload(
   target: MultipartTarget,
   which: PartsToComplete,
   rules: CompletionRules,
-): Promise<{ etag: string | null; size: number }> {
+): Promise<Omit<CompletedUpload, 'key'>> {
   const claim = await claimCompletion(deps, target);
-  let done: { etag: string | null; size: number };
+  let done: Omit<CompletedUpload, 'key'>;
   try {
     done = await checkAndComplete(deps, target, which, rules);
   } catch (err) {
@@ -431,7 +556,7 @@ async function checkAndComplete(
   target: MultipartTarget,
   which: PartsToComplete,
   rules: CompletionRules,
-): Promise<{ etag: string | null; size: number }> {
+): Promise<Omit<CompletedUpload, 'key'>> {
   const uploaded = await listAllParts(deps, target);
   const parts = 'parts' in which ? partsNamed(uploaded, which.parts) : partsListed(uploaded, which, rules);
   let total = 0;
@@ -460,12 +585,14 @@ async function checkAndComplete(
         Key: target.s3Key,
         UploadId: target.uploadId,
         MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+        ...(rules.checksum ? { [checksumField(rules.checksum.algorithm)]: rules.checksum.value, ChecksumType: 'FULL_OBJECT' as const } : {}),
       }),
     );
-    return { etag: out.ETag ?? null, size: total };
+    const checksum = rules.checksum && out[checksumField(rules.checksum.algorithm)];
+    return { etag: out.ETag ?? null, size: total, ...(rules.checksum && checksum ? { checksum: { algorithm: rules.checksum.algorithm, value: checksum } } : {}) };
   } catch (err) {
     if (isNotFound(err)) throw noSuchUpload();
-    throw err; // InvalidPart, InvalidPartOrder, EntityTooSmall: 400 by fromCallerS3Error (shared/errors.ts)
+    throw err; // InvalidPart, InvalidPartOrder, EntityTooSmall, BadDigest: 400 by fromCallerS3Error (shared/errors.ts)
   }
 }
 
@@ -486,6 +613,8 @@ export interface CompleteUploadInput {
   /** Checked with the upload id, which comes first: another user's id is 404 whatever the key. */
   key: unknown;
   which: PartsToComplete;
+  /** The object's full-object checksum (base64), checked against the session's algorithm with the id. */
+  checksum?: unknown;
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/i;
@@ -497,23 +626,38 @@ const SHA256_HEX = /^[0-9a-f]{64}$/i;
 export function parseCompleteUpload(body: unknown): CompleteUploadInput {
   const b = bodyObject(body);
   const key = b.key;
+  const checksum = b.checksum !== undefined ? { checksum: b.checksum } : {};
   if (b.parts !== undefined && b.partsSha256 !== undefined) {
     throw new BadRequestError('InvalidBody', 'Send parts or partsSha256, not both');
   }
-  if (b.parts !== undefined) return { key, which: { parts: parseChosenParts(b.parts) } };
-  if (b.partsSha256 === undefined) return { key, which: { listed: true } };
+  if (b.parts !== undefined) return { key, which: { parts: parseChosenParts(b.parts) }, ...checksum };
+  if (b.partsSha256 === undefined) return { key, which: { listed: true }, ...checksum };
   if (typeof b.partsSha256 !== 'string' || !SHA256_HEX.test(b.partsSha256)) {
     throw new BadRequestError('InvalidPartsSha256', 'partsSha256 must be the SHA-256, in hex, of the lines "<partNumber>:<etag>" of every part, joined by "\\n"');
   }
-  return { key, which: { listed: true, partsSha256: b.partsSha256.toLowerCase() } };
+  return { key, which: { listed: true, partsSha256: b.partsSha256.toLowerCase() }, ...checksum };
+}
+
+/** The `checksum` a completion sends: required, and well-formed, when the session has an algorithm. */
+function completionChecksum(session: UploadSession, given: unknown): CompletionRules['checksum'] {
+  const algorithm = session.checksumAlgorithm;
+  if (!algorithm) {
+    if (given !== undefined) throw new BadRequestError('InvalidChecksum', 'checksum is not taken: this upload was created without a checksum algorithm');
+    return undefined;
+  }
+  if (given === undefined) throw new BadRequestError('InvalidChecksum', `checksum is required: this upload was created with ${algorithm}; send the whole object's`);
+  if (!isWellFormedChecksum(algorithm, given)) throw new BadRequestError('InvalidChecksum', `checksum must be ${checksumShape(algorithm)}`);
+  return { algorithm, value: given };
 }
 
 export async function completeUpload(deps: UploadDeps, userId: string, uploadId: string, input: CompleteUploadInput): Promise<CompletedUpload> {
   const session = decodeUploadId(deps, userId, uploadId, input.key);
+  const checksum = completionChecksum(session, input.checksum);
   const done = await completeCheckedUpload(deps, targetOf(session), input.which, {
     exactPartSize: session.partSize,
     declaredSize: session.size,
     partCount: session.partCount,
+    ...(checksum ? { checksum } : {}),
   });
   return { key: session.key, ...done };
 }

@@ -5,6 +5,8 @@
  * without the AWS SDK.
  */
 
+import type { MultipartChecksumAlgorithm, UploadChecksumAlgorithm } from './upload-checksums';
+
 /** At most this many part numbers per `POST /uploads/{uploadId}/parts`. */
 export const MAX_PARTS_PER_SIGN_REQUEST = 100;
 export interface BucketInfo {
@@ -42,6 +44,23 @@ export interface MultipartSession {
   partSize: number;
   partCount: number;
   expiresAt: string;
+  /** The session's full-object checksum algorithm, when it was created with one. */
+  checksumAlgorithm?: MultipartChecksumAlgorithm;
+}
+
+/** One part URL of `POST /uploads/{uploadId}/parts`. */
+export interface SignedPart {
+  partNumber: number;
+  url: string;
+  /** Signed headers the PUT must carry exactly (the part's `x-amz-checksum-*`), when the session has an algorithm. */
+  headers?: Record<string, string>;
+}
+
+/** `checksum` of `POST /uploads` for a single PUT. */
+export interface SinglePutChecksum {
+  algorithm: UploadChecksumAlgorithm;
+  /** Base64 of the digest. */
+  value: string;
 }
 
 export type UploadSessionResponse = SinglePutSession | MultipartSession;
@@ -50,12 +69,16 @@ export interface UploadedPart {
   partNumber: number;
   etag: string;
   size: number;
+  /** The part's checksum (base64) in the session's algorithm, when it was sent with one. */
+  checksum?: string;
 }
 
 export interface CompletedUpload {
   key: string;
   etag: string | null;
   size: number;
+  /** The object's full-object checksum as S3 computed it, when the session has an algorithm. */
+  checksum?: { algorithm: MultipartChecksumAlgorithm; value: string };
 }
 
 export interface RowsPage {

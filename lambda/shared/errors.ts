@@ -80,6 +80,8 @@ const CALLER_S3_ERRORS: Readonly<Record<string, { status: 400 | 404 | 409 | 412 
   InvalidPart: { status: 400 },
   InvalidPartOrder: { status: 400 },
   EntityTooSmall: { status: 400 },
+  // A completion's full-object checksum that is not the one S3 computes from the parts.
+  BadDigest: { status: 400, message: 'checksum does not match the object the uploaded parts make; nothing was completed' },
   OperationAborted: { status: 409 },
   ConditionalRequestConflict: { status: 409 },
   NoSuchKey: { status: 404 },

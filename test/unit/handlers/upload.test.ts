@@ -666,3 +666,129 @@ describe('DELETE /buckets/{bucket}/objects/{key+}', () => {
     expect(s3Mock).not.toHaveReceivedCommand(DeleteObjectCommand);
   });
 });
+
+describe('checksums (issue #16)', () => {
+  const CRC32_OF_HELLO = 'NhCmhg=='; // CRC32 of "hello"
+  const signedHeadersOf = (url: string) => new URL(url).searchParams.get('X-Amz-SignedHeaders')?.split(';') ?? [];
+
+  it('signs the checksum header of a single PUT and returns it to send, not in the query', async () => {
+    const res = await createUpload({ key: 'a.txt', contentType: 'text/plain', size: 5, checksum: { algorithm: 'CRC32', value: CRC32_OF_HELLO } });
+
+    expect(res.statusCode).toBe(201);
+    const body = parseBody(res) as { url: string; headers: Record<string, string> };
+    expect(body.headers).toEqual({ 'content-type': 'text/plain', 'x-amz-checksum-crc32': CRC32_OF_HELLO });
+    assertPresigned(body.url, `/users/${USER}/a.txt`);
+    expect(signedHeadersOf(body.url)).toEqual(expect.arrayContaining(['content-length', 'content-type', 'x-amz-checksum-crc32']));
+  });
+
+  it.each([
+    [{ algorithm: 'MD5', value: CRC32_OF_HELLO }, 'checksum.algorithm must be one of CRC32, CRC32C, CRC64NVME, SHA256'],
+    [{ algorithm: 'CRC32', value: 'NhCmhg' }, 'checksum.value must be the base64 of the 4-byte CRC32 digest (8 characters)'],
+    [{ algorithm: 'CRC32', value: 'NhCmhh==' }, 'checksum.value must be the base64 of the 4-byte CRC32 digest (8 characters)'],
+    [{ algorithm: 'CRC64NVME', value: CRC32_OF_HELLO }, 'checksum.value must be the base64 of the 8-byte CRC64NVME digest (12 characters)'],
+    [{ algorithm: 'SHA256' }, 'checksum.value must be the base64 of the 32-byte SHA256 digest (44 characters)'],
+    ['CRC32', 'checksum must be an object {"algorithm", "value"}'],
+  ])('returns 400 InvalidChecksum naming the problem for a single PUT checksum %j', async (checksum, message) => {
+    const res = await createUpload({ key: 'a.txt', contentType: 'text/plain', size: 5, checksum });
+
+    expect(res.statusCode).toBe(400);
+    expect(parseBody(res)).toEqual({ error: { code: 'InvalidChecksum', message } });
+  });
+
+  it('creates a multipart upload with a full-object checksum and echoes the algorithm', async () => {
+    s3Mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'raw-id' });
+
+    const res = await createUpload({ key: 'big/data.csv', contentType: 'text/csv', size: 100 * MiB, checksum: { algorithm: 'CRC32' } });
+
+    expect(res.statusCode).toBe(201);
+    expect(parseBody(res)).toMatchObject({ checksumAlgorithm: 'CRC32' });
+    expect(s3Mock).toHaveReceivedCommandWith(CreateMultipartUploadCommand, { ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' });
+  });
+
+  it.each([
+    [{ algorithm: 'SHA256' }, 'checksum.algorithm of a multipart upload must be one of CRC32, CRC32C, CRC64NVME (full-object checksums)'],
+    [{ algorithm: 'CRC32', value: CRC32_OF_HELLO }, "checksum.value is not taken for a multipart upload: send each part's to /parts and the whole object's to /complete"],
+  ])('returns 400 InvalidChecksum for a multipart checksum %j without creating an upload', async (checksum, message) => {
+    const res = await createUpload({ key: 'big/data.csv', contentType: 'text/csv', size: 100 * MiB, checksum });
+
+    expect(parseBody(res)).toEqual({ error: { code: 'InvalidChecksum', message } });
+    expect(s3Mock).not.toHaveReceivedCommand(CreateMultipartUploadCommand);
+  });
+
+  it('signs each part URL with its checksum header and returns the header to send', async () => {
+    const res = await onUpload('/parts', 'POST', session({ checksumAlgorithm: 'CRC32' }), {
+      body: { key: 'big/data.csv', partNumbers: [1, 3], checksums: { '1': CRC32_OF_HELLO, '3': 'AAAAAA==' } },
+    });
+
+    expect(res.statusCode).toBe(200);
+    const { parts } = parseBody(res) as { parts: { partNumber: number; url: string; headers: Record<string, string> }[] };
+    expect(parts.map((p) => p.headers)).toEqual([{ 'x-amz-checksum-crc32': CRC32_OF_HELLO }, { 'x-amz-checksum-crc32': 'AAAAAA==' }]);
+    for (const p of parts) {
+      assertPresigned(p.url, `/users/${USER}/big/data.csv`);
+      expect(signedHeadersOf(p.url)).toContain('x-amz-checksum-crc32');
+    }
+  });
+
+  it.each([
+    [undefined, 'checksums must map each part number to its CRC32 (this upload was created with CRC32)'],
+    [{ '1': CRC32_OF_HELLO }, 'checksums has no CRC32 for part 3; this upload needs one for every part'],
+    [{ '1': CRC32_OF_HELLO, '3': CRC32_OF_HELLO, '2': CRC32_OF_HELLO }, 'checksums names part "2", which is not in partNumbers'],
+    [{ '1': CRC32_OF_HELLO, '3': 'abc' }, 'checksums["3"] must be the base64 of the 4-byte CRC32 digest (8 characters)'],
+  ])('returns 400 InvalidChecksum for part checksums %j of a session with an algorithm', async (checksums, message) => {
+    const res = await onUpload('/parts', 'POST', session({ checksumAlgorithm: 'CRC32' }), { body: { key: 'big/data.csv', partNumbers: [1, 3], checksums } });
+
+    expect(parseBody(res)).toEqual({ error: { code: 'InvalidChecksum', message } });
+  });
+
+  it('returns 400 InvalidChecksum for part checksums of a session without an algorithm', async () => {
+    const res = await onUpload('/parts', 'POST', session(), { body: { key: 'big/data.csv', partNumbers: [1], checksums: { '1': CRC32_OF_HELLO } } });
+
+    expect([res.statusCode, errorCode(res)]).toEqual([400, 'InvalidChecksum']);
+  });
+
+  it("lists each part's checksum", async () => {
+    s3Mock.on(ListPartsCommand).resolves({ Parts: [{ PartNumber: 1, ETag: '"e1"', Size: 8 * MiB, ChecksumCRC32: CRC32_OF_HELLO }] });
+
+    const res = await onUpload('', 'GET', session({ checksumAlgorithm: 'CRC32' }), { query: { key: 'big/data.csv' } });
+
+    expect(parseBody(res)).toEqual({ parts: [{ partNumber: 1, etag: '"e1"', size: 8 * MiB, checksum: CRC32_OF_HELLO }] });
+  });
+
+  describe('completing', () => {
+    beforeEach(() => {
+      s3Mock.on(ListPartsCommand).resolves({ Parts: threeParts, IsTruncated: false });
+    });
+
+    it("passes the whole object's checksum to S3 as a full-object checksum and returns what S3 stored", async () => {
+      s3Mock.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-3"', ChecksumCRC32: CRC32_OF_HELLO, ChecksumType: 'FULL_OBJECT' });
+
+      const res = await onUpload('/complete', 'POST', session({ checksumAlgorithm: 'CRC32' }), { body: { key: 'big/data.csv', checksum: CRC32_OF_HELLO } });
+
+      expect(res.statusCode).toBe(200);
+      expect(parseBody(res)).toEqual({ key: 'big/data.csv', etag: '"final-3"', size: SIZE, checksum: { algorithm: 'CRC32', value: CRC32_OF_HELLO } });
+      expect(s3Mock).toHaveReceivedCommandWith(CompleteMultipartUploadCommand, { ChecksumCRC32: CRC32_OF_HELLO, ChecksumType: 'FULL_OBJECT' });
+    });
+
+    it('returns 400 BadDigest, naming the checksum, when S3 computes another one from the parts', async () => {
+      s3Mock.on(CompleteMultipartUploadCommand).rejects(
+        new S3ServiceException({ name: 'BadDigest', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'The CRC32 you specified did not match the calculated checksum.' }),
+      );
+
+      const res = await onUpload('/complete', 'POST', session({ checksumAlgorithm: 'CRC32' }), { body: { key: 'big/data.csv', checksum: CRC32_OF_HELLO } });
+
+      expect(res.statusCode).toBe(400);
+      expect(parseBody(res)).toEqual({ error: { code: 'BadDigest', message: 'checksum does not match the object the uploaded parts make; nothing was completed' } });
+    });
+
+    it.each([
+      [{ checksumAlgorithm: 'CRC32' as const }, undefined, "checksum is required: this upload was created with CRC32; send the whole object's"],
+      [{ checksumAlgorithm: 'CRC32' as const }, 'AAAA', 'checksum must be the base64 of the 4-byte CRC32 digest (8 characters)'],
+      [{}, CRC32_OF_HELLO, 'checksum is not taken: this upload was created without a checksum algorithm'],
+    ])('returns 400 InvalidChecksum without completing for session %j and checksum %j', async (over, checksum, message) => {
+      const res = await onUpload('/complete', 'POST', session(over), { body: { key: 'big/data.csv', ...(checksum !== undefined ? { checksum } : {}) } });
+
+      expect(parseBody(res)).toEqual({ error: { code: 'InvalidChecksum', message } });
+      expect(s3Mock).not.toHaveReceivedCommand(CompleteMultipartUploadCommand);
+    });
+  });
+});
