@@ -1,4 +1,4 @@
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, NoSuchKey, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { compareSequencers, type ProfileObjectFn } from '../../../lambda/core/process';
@@ -72,6 +72,7 @@ beforeEach(() => {
   logs.length = 0;
   s3Mock.on(GetObjectCommand, { Bucket: 'phys-results' }).rejects(noSuchKey());
   s3Mock.on(PutObjectCommand).resolves({});
+  s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 8 });
   profileObject.mockResolvedValue({ version: 1, format: 'csv', rows: 1 });
 });
 
@@ -103,6 +104,7 @@ describe('processor', () => {
         key: 'my file\u00e9.csv',
         etag: 'etag-1',
         size: 8,
+        checksum: null,
         sequencer: '0055AED6DCD90281E5',
         eventTime: '2025-02-03T04:00:00.000Z',
       },
@@ -151,7 +153,7 @@ describe('processor', () => {
     ['deleted', noSuchKey, 'skipped-deleted'],
     ['overwritten (412 on If-Match)', preconditionFailed, 'skipped-overwritten'],
   ])('skips an event whose object was %s since, without retrying', async (_since, error, outcome) => {
-    s3Mock.on(GetObjectCommand, { Bucket: 'phys-uploads' }).rejects(error());
+    s3Mock.on(HeadObjectCommand).rejects(error());
 
     const res = await handler(sqsEvent(notification(s3Record())));
 
@@ -288,5 +290,26 @@ describe('compareSequencers', () => {
     ['ff', 'FE', 1],
   ])('compares %p with %p as %p', (a, b, expected) => {
     expect(Math.sign(compareSequencers(a, b))).toBe(expected);
+  });
+});
+
+describe('processor: the stored checksum (issue #16)', () => {
+  it('asks S3 for the checksum of the version it profiles and records it in the profile', async () => {
+    storedUpload();
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 8, ChecksumCRC32: 'NhCmhg==', ChecksumType: 'FULL_OBJECT' });
+
+    await handler(sqsEvent(notification(s3Record())));
+
+    expect(s3Mock).toHaveReceivedCommandWith(HeadObjectCommand, { Bucket: 'phys-uploads', Key: UPLOAD_KEY, IfMatch: '"etag-1"', ChecksumMode: 'ENABLED' });
+    expect(writtenProfile()).toMatchObject({ source: { checksum: { algorithm: 'CRC32', type: 'FULL_OBJECT', value: 'NhCmhg==' } } });
+  });
+
+  it('records a composite checksum as composite when S3 leaves out the type', async () => {
+    storedUpload();
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 8, ChecksumSHA256: 'abc=-3' });
+
+    await handler(sqsEvent(notification(s3Record())));
+
+    expect(writtenProfile()).toMatchObject({ source: { checksum: { algorithm: 'SHA256', type: 'COMPOSITE', value: 'abc=-3' } } });
   });
 });
