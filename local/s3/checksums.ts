@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { crc32 as zlibCrc32 } from 'node:zlib';
+import { combineCrc as combineBytes } from '../../client/crc';
 
 export const CHECKSUM_ALGORITHMS = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const;
 export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
@@ -151,48 +152,13 @@ export function checksumOf(algorithm: ChecksumAlgorithm, data: Uint8Array): Buff
   return hash.digest();
 }
 
-// -------------------------------------------------------------------------------------------------
-// Combining CRCs: crc(A ‖ B) from crc(A), crc(B) and len(B), as zlib's crc32_combine does, by
-// multiplying crc(A) by x^(8·len(B)) modulo the polynomial. With this, a multipart object's
-// full-object CRC costs a few hundred operations per part instead of a second pass over its bytes.
-
-const REFLECTED_POLY: Partial<Record<ChecksumAlgorithm, { poly: bigint; width: bigint }>> = {
-  CRC32: { poly: 0xedb88320n, width: 32n },
-  CRC32C: { poly: 0x82f63b78n, width: 32n },
-  CRC64NVME: { poly: CRC64_POLY, width: 64n },
-};
-
-/** a·b modulo the reflected polynomial (bit-reflected representation: x^0 is the top bit). */
-function multiplyModP(a: bigint, b: bigint, poly: bigint, width: bigint): bigint {
-  const top = 1n << (width - 1n);
-  let product = 0n;
-  for (let m = top; m > 0n; m >>= 1n) {
-    if (a & m) product ^= b;
-    b = b & 1n ? (b >> 1n) ^ poly : b >> 1n;
-  }
-  return product;
-}
-
-/** x^(2^k) for k = 0, 1, …: the reflected representation of x^1 is the bit below the top. */
-function xPow8n(bytes: bigint, poly: bigint, width: bigint): bigint {
-  // x^(8·bytes): square-and-multiply over the bits of 8·bytes.
-  let result = 1n << (width - 1n); // x^0
-  let square = 1n << (width - 2n); // x^1
-  for (let n = bytes * 8n; n > 0n; n >>= 1n) {
-    if (n & 1n) result = multiplyModP(square, result, poly, width);
-    square = multiplyModP(square, square, poly, width);
-  }
-  return result;
-}
+// Combining CRCs (for a multipart object's full-object checksum): the math lives in client/crc.ts,
+// shared with the upload clients that compute the same value.
 
 /** crc(A ‖ B) for a CRC algorithm, given the digests of A and B and B's length. */
 export function combineCrc(algorithm: ChecksumAlgorithm, first: Buffer, second: Buffer, secondLength: number): Buffer {
-  const p = REFLECTED_POLY[algorithm];
-  if (!p) throw new Error(`${algorithm} is not a CRC`);
-  const a = BigInt(`0x${first.toString('hex')}`);
-  const b = BigInt(`0x${second.toString('hex')}`);
-  const combined = multiplyModP(xPow8n(BigInt(secondLength), p.poly, p.width), a, p.poly, p.width) ^ b;
-  return Buffer.from(combined.toString(16).padStart(Number(p.width) / 4, '0'), 'hex');
+  if (algorithm !== 'CRC32' && algorithm !== 'CRC32C' && algorithm !== 'CRC64NVME') throw new Error(`${algorithm} is not a CRC`);
+  return Buffer.from(combineBytes(algorithm, first, second, secondLength));
 }
 
 /** The checksum of a multipart object from its parts' checksums, S3's way for each type. */
