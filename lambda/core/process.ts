@@ -1,4 +1,6 @@
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { StoredChecksum } from '../shared/api-types';
+import { storedChecksumOf } from '../shared/upload-checksums';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Config } from '../shared/config';
 import { errorName, isNotFound } from '../shared/errors';
@@ -14,24 +16,6 @@ import { ContentError } from './profile/errors';
  */
 const PROCESS_WRITE_MARGIN_MS = 20_000;
 const PROCESS_START_BY_MS = 60_000;
-
-/**
- * The checksum S3 stores with an object (issue #16): `FULL_OBJECT` for a single PUT or a
- * full-object multipart upload, `COMPOSITE` (a checksum of the parts' checksums, `…-<parts>`)
- * for a multipart upload made that way. Null when it was written without one.
- */
-export interface ObjectChecksum {
-  algorithm: 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
-  type: 'FULL_OBJECT' | 'COMPOSITE';
-  value: string;
-}
-
-function checksumOf(head: HeadObjectCommandOutput): ObjectChecksum | null {
-  const found = (['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const).find((a) => head[`Checksum${a}`] !== undefined);
-  if (!found) return null;
-  const value = head[`Checksum${found}`]!;
-  return { algorithm: found, type: head.ChecksumType ?? (/-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT'), value };
-}
 
 /** The engine's profiler (lambda/core/profile), injected so tests can use a fake. */
 export type ProfileObjectFn = (
@@ -173,13 +157,13 @@ export async function processS3Record(
   if (isSuperseded(await readExistingProfile(deps, resultKey), sequencer, true)) return { outcome: 'skipped-stale', key: s3Key };
 
   let out;
-  let checksum: ObjectChecksum | null;
+  let checksum: StoredChecksum | null;
   try {
     const target = { Bucket: config.uploadsBucket, Key: s3Key, ...(etag ? { IfMatch: quotedEtag(etag) } : {}) };
     // S3 returns the stored checksum only when asked, and on a GET the SDK would then also verify
     // the body as it streams (a CPU cost the profiler does not need, and an error mid-profile):
     // a HEAD of the same version (If-Match) asks for it alone.
-    checksum = checksumOf(await s3.send(new HeadObjectCommand({ ...target, ChecksumMode: 'ENABLED' })));
+    checksum = storedChecksumOf(await s3.send(new HeadObjectCommand({ ...target, ChecksumMode: 'ENABLED' })));
     out = await s3.send(new GetObjectCommand(target));
   } catch (err) {
     if (isPreconditionFailed(err)) return { outcome: 'skipped-overwritten', key: s3Key }; // the newer write has its own event

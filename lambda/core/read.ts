@@ -1,4 +1,6 @@
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { StoredChecksum } from '../shared/api-types';
+import { storedChecksumOf } from '../shared/upload-checksums';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Config } from '../shared/config';
 import {
@@ -36,6 +38,8 @@ export interface ObjectMeta {
   contentType: string;
   etag: string;
   lastModified: string;
+  /** What S3 stored, if the object was written with a checksum (issue #16). */
+  checksum: StoredChecksum | null;
 }
 
 export interface ReadInput {
@@ -81,12 +85,14 @@ function locate(deps: Pick<ReadDeps, 'config'>, input: Pick<ReadInput, 'userId' 
 
 export async function headObject(deps: Pick<ReadDeps, 's3' | 'config'>, input: Pick<ReadInput, 'userId' | 'bucket' | 'key'>): Promise<ObjectMeta> {
   try {
-    const out = await deps.s3.send(new HeadObjectCommand(locate(deps, input)));
+    // ChecksumMode: S3 returns the stored checksum only when asked (same s3:GetObject grant).
+    const out = await deps.s3.send(new HeadObjectCommand({ ...locate(deps, input), ChecksumMode: 'ENABLED' }));
     return {
       size: out.ContentLength ?? 0,
       contentType: out.ContentType ?? 'application/octet-stream',
       etag: out.ETag ?? '',
       lastModified: (out.LastModified ?? new Date(0)).toUTCString(),
+      checksum: storedChecksumOf(out),
     };
   } catch (err) {
     if (isNotFound(err)) throw noSuchKey();

@@ -220,6 +220,11 @@ export function parseUploadChecksum(given: unknown, multipart: boolean): CreateU
   if (!isSinglePutChecksumAlgorithm(algorithm)) {
     throw new BadRequestError('InvalidChecksum', `checksum.algorithm must be one of ${SINGLE_PUT_CHECKSUM_ALGORITHMS.join(', ')}`);
   }
+  // Its own code: a client that cannot know the threshold asks with {algorithm} alone, and on this
+  // answer reads the (single-PUT-sized) file and asks again with the value.
+  if (value === undefined) {
+    throw new BadRequestError('ChecksumValueRequired', 'checksum.value is required: an upload of this size is a single PUT, whose URL signs the value');
+  }
   if (!isWellFormedChecksum(algorithm, value)) throw new BadRequestError('InvalidChecksum', `checksum.value must be ${checksumShape(algorithm)}`);
   return { algorithm, value };
 }

@@ -1,5 +1,6 @@
 import { headObject, readObject, type PresignedGet, type ReadDeps } from '../core/read';
 import type { ObjectUrl } from '../shared/api-types';
+import { storedChecksumHeaders } from '../shared/upload-checksums';
 import {
   acceptsJson,
   callerId,
@@ -34,6 +35,7 @@ function presigned(target: PresignedGet, asJson: boolean): ApiResult {
     size: target.object.size,
     contentType: target.object.contentType,
     etag: target.object.etag,
+    ...(target.object.checksum ? { checksum: target.object.checksum } : {}),
   };
   return json(200, body, { 'cache-control': 'no-store' });
 }
@@ -76,6 +78,7 @@ export function createReadHandler(deps: ReadDeps) {
             'content-type': meta.contentType,
             etag: meta.etag,
             'last-modified': meta.lastModified,
+            ...storedChecksumHeaders(meta.checksum),
           },
           body: '',
         };

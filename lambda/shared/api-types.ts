@@ -7,6 +7,12 @@
 
 import type { MultipartChecksumAlgorithm, UploadChecksumAlgorithm } from './upload-checksums';
 
+/**
+ * The lowest multipart threshold a deployment may configure (MULTIPART_THRESHOLD_BYTES, S3's
+ * minimum part size): an upload of at most this many bytes is always a single PUT.
+ */
+export const MIN_MULTIPART_THRESHOLD_BYTES = 5 * 1024 * 1024;
+
 /** At most this many part numbers per `POST /uploads/{uploadId}/parts`. */
 export const MAX_PARTS_PER_SIGN_REQUEST = 100;
 export interface BucketInfo {
@@ -54,6 +60,16 @@ export interface SignedPart {
   url: string;
   /** Signed headers the PUT must carry exactly (the part's `x-amz-checksum-*`), when the session has an algorithm. */
   headers?: Record<string, string>;
+}
+
+/**
+ * A checksum as S3 stores it with an object: `FULL_OBJECT` (of the whole object's bytes) or
+ * `COMPOSITE` (a multipart object's checksum of its parts' checksums, `<base64>-<parts>`).
+ */
+export interface StoredChecksum {
+  algorithm: 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
+  type: 'FULL_OBJECT' | 'COMPOSITE';
+  value: string;
 }
 
 /** `checksum` of `POST /uploads` for a single PUT. */
@@ -106,4 +122,6 @@ export interface ObjectUrl {
   contentType: string;
   /** Quoted, as S3 and the listings give it. */
   etag: string;
+  /** What S3 stored, when the object was written with a checksum: a download can be checked against it. */
+  checksum?: StoredChecksum;
 }

@@ -2,6 +2,7 @@
  * Configuration, read once per cold start from the environment. A missing required variable
  * throws at start-up, naming the variable, rather than failing on the first request.
  */
+import { MIN_MULTIPART_THRESHOLD_BYTES } from './api-types';
 import { SIGNING_KEY_NAMES, SIGNING_KEY_PURPOSES, type SigningKeyPurpose } from './signing-keys';
 
 export interface Config {
@@ -100,7 +101,7 @@ export function loadConfig(env: Env = process.env): Config {
     region: env[ENV.region]?.trim() || env.AWS_DEFAULT_REGION?.trim() || 'us-east-1',
     ...(endpoint ? { s3Endpoint: endpoint } : {}),
     maxUploadBytes: integer(env, ENV.maxUploadBytes, S3_MAX_OBJECT_BYTES, 1, S3_MAX_OBJECT_BYTES),
-    multipartThresholdBytes: integer(env, ENV.multipartThresholdBytes, 64 * MiB, 5 * MiB, 5 * GiB),
+    multipartThresholdBytes: integer(env, ENV.multipartThresholdBytes, 64 * MiB, MIN_MULTIPART_THRESHOLD_BYTES, 5 * GiB),
     presignExpiresSeconds: integer(env, ENV.presignExpiresSeconds, MAX_PRESIGN_EXPIRES_SECONDS, 1, MAX_PRESIGN_EXPIRES_SECONDS),
     inlineMaxBytes: integer(env, ENV.inlineMaxBytes, MiB, 0, 5 * MiB),
     signingKeySecretIds: signingKeySecretIds(env),

@@ -4,6 +4,7 @@
  * shape, so a malformed value is a 400 naming it instead of a URL that S3 would refuse. No SDK
  * import: the s3files command loads this too.
  */
+import type { StoredChecksum } from './api-types';
 
 /** A single PUT: the CRCs S3 computes, and SHA-256. */
 export const SINGLE_PUT_CHECKSUM_ALGORITHMS = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA256'] as const;
@@ -38,3 +39,23 @@ export function isWellFormedChecksum(algorithm: UploadChecksumAlgorithm, value: 
 /** What a 400 says a value must be. */
 export const checksumShape = (algorithm: UploadChecksumAlgorithm) =>
   `the base64 of the ${DIGEST_BYTES[algorithm]}-byte ${algorithm} digest (${4 * Math.ceil(DIGEST_BYTES[algorithm] / 3)} characters)`;
+
+type StoredAlgorithm = StoredChecksum['algorithm'];
+const STORED_ALGORITHMS: readonly StoredAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'];
+
+/**
+ * The checksum S3 stored with an object, from a HeadObject asked with ChecksumMode ENABLED (S3
+ * returns it only when asked), or null when it was written without one. The type is S3's, or read
+ * from the value (a composite one ends in `-<parts>`) where an S3-compatible server leaves it out.
+ */
+export function storedChecksumOf(head: Partial<Record<`Checksum${StoredAlgorithm}`, string>> & { ChecksumType?: string }): StoredChecksum | null {
+  const algorithm = STORED_ALGORITHMS.find((a) => head[`Checksum${a}`] !== undefined);
+  if (!algorithm) return null;
+  const value = head[`Checksum${algorithm}`]!;
+  const type = head.ChecksumType === 'COMPOSITE' || head.ChecksumType === 'FULL_OBJECT' ? head.ChecksumType : /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT';
+  return { algorithm, type, value };
+}
+
+/** `x-amz-checksum-<alg>` and `x-amz-checksum-type` of a stored checksum, as S3 answers them. */
+export const storedChecksumHeaders = (checksum: StoredChecksum | null | undefined): Record<string, string> =>
+  checksum ? { [`x-amz-checksum-${checksum.algorithm.toLowerCase()}`]: checksum.value, 'x-amz-checksum-type': checksum.type } : {};

@@ -600,3 +600,35 @@ describe('HEAD /buckets/{bucket}/objects/{key+}', () => {
     expect(res.body).toBe('');
   });
 });
+
+describe('the stored checksum (issue #16)', () => {
+  const withChecksum = () =>
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 4, ContentType: 'image/png', ETag: '"etag-1"', LastModified: LAST_MODIFIED, ChecksumCRC32: 'NhCmhg==', ChecksumType: 'FULL_OBJECT' });
+
+  it('asks S3 for it and passes it on in the HEAD answer as S3 names it', async () => {
+    stored('image/png', new Uint8Array([137, 80, 78, 71]));
+    withChecksum();
+
+    const res = await handler(apiEvent({ resource: RESOURCE, httpMethod: 'HEAD', pathParameters: { bucket: 'uploads', key: 'a.png' } }));
+
+    expect(s3Mock).toHaveReceivedCommandWith(HeadObjectCommand, { ChecksumMode: 'ENABLED' });
+    expect(res.headers).toMatchObject({ 'x-amz-checksum-crc32': 'NhCmhg==', 'x-amz-checksum-type': 'FULL_OBJECT' });
+  });
+
+  it('gives it with the URL instead of a redirect, so a download can be checked', async () => {
+    stored('image/png', new Uint8Array([137, 80, 78, 71]));
+    withChecksum();
+
+    const res = await get('a.png', { headers: { Accept: 'application/json' } });
+
+    expect(parseBody(res)).toMatchObject({ checksum: { algorithm: 'CRC32', type: 'FULL_OBJECT', value: 'NhCmhg==' } });
+  });
+
+  it('says nothing of a checksum for an object written without one', async () => {
+    stored('image/png', new Uint8Array([137, 80, 78, 71]));
+
+    const res = await get('a.png', { headers: { Accept: 'application/json' } });
+
+    expect(parseBody(res)).not.toHaveProperty('checksum');
+  });
+});

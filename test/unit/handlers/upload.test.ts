@@ -686,13 +686,19 @@ describe('checksums (issue #16)', () => {
     [{ algorithm: 'CRC32', value: 'NhCmhg' }, 'checksum.value must be the base64 of the 4-byte CRC32 digest (8 characters)'],
     [{ algorithm: 'CRC32', value: 'NhCmhh==' }, 'checksum.value must be the base64 of the 4-byte CRC32 digest (8 characters)'],
     [{ algorithm: 'CRC64NVME', value: CRC32_OF_HELLO }, 'checksum.value must be the base64 of the 8-byte CRC64NVME digest (12 characters)'],
-    [{ algorithm: 'SHA256' }, 'checksum.value must be the base64 of the 32-byte SHA256 digest (44 characters)'],
+    [{ algorithm: 'SHA256', value: 'NhCmhg==' }, 'checksum.value must be the base64 of the 32-byte SHA256 digest (44 characters)'],
     ['CRC32', 'checksum must be an object {"algorithm", "value"}'],
   ])('returns 400 InvalidChecksum naming the problem for a single PUT checksum %j', async (checksum, message) => {
     const res = await createUpload({ key: 'a.txt', contentType: 'text/plain', size: 5, checksum });
 
     expect(res.statusCode).toBe(400);
     expect(parseBody(res)).toEqual({ error: { code: 'InvalidChecksum', message } });
+  });
+
+  it('returns 400 ChecksumValueRequired for a single PUT checksum without a value, so a client can send it', async () => {
+    const res = await createUpload({ key: 'a.txt', contentType: 'text/plain', size: 5, checksum: { algorithm: 'CRC32' } });
+
+    expect([res.statusCode, errorCode(res)]).toEqual([400, 'ChecksumValueRequired']);
   });
 
   it('creates a multipart upload with a full-object checksum and echoes the algorithm', async () => {
