@@ -6,13 +6,15 @@ import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ApiError, createApiClient, type ApiClient, type FetchFn } from '../client/api-client';
+import { ApiError, createApiClient, type ApiClient, type FetchFn, type StoredChecksum } from '../client/api-client';
+import { bareEtag } from '../lambda/shared/etag';
 import { cognitoClient, LoginError, readLogin, removeLogin, revokeRefreshToken, saveLogin, signIn, storedTokenProvider, tokenFilePath, type SignInPrompts } from './login';
 import { profileLocalFile } from './profile-local';
 import { createPrompter, NoInputError, type Prompter } from './prompt';
 import { createProgressBar, formatBytes, silentProgress, type ProgressBar } from './progress';
 import { resolveServiceConfig, ServiceConfigError, type ServiceConfig } from './service-config';
 import { stateFileFor, uploadFile } from './uploader';
+import { downloadVerifier } from './verify';
 
 /**
  * The `s3files` command. Parsing and printing only: the work is done by the API client and the
@@ -162,13 +164,16 @@ const COMMANDS: Record<string, Command> = {
   },
   put: {
     summary: 'upload a file (multipart, parallel, resumable for big files)',
-    usage: 's3files put <file> [key] [--concurrency N] [--resume] [--content-type TYPE]',
-    details: 'The key defaults to the file name. Big files are sent in parts straight to S3; if the upload is interrupted, run the same command with --resume to send only the missing parts.',
-    options: { concurrency: { type: 'string', short: 'c' }, resume: { type: 'boolean' }, 'content-type': { type: 'string' } },
+    usage: 's3files put <file> [key] [--concurrency N] [--resume] [--content-type TYPE] [--no-checksum]',
+    details:
+      'The key defaults to the file name. Big files are sent in parts straight to S3; if the upload is interrupted, run the same command with --resume to send only the missing parts. ' +
+      'Every part and the whole file are sent with their CRC32, which S3 checks; --resume first checks the parts S3 already has against the file and sends changed ones again.',
+    options: { concurrency: { type: 'string', short: 'c' }, resume: { type: 'boolean' }, 'content-type': { type: 'string' }, 'no-checksum': { type: 'boolean' } },
     optionHelp: [
       ['-c, --concurrency N', 'parts in flight at once (default 4)'],
       ['--resume', 'continue an interrupted upload of this file to this key'],
       ['--content-type TYPE', 'the object type (default: from the file extension)'],
+      ['--no-checksum', 'send no CRC32 (for S3-compatible servers without checksums)'],
     ],
     minArgs: 1,
     maxArgs: 2,
@@ -181,7 +186,7 @@ const COMMANDS: Record<string, Command> = {
       const bar = ctx.progress(`put ${key}`);
       const exitAfter = Number(ctx.io.env.S3FILES_TEST_EXIT_AFTER_PARTS ?? 0); // tests only: simulates a killed upload
       let partsDone = 0;
-      const deps = { api: ctx.api(), stateDir: stateDir(ctx.io.env), ...(ctx.io.fetch ? { fetch: ctx.io.fetch } : {}) };
+      const deps = { api: ctx.api(), stateDir: stateDir(ctx.io.env), checksums: ctx.values['no-checksum'] !== true, ...(ctx.io.fetch ? { fetch: ctx.io.fetch } : {}) };
       const result = await uploadFile(
         deps,
         {
@@ -207,9 +212,11 @@ const COMMANDS: Record<string, Command> = {
       bar.finish();
       if (ctx.json) return writeJson(ctx, result);
       const how = result.multipart
-        ? `${result.partsUploaded.length} part(s) sent${result.resumed ? `, ${result.partsSkipped.length} already there` : ''}`
+        ? `${result.partsUploaded.length} part(s) sent${result.resumed ? `, ${result.partsSkipped.length} already there` : ''}` +
+          (result.partsChanged.length ? `, ${result.partsChanged.length} of them changed and sent again` : '')
         : 'single PUT';
-      ctx.print(`uploaded ${file} to ${result.key} (${formatBytes(result.size)}, ${how})`);
+      const checked = result.checksum ? `, ${result.checksum.algorithm} ${result.checksum.value} checked by S3` : '';
+      ctx.print(`uploaded ${file} to ${result.key} (${formatBytes(result.size)}, ${how}${checked})`);
     },
   },
   get: {
@@ -224,7 +231,12 @@ const COMMANDS: Record<string, Command> = {
       const key = ctx.positionals[0]!;
       let target = resolve(ctx.io.cwd, ctx.positionals[1] ?? basename(key));
       if (existsSync(target) && statSync(target).isDirectory()) target = join(target, basename(key));
-      const res = await ctx.api().openObject(bucketOf(ctx.values), key, { download: true });
+      const api = ctx.api();
+      // What S3 stored, to check the bytes against (HEAD; S3 gives it only when asked, which a
+      // presigned GET cannot do without signing the request for it).
+      const head = await api.headObject(bucketOf(ctx.values), key);
+      const verifier = head?.checksum ? downloadVerifier(head.checksum) : undefined;
+      const res = await api.openObject(bucketOf(ctx.values), key, { download: true });
       const total = Number(res.headers.get('content-length') ?? 0);
       const bar = ctx.progress(`get ${key}`);
       const tmp = join(dirname(target), `.${basename(target)}.s3files-${process.pid}.part`);
@@ -232,21 +244,33 @@ const COMMANDS: Record<string, Command> = {
       const counter = new Transform({
         transform(chunk: Buffer, _enc, callback) {
           done += chunk.length;
+          verifier?.update(chunk);
           bar.update(done, total || done);
           callback(null, chunk);
         },
       });
+      let verified: StoredChecksum | null = null;
       try {
         await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), counter, createWriteStream(tmp));
         if (total && done !== total) throw new Error(`The download stopped at ${done} of ${total} bytes`);
+        if (verifier && head) {
+          const etag = res.headers.get('etag');
+          if (etag && bareEtag(etag) !== bareEtag(head.etag)) throw new Error(`${key} was overwritten during the download; run again`);
+          const got = verifier.digest();
+          if (got !== head.checksum!.value) {
+            throw new Error(`${key}: the bytes downloaded do not match the ${head.checksum!.algorithm} S3 stored for the object (${got}, stored ${head.checksum!.value}); the file was not kept`);
+          }
+          verified = head.checksum!;
+        }
         await rename(tmp, target);
       } catch (err) {
         await rm(tmp, { force: true });
         throw err;
       }
       bar.finish();
-      if (ctx.json) return writeJson(ctx, { key, file: target, size: done });
-      ctx.print(`downloaded ${key} to ${target} (${formatBytes(done)})`);
+      const why = !head?.checksum ? 'no checksum stored' : verified ? `${verified.algorithm} verified` : `${head.checksum.algorithm} ${head.checksum.type.toLowerCase()} checksum not verified`;
+      if (ctx.json) return writeJson(ctx, { key, file: target, size: done, verified: verified ? { algorithm: verified.algorithm, value: verified.value } : null });
+      ctx.print(`downloaded ${key} to ${target} (${formatBytes(done)}, ${why})`);
     },
   },
   cat: {

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { crc32 } from 'node:zlib';
 import type { ApiClient, FetchFn } from '../client/api-client';
 import type { RetryOptions } from '../client/retry';
 import { uploadSource, type ByteSource, type ResumeRecord, type ResumeStore, type UploadRequest, type UploadResult } from '../client/upload';
@@ -20,6 +21,9 @@ export interface FileUploadDeps {
   retry?: RetryOptions;
   /** Where resume state files live. */
   stateDir: string;
+  /** CRC32 every part and the whole object, for S3 to check (default true; zlib's native CRC32). */
+  checksums?: boolean;
+  singlePutBytes?: number;
 }
 
 export interface FileUploadInput extends Omit<UploadRequest, 'source' | 'resumeId'> {
@@ -93,7 +97,14 @@ export async function uploadFile(deps: FileUploadDeps, input: FileUploadInput): 
   const resumeId = resumeIdFor(deps.api.baseUrl, path, input.key);
   try {
     return await uploadSource(
-      { api: deps.api, resumeStore: fileResumeStore(deps.stateDir), ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.retry ? { retry: deps.retry } : {}) },
+      {
+        api: deps.api,
+        resumeStore: fileResumeStore(deps.stateDir),
+        ...(deps.checksums !== false ? { crc32 } : {}),
+        ...(deps.singlePutBytes !== undefined ? { singlePutBytes: deps.singlePutBytes } : {}),
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+        ...(deps.retry ? { retry: deps.retry } : {}),
+      },
       { ...request, source, resumeId },
     );
   } finally {

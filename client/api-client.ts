@@ -3,8 +3,19 @@
  * the web console. Everything it needs is passed in (fetch, base URL, token), so tests can hand in
  * a fake fetch and the CLI and the browser their real one. No Node import: the console bundles it.
  */
-import type { BucketInfo, ObjectInfo, ObjectPage, RowsPage, UploadedPart, UploadSessionResponse as UploadSession } from '../lambda/shared/api-types';
-export { MAX_PARTS_PER_SIGN_REQUEST } from '../lambda/shared/api-types';
+import type {
+  BucketInfo,
+  CompletedUpload,
+  ObjectInfo,
+  ObjectPage,
+  RowsPage,
+  SignedPart,
+  StoredChecksum,
+  UploadedPart,
+  UploadSessionResponse as UploadSession,
+} from '../lambda/shared/api-types';
+import type { UploadChecksumAlgorithm } from '../lambda/shared/upload-checksums';
+export { MAX_PARTS_PER_SIGN_REQUEST, MIN_MULTIPART_THRESHOLD_BYTES } from '../lambda/shared/api-types';
 import { partsDigestText } from '../lambda/shared/parts-digest-text';
 
 export type FetchFn = typeof fetch;
@@ -19,7 +30,10 @@ export interface ApiClientOptions {
 // The response bodies are the server's own types (contract v1), so the two cannot drift.
 export type {
   BucketInfo,
+  CompletedUpload,
   MultipartSession,
+  SignedPart,
+  StoredChecksum,
   ObjectInfo,
   ObjectPage,
   RowsPage,
@@ -74,18 +88,19 @@ export interface ApiClient {
    */
   openObject(bucket: string, key: string, options?: { download?: boolean; signal?: AbortSignal }): Promise<Response>;
   readJson<T>(bucket: string, key: string): Promise<T>;
-  /** Size and ETag of an object, or undefined when there is none. */
-  headObject(bucket: string, key: string): Promise<{ size: number; etag: string } | undefined>;
+  /** Size, ETag and stored checksum of an object, or undefined when there is none. */
+  headObject(bucket: string, key: string): Promise<{ size: number; etag: string; checksum?: StoredChecksum } | undefined>;
   deleteObject(key: string): Promise<void>;
   readRows(bucket: string, key: string, options: { offset: number; limit: number; columns?: string[] }): Promise<RowsPage>;
-  createUpload(input: { key: string; contentType: string; size: number }): Promise<UploadSession>;
-  signParts(uploadId: string, key: string, partNumbers: number[]): Promise<{ partNumber: number; url: string }[]>;
+  createUpload(input: { key: string; contentType: string; size: number; checksum?: { algorithm: UploadChecksumAlgorithm; value?: string } }): Promise<UploadSession>;
+  /** `checksums` (base64 by part number) when the session has an algorithm: each URL then signs its part's. */
+  signParts(uploadId: string, key: string, partNumbers: number[], checksums?: ReadonlyMap<number, string>): Promise<SignedPart[]>;
   listParts(uploadId: string, key: string): Promise<UploadedPart[]>;
   /**
    * Completes from the parts the server lists, pinned to `parts` by their `partsSha256`: a request
    * of a hundred bytes whether the upload has 2 parts or 10,000 (their list would be 700 KB).
    */
-  completeUpload(uploadId: string, key: string, parts: { partNumber: number; etag: string }[]): Promise<{ key: string; etag: string; size: number }>;
+  completeUpload(uploadId: string, key: string, parts: { partNumber: number; etag: string }[], checksum?: string): Promise<CompletedUpload & { etag: string }>;
   abortUpload(uploadId: string, key: string): Promise<void>;
 }
 
@@ -93,6 +108,20 @@ export interface ApiClient {
 export async function partsSha256(parts: readonly { partNumber: number; etag: string }[]): Promise<string> {
   const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(partsDigestText(parts)));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+const STORED_ALGORITHMS = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const;
+
+/** The checksum S3 stored, from the `x-amz-checksum-*` headers the API's HEAD passes on. */
+export function storedChecksumOf(headers: Headers): StoredChecksum | undefined {
+  for (const algorithm of STORED_ALGORITHMS) {
+    const value = headers.get(`x-amz-checksum-${algorithm.toLowerCase()}`);
+    if (value) {
+      const type = headers.get('x-amz-checksum-type') === 'COMPOSITE' || /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT';
+      return { algorithm, type, value };
+    }
+  }
+  return undefined;
 }
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
@@ -179,7 +208,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       const res = await call('HEAD', objectPath(bucket, key));
       if (res.status === 404) return undefined;
       if (!res.ok) throw new ApiError(res.status, `Http${res.status}`, `HEAD ${key} failed with ${res.status}`);
-      return { size: Number(res.headers.get('content-length') ?? -1), etag: res.headers.get('etag') ?? '' };
+      const checksum = storedChecksumOf(res.headers);
+      return { size: Number(res.headers.get('content-length') ?? -1), etag: res.headers.get('etag') ?? '', ...(checksum ? { checksum } : {}) };
     },
     async deleteObject(key) {
       await callEmpty('DELETE', objectPath('uploads', key));
@@ -192,14 +222,15 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     async createUpload(input) {
       return callJson<UploadSession>('POST', '/uploads', input);
     },
-    async signParts(uploadId, key, partNumbers) {
-      return (await callJson<{ parts: { partNumber: number; url: string }[] }>('POST', `${uploadPath(uploadId)}/parts`, { key, partNumbers })).parts;
+    async signParts(uploadId, key, partNumbers, checksums) {
+      const body = { key, partNumbers, ...(checksums ? { checksums: Object.fromEntries(partNumbers.map((n) => [String(n), checksums.get(n)])) } : {}) };
+      return (await callJson<{ parts: SignedPart[] }>('POST', `${uploadPath(uploadId)}/parts`, body)).parts;
     },
     async listParts(uploadId, key) {
       return (await callJson<{ parts: UploadedPart[] }>('GET', `${uploadPath(uploadId)}?${new URLSearchParams({ key })}`)).parts;
     },
-    async completeUpload(uploadId, key, parts) {
-      return callJson('POST', `${uploadPath(uploadId)}/complete`, { key, partsSha256: await partsSha256(parts) });
+    async completeUpload(uploadId, key, parts, checksum) {
+      return callJson('POST', `${uploadPath(uploadId)}/complete`, { key, partsSha256: await partsSha256(parts), ...(checksum !== undefined ? { checksum } : {}) });
     },
     async abortUpload(uploadId, key) {
       await callEmpty('DELETE', `${uploadPath(uploadId)}?${new URLSearchParams({ key })}`);

@@ -8,8 +8,24 @@
  * What differs between Node and the browser is passed in: where the bytes come from (`ByteSource`:
  * a file handle, or `File.slice()`), and where the resume records live (`ResumeStore`: state files,
  * or localStorage). No Node import here.
+ *
+ * Checksums (issue #16), when a CRC32 function is passed in: each part's CRC32 is computed from the
+ * bytes read to send it (no second pass) and signed into its URL, so S3 refuses other bytes; the
+ * whole object's CRC32 is combined from the parts' and checked by S3 at completion; a resumed upload
+ * re-reads the parts S3 already has and compares their CRC32s before skipping them, so a source
+ * changed in place (same size and mtime) cannot end up as a mixed object.
  */
-import { ApiError, errorFromResponse, MAX_PARTS_PER_SIGN_REQUEST, type ApiClient, type FetchFn, type MultipartSession } from './api-client';
+import {
+  ApiError,
+  errorFromResponse,
+  MAX_PARTS_PER_SIGN_REQUEST,
+  MIN_MULTIPART_THRESHOLD_BYTES,
+  type ApiClient,
+  type FetchFn,
+  type MultipartSession,
+  type SignedPart,
+} from './api-client';
+import { combinedCrc32, crc32Base64, type Crc32Fn } from './crc';
 import { runPool } from './pool';
 import { DEFAULT_RETRY, isRetryableError, withRetry, type RetryOptions } from './retry';
 
@@ -40,6 +56,8 @@ export interface ResumeRecord {
   uploadId: string;
   partSize: number;
   partCount: number;
+  /** The session's checksum algorithm (records written before checksums have none). */
+  checksumAlgorithm?: 'CRC32';
 }
 
 /** Where resume records live, by an id the caller gives (one per source and key). */
@@ -56,6 +74,17 @@ export interface ClientUploadDeps {
   fetch?: FetchFn;
   retry?: RetryOptions;
   resumeStore: ResumeStore;
+  /**
+   * CRC32 (zlib's signature) to checksum every upload with; without it, none is sent. Node passes
+   * `zlib.crc32` (native); a browser passes client/crc.ts's `crc32` (JavaScript).
+   */
+  crc32?: Crc32Fn;
+  /**
+   * Up to this size an upload is surely a single PUT, whose checksum is computed before asking for
+   * it (default: the lowest multipart threshold the API allows). Tests of a fake service with a
+   * smaller threshold set theirs.
+   */
+  singlePutBytes?: number;
 }
 
 export interface UploadRequest {
@@ -85,6 +114,10 @@ export interface UploadResult {
   /** Part numbers sent by this run, and the ones an earlier run had already stored. */
   partsUploaded: number[];
   partsSkipped: number[];
+  /** Parts an earlier run had stored whose bytes no longer match the source, sent again (in partsUploaded too). */
+  partsChanged: number[];
+  /** The whole object's CRC32 (base64) S3 checked, when the upload was checksummed. */
+  checksum?: { algorithm: 'CRC32'; value: string };
 }
 
 /** A part's byte range. Named apart from lambda/core/multipart's `PartPlan` (the server's choice of part size). */
@@ -114,23 +147,39 @@ export function partRanges(size: number, partSize: number, partCount: number): P
  * will be sent), so a 10,000-part upload costs 100 signing calls and no URL sits unused for long.
  */
 export class PartUrlSigner {
-  private readonly urls = new Map<number, Promise<string>>();
+  private readonly urls = new Map<number, Promise<SignedPart>>();
   private readonly order: number[];
+  /** Each part's checksum, once its bytes are read; a checksummed upload signs only those parts. */
+  private readonly checksums: Map<number, string> | undefined;
 
   constructor(
-    private readonly sign: (partNumbers: number[]) => Promise<{ partNumber: number; url: string }[]>,
+    private readonly sign: (partNumbers: number[], checksums?: ReadonlyMap<number, string>) => Promise<SignedPart[]>,
     partNumbersInOrder: readonly number[],
     private readonly batchSize = MAX_PARTS_PER_SIGN_REQUEST,
+    checksummed = false,
   ) {
     this.order = [...partNumbersInOrder];
+    this.checksums = checksummed ? new Map() : undefined;
   }
 
-  url(partNumber: number): Promise<string> {
+  /**
+   * A part's URL (and the headers it signed). A checksummed upload gives the part's checksum, and
+   * the batch holds the parts whose checksums are known by then (those being read at the same time).
+   */
+  url(partNumber: number, checksum?: string): Promise<SignedPart> {
+    if (this.checksums) {
+      if (checksum === undefined) throw new Error(`Part ${partNumber} needs its checksum to be signed`);
+      if (this.checksums.get(partNumber) !== checksum) this.urls.delete(partNumber);
+      this.checksums.set(partNumber, checksum);
+    }
     const known = this.urls.get(partNumber);
     if (known) return known;
     const start = Math.max(0, this.order.indexOf(partNumber));
-    const batch = [partNumber, ...this.order.slice(start + 1).filter((n) => !this.urls.has(n))].slice(0, this.batchSize);
-    const signed = this.sign(batch).then((parts) => new Map(parts.map((p) => [p.partNumber, p.url])));
+    const ready = (n: number) => !this.urls.has(n) && (!this.checksums || this.checksums.has(n));
+    const batch = [partNumber, ...this.order.slice(start + 1).filter(ready)].slice(0, this.batchSize);
+    const signed = (this.checksums ? this.sign(batch, new Map(batch.map((n) => [n, this.checksums!.get(n)!]))) : this.sign(batch)).then(
+      (parts) => new Map(parts.map((p) => [p.partNumber, p])),
+    );
     for (const n of batch) {
       const url = signed.then((m) => {
         const u = m.get(n);
@@ -164,6 +213,7 @@ export async function uploadSource(deps: ClientUploadDeps, input: UploadRequest)
   const size = source.size;
   const store = deps.resumeStore;
   const warn = input.onWarning ?? (() => undefined);
+  const crc32 = deps.crc32;
 
   const put = async (url: string, body: Uint8Array, headers: Record<string, string> = {}): Promise<Response> => {
     const res = await doFetch(url, { method: 'PUT', body: body as Uint8Array<ArrayBuffer>, headers, ...(input.signal ? { signal: input.signal } : {}) });
@@ -173,8 +223,11 @@ export async function uploadSource(deps: ClientUploadDeps, input: UploadRequest)
   };
 
   // An earlier run of the same source and key, if asked to and the source is unchanged.
-  let session: MultipartSession | undefined;
-  let existing: Map<number, string> = new Map();
+  let session: (MultipartSession & { checksumAlgorithm?: 'CRC32' }) | undefined;
+  let existing = new Map<number, string>();
+  /** Each part's CRC32, as read from the source (checksummed uploads). */
+  const crcs = new Map<number, number>();
+  const changedParts: number[] = [];
   let resumed = false;
   const previous = await store.get(resumeId);
   if (input.resume && previous) {
@@ -185,16 +238,39 @@ export async function uploadSource(deps: ClientUploadDeps, input: UploadRequest)
       try {
         const parts = await withRetry(() => deps.api.listParts(previous.uploadId, previous.key), retry);
         const ranges = partRanges(size, previous.partSize, previous.partCount);
-        for (const part of parts) {
-          // A part of the wrong size (a different plan, a torn write) is sent again.
-          if (ranges[part.partNumber - 1]?.length === part.size) existing.set(part.partNumber, part.etag);
+        const kept = parts.filter((part) => ranges[part.partNumber - 1]?.length === part.size); // another size: sent again
+        if (previous.checksumAlgorithm === 'CRC32' && crc32) {
+          // Size and mtime say nothing of a change in place: compare each part's bytes, read again.
+          await runPool(kept, input.concurrency ?? 4, async (part) => {
+            const range = ranges[part.partNumber - 1]!;
+            const crc = crc32(await source.read(range.offset, range.length));
+            if (part.checksum === crc32Base64(crc)) {
+              existing.set(part.partNumber, part.etag);
+              crcs.set(part.partNumber, crc);
+            } else {
+              changedParts.push(part.partNumber);
+            }
+          });
+          changedParts.sort((a, b) => a - b);
+          if (changedParts.length) warn(`${source.name}: part${changedParts.length > 1 ? 's' : ''} ${changedParts.join(', ')} changed since the interrupted upload sent ${changedParts.length > 1 ? 'them' : 'it'}; sending again`);
+        } else {
+          for (const part of kept) existing.set(part.partNumber, part.etag);
         }
-        session = { uploadId: previous.uploadId, key: previous.key, partSize: previous.partSize, partCount: previous.partCount, expiresAt: '' };
+        session = {
+          uploadId: previous.uploadId,
+          key: previous.key,
+          partSize: previous.partSize,
+          partCount: previous.partCount,
+          expiresAt: '',
+          ...(previous.checksumAlgorithm && crc32 ? { checksumAlgorithm: previous.checksumAlgorithm } : {}),
+        };
         resumed = true;
       } catch (err) {
         if (!(err instanceof ApiError) || err.status !== 404) throw err;
         warn('The interrupted upload no longer exists on the server; starting again');
         existing = new Map();
+        crcs.clear();
+        changedParts.length = 0;
       }
     }
   } else if (input.resume) {
@@ -202,15 +278,46 @@ export async function uploadSource(deps: ClientUploadDeps, input: UploadRequest)
   }
 
   if (!session) {
-    const created = await withRetry(() => deps.api.createUpload({ key: input.key, contentType: input.contentType, size }), retry);
-    if (created.uploadId === null) {
-      const body = await source.read(0, size);
-      input.onProgress?.(0, size);
-      const res = await withRetry(() => put(created.url, body, created.headers), retry);
-      input.onProgress?.(size, size);
-      return { key: created.key, etag: res.headers.get('etag') ?? '', size, multipart: false, uploadId: null, resumed: false, partsUploaded: [], partsSkipped: [] };
+    const request = { key: input.key, contentType: input.contentType, size };
+    // A single PUT signs the value, so its bytes are read first: at once when the size is surely a
+    // single PUT, else after the server says so (400 ChecksumValueRequired, nothing created).
+    let body: Uint8Array | undefined;
+    const withValue = async () => {
+      body = await source.read(0, size);
+      return withRetry(() => deps.api.createUpload({ ...request, checksum: { algorithm: 'CRC32', value: crc32Base64(crc32!(body!)) } }), retry);
+    };
+    let created;
+    if (!crc32) created = await withRetry(() => deps.api.createUpload(request), retry);
+    else if (size <= (deps.singlePutBytes ?? MIN_MULTIPART_THRESHOLD_BYTES)) created = await withValue();
+    else {
+      try {
+        created = await withRetry(() => deps.api.createUpload({ ...request, checksum: { algorithm: 'CRC32' } }), retry);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 'ChecksumValueRequired')) throw err;
+        created = await withValue();
+      }
     }
-    session = created;
+    if (created.uploadId === null) {
+      body ??= await source.read(0, size);
+      input.onProgress?.(0, size);
+      const res = await withRetry(() => put(created.url, body!, created.headers), retry);
+      input.onProgress?.(size, size);
+      const value = created.headers['x-amz-checksum-crc32'];
+      return {
+        key: created.key,
+        etag: res.headers.get('etag') ?? '',
+        size,
+        multipart: false,
+        uploadId: null,
+        resumed: false,
+        partsUploaded: [],
+        partsSkipped: [],
+        partsChanged: [],
+        ...(value ? { checksum: { algorithm: 'CRC32' as const, value } } : {}),
+      };
+    }
+    if (crc32 && created.checksumAlgorithm !== 'CRC32') throw new Error(`The server did not start a CRC32 upload (checksumAlgorithm ${created.checksumAlgorithm ?? 'none'})`);
+    session = created as MultipartSession & { checksumAlgorithm?: 'CRC32' };
     await store.set(resumeId, {
       version: 1,
       apiUrl: deps.api.baseUrl,
@@ -221,30 +328,44 @@ export async function uploadSource(deps: ClientUploadDeps, input: UploadRequest)
       uploadId: created.uploadId,
       partSize: created.partSize,
       partCount: created.partCount,
+      ...(session.checksumAlgorithm ? { checksumAlgorithm: session.checksumAlgorithm } : {}),
     });
   }
 
   const { uploadId, key } = session;
+  const checksummed = session.checksumAlgorithm === 'CRC32' && crc32 !== undefined;
   const ranges = partRanges(size, session.partSize, session.partCount);
   const missing = ranges.filter((p) => !existing.has(p.partNumber));
   const etags = new Map(existing);
   let bytesDone = ranges.filter((p) => existing.has(p.partNumber)).reduce((sum, p) => sum + p.length, 0);
   input.onProgress?.(bytesDone, size);
 
-  const signer = new PartUrlSigner((numbers) => withRetry(() => deps.api.signParts(uploadId, key, numbers), retry), missing.map((p) => p.partNumber));
+  const signer = new PartUrlSigner(
+    (numbers, checksums) => withRetry(() => deps.api.signParts(uploadId, key, numbers, checksums), retry),
+    missing.map((p) => p.partNumber),
+    MAX_PARTS_PER_SIGN_REQUEST,
+    checksummed,
+  );
   await runPool(missing, input.concurrency ?? 4, async (part) => {
     input.signal?.throwIfAborted();
     const body = await source.read(part.offset, part.length);
+    let checksum: string | undefined;
+    if (checksummed) {
+      const crc = crc32!(body);
+      crcs.set(part.partNumber, crc);
+      checksum = crc32Base64(crc);
+    }
     const res = await withRetry(
       async () => {
-        const url = await signer.url(part.partNumber);
+        const signed = await signer.url(part.partNumber, checksum);
         try {
-          return await put(url, body);
+          return await put(signed.url, body, signed.headers);
         } catch (err) {
           // A 403 from S3 is most often an expired signature: sign again, and try once more.
           if (err instanceof ApiError && err.status === 403) {
             signer.forget(part.partNumber);
-            return put(await signer.url(part.partNumber), body);
+            const again = await signer.url(part.partNumber, checksum);
+            return put(again.url, body, again.headers);
           }
           throw err;
         }
@@ -261,20 +382,22 @@ export async function uploadSource(deps: ClientUploadDeps, input: UploadRequest)
     throw new Error(`${source.name} changed during the upload; run again to upload the new contents`);
   }
   const parts = ranges.map((p) => ({ partNumber: p.partNumber, etag: etags.get(p.partNumber)! }));
+  // The whole object's CRC32 from the parts' (each read once), for S3 to check against what it holds.
+  const checksum = checksummed ? crc32Base64(combinedCrc32(ranges.map((p) => ({ crc32: crcs.get(p.partNumber)!, length: p.length })))) : undefined;
   let tries = 0;
   const done = await withRetry(
     async () => {
       try {
-        return await deps.api.completeUpload(uploadId, key, parts);
+        return await deps.api.completeUpload(uploadId, key, parts, checksum);
       } catch (err) {
         // Completed already: by an earlier attempt whose answer was lost (or an earlier run), which
         // the server says with 409 UploadAlreadyCompleted, or, once it no longer knows, with 404 on
-        // a retry. The object is there if it has our size.
+        // a retry. The object is there if it has our size (and our checksum, when there is one).
         const completed = err instanceof ApiError && (err.code === 'UploadAlreadyCompleted' || (tries > 0 && err.status === 404));
         tries++;
         if (completed) {
           const head = await deps.api.headObject('uploads', key);
-          if (head?.size === size) return { key, etag: head.etag, size };
+          if (head?.size === size && (checksum === undefined || head.checksum?.value === checksum)) return { key, etag: head.etag, size };
         }
         throw err;
       }
@@ -292,5 +415,7 @@ export async function uploadSource(deps: ClientUploadDeps, input: UploadRequest)
     resumed,
     partsUploaded: missing.map((p) => p.partNumber),
     partsSkipped: [...existing.keys()].sort((a, b) => a - b),
+    partsChanged: changedParts,
+    ...(checksum !== undefined ? { checksum: { algorithm: 'CRC32' as const, value: checksum } } : {}),
   };
 }

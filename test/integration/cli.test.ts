@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { startLocalService, type LocalService } from '../../local/service';
 
 /**
@@ -44,6 +44,24 @@ function writeRandomFile(name: string, bytes: number): { path: string; sha: stri
   const data = randomBytes(bytes);
   writeFileSync(path, data);
   return { path, sha: sha256(data) };
+}
+
+/** The file holding an object's bytes in the embedded S3's data folder (local/s3/store.ts), to corrupt it. */
+function blobOf(key: string): string {
+  const found: string[] = [];
+  const walk = (folder: string) => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.json') && folder.includes(`${sep}objects${sep}`)) {
+        const meta = JSON.parse(readFileSync(path, 'utf8')) as { key?: string; blobs?: { name: string }[] };
+        if (meta.key?.endsWith(`/${key}`) && meta.blobs?.length === 1) found.push(join(path, '..', '..', '..', 'blobs', meta.blobs[0]!.name));
+      }
+    }
+  };
+  walk(join(dir, 'data'));
+  if (found.length !== 1) throw new Error(`Expected one stored object for ${key}, found ${found.length}`);
+  return found[0]!;
 }
 
 beforeAll(async () => {
@@ -111,6 +129,47 @@ describe('s3files', () => {
     expect([...result.partsSkipped, ...result.partsUploaded].sort()).toEqual(Array.from({ length: result.partsSkipped.length + result.partsUploaded.length }, (_, i) => i + 1));
     await s3files(['get', key, 'resume.copy']);
     expect(sha256(readFileSync(join(dir, 'resume.copy')))).toBe(file.sha);
+  });
+
+  it('resumes an upload whose file changed in place under a kept mtime: the changed part is found and sent again, ending byte-identical', async () => {
+    const file = writeRandomFile('inplace.bin', 20 * MiB);
+    const key = `${prefix}/resume/inplace.bin`;
+    const mtime = 1_700_000_000; // whole seconds: setting it again gives the same mtimeMs
+    utimesSync(file.path, mtime, mtime);
+    const killed = await s3files(['put', file.path, key, '--concurrency', '1'], { S3FILES_TEST_EXIT_AFTER_PARTS: '1' });
+    expect(killed.code).toBe(99);
+    const changed = readFileSync(file.path);
+    changed[100] = changed[100]! ^ 0x01; // part 1, which S3 already holds: same size, same mtime
+    writeFileSync(file.path, changed);
+    utimesSync(file.path, mtime, mtime);
+
+    const resumed = await s3files(['put', file.path, key, '--resume', '--json']);
+
+    expect({ code: resumed.code, stderr: resumed.stderr }).toEqual({ code: 0, stderr: expect.stringContaining('part 1 changed since the interrupted upload sent it; sending again') });
+    const result = JSON.parse(resumed.stdout);
+    expect(result).toMatchObject({ resumed: true, partsChanged: [1], partsSkipped: [], checksum: { algorithm: 'CRC32' } });
+    expect(result.partsUploaded).toContain(1);
+    const get = await s3files(['get', key, 'inplace.copy']);
+    expect(get.stdout).toContain('CRC32 verified');
+    expect(sha256(readFileSync(join(dir, 'inplace.copy')))).toBe(sha256(changed));
+  });
+
+  it('verifies a download against the stored CRC32, and refuses one whose stored bytes were corrupted, keeping no file', async () => {
+    const file = writeRandomFile('stored.bin', 100_000);
+    const key = `${prefix}/corrupt/stored.bin`;
+    expect((await s3files(['put', file.path, key])).code).toBe(0);
+    const good = await s3files(['get', key, 'stored.good']);
+    expect({ code: good.code, stdout: good.stdout }).toEqual({ code: 0, stdout: expect.stringContaining('CRC32 verified') });
+
+    const blob = blobOf(key);
+    const bytes = readFileSync(blob);
+    bytes[5000] = bytes[5000]! ^ 0x01;
+    writeFileSync(blob, bytes);
+    const bad = await s3files(['get', key, 'stored.bad']);
+
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`${key}: the bytes downloaded do not match the CRC32 S3 stored for the object`);
+    expect(existsSync(join(dir, 'stored.bad'))).toBe(false);
   });
 
   it('lists one folder level by default and every key with --recursive', async () => {

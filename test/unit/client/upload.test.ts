@@ -25,7 +25,7 @@ describe('PartUrlSigner', () => {
       calls.push(ns);
       return ns.map((n) => ({ partNumber: n, url: `u${n}` }));
     }, [1, 2, 3, 4, 5], 2);
-    const urls = await Promise.all([1, 2, 3, 4, 5].map((n) => signer.url(n)));
+    const urls = await Promise.all([1, 2, 3, 4, 5].map(async (n) => (await signer.url(n)).url));
     expect(urls).toEqual(['u1', 'u2', 'u3', 'u4', 'u5']);
     expect(calls).toEqual([[1, 2], [3, 4], [5]]);
   });
@@ -38,7 +38,7 @@ describe('PartUrlSigner', () => {
     }, [1]);
     await signer.url(1);
     signer.forget(1);
-    expect(await signer.url(1)).toBe('u1-2');
+    expect((await signer.url(1)).url).toBe('u1-2');
   });
 });
 

@@ -1,8 +1,15 @@
 /**
  * An in-memory stand-in for the API's upload routes and for S3 behind the presigned URLs, for the
- * upload core's unit tests (client/upload.ts) and the CLI's adapter on it (cli/uploader.ts).
+ * upload core's unit tests (client/upload.ts) and the CLI's adapter on it (cli/uploader.ts). With
+ * checksums it does what the API and S3 do: a single PUT's checksum needs its value, a part's signed
+ * x-amz-checksum-crc32 must match its bytes (400 BadDigest), and a completion's must match the
+ * CRC32 of the parts (400 BadDigest).
  */
+import { crc32 } from 'node:zlib';
 import { ApiError, type ApiClient, type UploadSession } from '../../../client/api-client';
+import { crc32Base64 } from '../../../client/crc';
+
+const badDigest = () => new Response('<Error><Code>BadDigest</Code><Message>The CRC32 you specified did not match the calculated checksum.</Message></Error>', { status: 400 });
 
 export const API_URL = 'http://api.test';
 
@@ -27,6 +34,10 @@ export function fakeService(options: {
   const aborted: string[] = [];
   let single: { body: Buffer; headers: Record<string, string> } | undefined;
   let completed: { partNumber: number; etag: string }[] | undefined;
+  let completedChecksum: string | undefined;
+  let sessionAlgorithm: 'CRC32' | undefined;
+  /** Each stored part's checksum, when it was sent with one. */
+  const partChecksums = new Map<number, string>();
   let completingAnswers = options.completingFirst ?? 0;
 
   const api: ApiClient = {
@@ -37,32 +48,54 @@ export function fakeService(options: {
     openObject: jest.fn(),
     readJson: jest.fn(),
     async headObject() {
-      return completed ? { size: [...stored.values()].reduce((n, b) => n + b.length, 0), etag: '"done-2"' } : undefined;
+      if (!completed) return undefined;
+      const checksum = completedChecksum ? { checksum: { algorithm: 'CRC32' as const, type: 'FULL_OBJECT' as const, value: completedChecksum } } : {};
+      return { size: [...stored.values()].reduce((n, b) => n + b.length, 0), etag: '"done-2"', ...checksum };
     },
     deleteObject: jest.fn(),
     readRows: jest.fn(),
     async createUpload(input): Promise<UploadSession> {
-      created++;
       if (input.size <= options.threshold) {
-        return { uploadId: null, key: input.key, method: 'PUT', url: 'https://s3.test/single', headers: { 'content-type': input.contentType }, expiresAt: '' };
+        if (input.checksum && input.checksum.value === undefined) throw new ApiError(400, 'ChecksumValueRequired', 'checksum.value is required');
+        created++;
+        const checksum: Record<string, string> = input.checksum?.value !== undefined ? { 'x-amz-checksum-crc32': input.checksum.value } : {};
+        return { uploadId: null, key: input.key, method: 'PUT', url: 'https://s3.test/single', headers: { 'content-type': input.contentType, ...checksum }, expiresAt: '' };
       }
+      if (input.checksum?.value !== undefined) throw new ApiError(400, 'InvalidChecksum', 'checksum.value is not taken for a multipart upload');
+      created++;
       partCount = Math.ceil(input.size / options.partSize);
-      return { uploadId: `up${created}`, key: input.key, partSize: options.partSize, partCount, expiresAt: '' };
+      sessionAlgorithm = input.checksum ? 'CRC32' : undefined;
+      return { uploadId: `up${created}`, key: input.key, partSize: options.partSize, partCount, expiresAt: '', ...(sessionAlgorithm ? { checksumAlgorithm: sessionAlgorithm } : {}) };
     },
-    async signParts(uploadId, _key, partNumbers) {
+    async signParts(uploadId, _key, partNumbers, checksums) {
       signCalls.push(partNumbers);
-      return partNumbers.map((n) => ({ partNumber: n, url: `https://s3.test/${uploadId}/${n}` }));
+      if (sessionAlgorithm && partNumbers.some((n) => checksums?.get(n) === undefined)) throw new ApiError(400, 'InvalidChecksum', 'checksums has no CRC32 for a part');
+      return partNumbers.map((n) => ({
+        partNumber: n,
+        url: `https://s3.test/${uploadId}/${n}`,
+        ...(sessionAlgorithm ? { headers: { 'x-amz-checksum-crc32': checksums!.get(n)! } } : {}),
+      }));
     },
     async listParts() {
-      return [...stored.entries()].map(([partNumber, body]) => ({ partNumber, etag: `"e${partNumber}"`, size: body.length }));
+      return [...stored.entries()].map(([partNumber, body]) => ({
+        partNumber,
+        etag: `"e${partNumber}"`,
+        size: body.length,
+        ...(partChecksums.has(partNumber) ? { checksum: partChecksums.get(partNumber)! } : {}),
+      }));
     },
-    async completeUpload(_uploadId, key, parts) {
+    async completeUpload(_uploadId, key, parts, checksum) {
       if (completingAnswers-- > 0) throw new ApiError(409, 'UploadCompleting', 'Another request is completing this upload');
       if (completed) throw new ApiError(409, 'UploadAlreadyCompleted', 'This upload was already completed by another request');
+      if (sessionAlgorithm) {
+        const whole = crc32Base64(crc32(Buffer.concat(parts.map((p) => stored.get(p.partNumber)!))));
+        if (checksum !== whole) throw new ApiError(400, 'BadDigest', 'checksum does not match the object the uploaded parts make; nothing was completed');
+        completedChecksum = checksum;
+      }
       completed = parts;
       if (options.loseFirstCompletion) throw new TypeError('fetch failed');
       const size = parts.reduce((sum, p) => sum + stored.get(p.partNumber)!.length, 0);
-      return { key, etag: '"done-2"', size };
+      return { key, etag: '"done-2"', size, ...(completedChecksum ? { checksum: { algorithm: 'CRC32' as const, value: completedChecksum } } : {}) };
     },
     async abortUpload(uploadId) {
       aborted.push(uploadId);
@@ -71,6 +104,8 @@ export function fakeService(options: {
 
   const fetchFn = (async (url: string, init: RequestInit) => {
     const body = Buffer.from(init.body as Uint8Array);
+    const declared = (init.headers as Record<string, string> | undefined)?.['x-amz-checksum-crc32'];
+    if (declared !== undefined && declared !== crc32Base64(crc32(body))) return badDigest();
     if (url === 'https://s3.test/single') {
       single = { body, headers: init.headers as Record<string, string> };
       return new Response(null, { status: 200, headers: { etag: '"single"' } });
@@ -88,8 +123,10 @@ export function fakeService(options: {
     inFlight--;
     const status = options.failPut?.(partNumber, attempt);
     if (status) return new Response(`<Error><Code>Err${status}</Code><Message>failed</Message></Error>`, { status });
+    if (sessionAlgorithm && declared === undefined) return new Response('<Error><Code>AccessDenied</Code><Message>signed header missing</Message></Error>', { status: 403 });
     puts.push(partNumber);
     stored.set(partNumber, body);
+    if (declared !== undefined) partChecksums.set(partNumber, declared);
     return new Response(null, { status: 200, headers: { etag: `"e${partNumber}"` } });
   }) as unknown as typeof fetch;
 
@@ -108,6 +145,9 @@ export function fakeService(options: {
     },
     get completed() {
       return completed;
+    },
+    get completedChecksum() {
+      return completedChecksum;
     },
   };
 }
