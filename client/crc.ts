@@ -12,7 +12,8 @@ export type Crc32Fn = (data: Uint8Array, value?: number) => number;
 // -------------------------------------------------------------------------------------------------
 // CRC32 in JavaScript: reflected polynomial 0xEDB88320, slice-by-8 (eight 1 KiB tables).
 
-const CRC32_TABLES: Uint32Array[] = (() => {
+// Pure: a bundle that never calls crc32 (a console not sending checksums) drops the tables.
+const CRC32_TABLES: Uint32Array[] = /* @__PURE__ */ (() => {
   const tables = Array.from({ length: 8 }, () => new Uint32Array(256));
   for (let n = 0; n < 256; n++) {
     let c = n;
