@@ -234,6 +234,10 @@ export async function uploadSource(deps: ClientUploadDeps, input: UploadRequest)
     if (previous.size !== size || previous.mtimeMs !== source.modifiedMs) {
       warn(`${source.name} changed since the interrupted upload; starting again`);
       await deps.api.abortUpload(previous.uploadId, previous.key).catch(() => undefined);
+    } else if (previous.checksumAlgorithm && !crc32) {
+      // Its parts can only be signed with their checksums, which this run was asked not to compute.
+      warn(`The interrupted upload of ${source.name} was checksummed and this one is not; starting again`);
+      await deps.api.abortUpload(previous.uploadId, previous.key).catch(() => undefined);
     } else {
       try {
         const parts = await withRetry(() => deps.api.listParts(previous.uploadId, previous.key), retry);

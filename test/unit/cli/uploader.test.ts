@@ -113,6 +113,19 @@ describe('uploadFile', () => {
     expect(svc.completedChecksum).toBeUndefined();
   });
 
+  it('with resume but without checksums, starts again instead of resuming a checksummed upload whose parts need them', async () => {
+    const svc = fakeService({ partSize: 10, threshold: 50, failPut: (n, attempt) => (n === 6 && attempt === 1 ? 400 : undefined) });
+    const deps = { api: svc.api, fetch: svc.fetchFn, stateDir: dir, singlePutBytes: 0, retry: NO_WAIT };
+    await expect(uploadFile(deps, { path: file, key: 'a.bin', contentType: 'x/y', concurrency: 1 })).rejects.toBeInstanceOf(ApiError);
+    const warnings: string[] = [];
+
+    const result = await uploadFile({ ...deps, checksums: false }, { path: file, key: 'a.bin', contentType: 'x/y', resume: true, onWarning: (m) => warnings.push(m) });
+
+    expect(result).toMatchObject({ resumed: false, uploadId: 'up2', size: 105 });
+    expect(svc.aborted).toEqual(['up1']);
+    expect(warnings).toEqual([expect.stringContaining('was checksummed and this one is not; starting again')]);
+  });
+
   it('with resume, starts a new upload and aborts the old one when the file changed', async () => {
     const svc = fakeService({ partSize: 10, threshold: 50, failPut: (n, attempt) => (n === 6 && attempt === 1 ? 400 : undefined) });
     const deps = { api: svc.api, fetch: svc.fetchFn, stateDir: dir, singlePutBytes: 0, retry: NO_WAIT };
