@@ -18,11 +18,10 @@ import {
   NotFoundError,
   PayloadTooLargeError,
 } from '../shared/errors';
-import { profileKeyFor, resolveBucket, S3_MAX_KEY_BYTES, toS3Key, validateKey, validateUploadKey } from '../shared/keys';
+import { profileKeyFor, resolveBucket, S3_MAX_KEY_BYTES, toS3Key, validateKey } from '../shared/keys';
 import { signToken, verifyToken } from '../shared/signed-token';
 import type { KeyRing, SigningKeys } from '../shared/signing-keys';
-import { bodyObject, isObject } from '../shared/http';
-import { MAX_PARTS_PER_SIGN_REQUEST, type CompletedUpload, type UploadedPart, type UploadSessionResponse } from '../shared/api-types';
+import type { CompletedUpload, SignedParts, UploadedPart, UploadSessionResponse } from '../shared/api-types';
 import { MAX_PARTS, planParts } from './multipart';
 import { claimCompletion } from './completion-claims';
 import { bareEtag } from '../shared/etag';
@@ -39,33 +38,10 @@ export interface UploadDeps {
 
 /** How long an upload id stays valid: as long as S3's lifecycle rule lets the upload live (shared/upload-lifetime.ts). */
 export const UPLOAD_SESSION_SECONDS = UPLOAD_LIFETIME_SECONDS;
-export const MAX_CONTENT_TYPE_CHARS = 255;
-
 const TOKEN_PURPOSE = 'upload';
-// RFC 9110 media type: token "/" token *( OWS ";" OWS token "=" ( token / quoted-string ) )
-const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
-const QUOTED = '"(?:[^"\\\\\\u0000-\\u001f\\u007f]|\\\\[\\u0020-\\u007e])*"';
-const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|${QUOTED}))*$`);
 
 export function nowOf(deps: UploadDeps): Date {
   return deps.now ? deps.now() : new Date();
-}
-
-export function validateContentType(value: unknown): string {
-  if (typeof value !== 'string' || value.length > MAX_CONTENT_TYPE_CHARS || !MEDIA_TYPE.test(value)) {
-    throw new BadRequestError('InvalidContentType', 'contentType must be a media type such as "text/csv", at most 255 characters');
-  }
-  return value;
-}
-
-export function validateSize(value: unknown, config: Pick<Config, 'maxUploadBytes'>): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new BadRequestError('InvalidSize', 'size must be a non-negative integer number of bytes');
-  }
-  if (value > config.maxUploadBytes) {
-    throw new PayloadTooLargeError('EntityTooLarge', `size is over the ${config.maxUploadBytes}-byte limit`);
-  }
-  return value;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,7 +90,7 @@ const noSuchUpload = () => new NotFoundError('NoSuchUpload', 'No such upload (it
  * same 404 so a caller learns nothing about uploads that are not theirs. A matching id with another
  * key is the caller's mistake, and says so.
  */
-export function openUploadToken(deps: UploadDeps, purpose: string, userId: string, token: string, key: unknown): UploadToken {
+export function openUploadToken(deps: UploadDeps, purpose: string, userId: string, token: string, key: string | undefined): UploadToken {
   const p = verifyToken(deps.keys.ring('upload'), purpose, token) as Partial<TokenPayload> | undefined;
   if (
     !p ||
@@ -151,7 +127,7 @@ export function encodeUploadId(keys: KeyRing, session: Omit<UploadSession, 'part
 }
 
 /** The session behind one of our upload ids (POST /uploads); 404 and 400 as openUploadToken. */
-export function decodeUploadId(deps: UploadDeps, userId: string, uploadId: string, key: unknown): UploadSession {
+export function decodeUploadId(deps: UploadDeps, userId: string, uploadId: string, key: string | undefined): UploadSession {
   const t = openUploadToken(deps, TOKEN_PURPOSE, userId, uploadId, key);
   if (t.partSize === undefined || t.size < 0) throw noSuchUpload();
   return { ...t, userId, partSize: t.partSize, partCount: Math.ceil(t.size / t.partSize) };
@@ -164,15 +140,6 @@ export interface CreateUploadInput {
   key: string;
   contentType: string;
   size: number;
-}
-
-export function parseCreateUpload(body: unknown, config: Pick<Config, 'maxUploadBytes'>): CreateUploadInput {
-  const b = bodyObject(body);
-  return {
-    key: validateUploadKey(b.key),
-    contentType: validateContentType(b.contentType),
-    size: validateSize(b.size, config),
-  };
 }
 
 export async function createUpload(deps: UploadDeps, userId: string, input: CreateUploadInput): Promise<UploadSessionResponse> {
@@ -223,21 +190,18 @@ export async function createUpload(deps: UploadDeps, userId: string, input: Crea
 // ---------------------------------------------------------------------------------------------
 // POST /uploads/{uploadId}/parts
 
-export async function signParts(
-  deps: UploadDeps,
-  userId: string,
-  uploadId: string,
-  body: unknown,
-): Promise<{ parts: { partNumber: number; url: string }[] }> {
-  const b = bodyObject(body);
-  const session = decodeUploadId(deps, userId, uploadId, b.key);
-  const numbers = b.partNumbers;
-  if (!Array.isArray(numbers) || numbers.length === 0 || numbers.length > MAX_PARTS_PER_SIGN_REQUEST) {
-    throw new BadRequestError('InvalidBody', `partNumbers must be an array of 1 to ${MAX_PARTS_PER_SIGN_REQUEST} part numbers`);
-  }
+export interface SignPartsInput {
+  /** Checked against the upload's key, after its id. */
+  key: string;
+  partNumbers: number[];
+}
+
+export async function signParts(deps: UploadDeps, userId: string, uploadId: string, input: SignPartsInput): Promise<SignedParts> {
+  const session = decodeUploadId(deps, userId, uploadId, input.key);
+  const numbers = input.partNumbers;
   const seen = new Set<number>();
   for (const n of numbers) {
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > Math.min(session.partCount, MAX_PARTS) || seen.has(n)) {
+    if (n > Math.min(session.partCount, MAX_PARTS) || seen.has(n)) {
       throw new BadRequestError(
         'InvalidPartNumber',
         `partNumbers must be distinct integers from 1 to ${session.partCount}; got ${JSON.stringify(n)}`,
@@ -248,7 +212,7 @@ export async function signParts(
   const expiresIn = deps.config.presignExpiresSeconds;
   const Key = toS3Key(userId, session.key);
   const parts = await Promise.all(
-    (numbers as number[]).map(async (partNumber) => ({
+    numbers.map(async (partNumber) => ({
       partNumber,
       url: await getSignedUrl(
         deps.s3,
@@ -313,29 +277,6 @@ export async function abortMultipartUpload(deps: UploadDeps, target: MultipartTa
 export interface ChosenPart {
   partNumber: number;
   etag: string;
-}
-
-/** The parts a caller asks to complete with, checked for shape and order. */
-export function parseChosenParts(given: unknown): ChosenPart[] {
-  const fields = { number: 'partNumber', etag: 'etag' } as const;
-  if (!Array.isArray(given) || given.length === 0 || given.length > MAX_PARTS) {
-    throw new BadRequestError('InvalidBody', `parts must be an array of 1 to ${MAX_PARTS} parts`);
-  }
-  const parts: ChosenPart[] = [];
-  for (const p of given) {
-    const n = isObject(p) ? p[fields.number] : undefined;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_PARTS) {
-      throw new BadRequestError('InvalidPart', `Each part needs an integer ${fields.number} from 1 to ${MAX_PARTS}`);
-    }
-    const etag = (p as Record<string, unknown>)[fields.etag];
-    if (typeof etag !== 'string' || etag === '') throw new BadRequestError('InvalidPart', `Part ${n} needs an ${fields.etag} string`);
-    const previous = parts[parts.length - 1];
-    if (previous && n <= previous.partNumber) {
-      throw new BadRequestError('InvalidPartOrder', 'Part numbers must be strictly ascending, without duplicates');
-    }
-    parts.push({ partNumber: n, etag });
-  }
-  return parts;
 }
 
 /**
@@ -474,7 +415,7 @@ const targetOf = (session: UploadSession): MultipartTarget => ({ s3Key: toS3Key(
 // ---------------------------------------------------------------------------------------------
 // GET /uploads/{uploadId}
 
-export async function listParts(deps: UploadDeps, userId: string, uploadId: string, key: unknown): Promise<{ parts: UploadedPart[] }> {
+export async function listParts(deps: UploadDeps, userId: string, uploadId: string, key: string | undefined): Promise<{ parts: UploadedPart[] }> {
   const session = decodeUploadId(deps, userId, uploadId, key);
   return { parts: await listAllParts(deps, targetOf(session)) };
 }
@@ -484,28 +425,8 @@ export async function listParts(deps: UploadDeps, userId: string, uploadId: stri
 
 export interface CompleteUploadInput {
   /** Checked with the upload id, which comes first: another user's id is 404 whatever the key. */
-  key: unknown;
+  key: string;
   which: PartsToComplete;
-}
-
-const SHA256_HEX = /^[0-9a-f]{64}$/i;
-
-/**
- * `{key}` (every part S3 lists), `{key, partsSha256}` (the same, if they are the parts digested)
- * or `{key, parts}` (exactly these).
- */
-export function parseCompleteUpload(body: unknown): CompleteUploadInput {
-  const b = bodyObject(body);
-  const key = b.key;
-  if (b.parts !== undefined && b.partsSha256 !== undefined) {
-    throw new BadRequestError('InvalidBody', 'Send parts or partsSha256, not both');
-  }
-  if (b.parts !== undefined) return { key, which: { parts: parseChosenParts(b.parts) } };
-  if (b.partsSha256 === undefined) return { key, which: { listed: true } };
-  if (typeof b.partsSha256 !== 'string' || !SHA256_HEX.test(b.partsSha256)) {
-    throw new BadRequestError('InvalidPartsSha256', 'partsSha256 must be the SHA-256, in hex, of the lines "<partNumber>:<etag>" of every part, joined by "\\n"');
-  }
-  return { key, which: { listed: true, partsSha256: b.partsSha256.toLowerCase() } };
 }
 
 export async function completeUpload(deps: UploadDeps, userId: string, uploadId: string, input: CompleteUploadInput): Promise<CompletedUpload> {
@@ -521,7 +442,7 @@ export async function completeUpload(deps: UploadDeps, userId: string, uploadId:
 // ---------------------------------------------------------------------------------------------
 // DELETE /uploads/{uploadId}
 
-export async function abortUpload(deps: UploadDeps, userId: string, uploadId: string, key: unknown): Promise<void> {
+export async function abortUpload(deps: UploadDeps, userId: string, uploadId: string, key: string | undefined): Promise<void> {
   await abortMultipartUpload(deps, targetOf(decodeUploadId(deps, userId, uploadId, key)));
 }
 

@@ -1,86 +1,46 @@
 /**
- * The API's response bodies (contract v1), in one place: the core functions return them and the
- * s3files client reads them, so a change to the contract fails the type-check on both sides.
- * Contract limits the client must respect live here too. No runtime imports: the CLI loads this
- * without the AWS SDK.
+ * The API's types (contract v1), in one place: inferred from the schemas in api-schemas.ts, which
+ * the handlers validate with and the OpenAPI document is generated from; the core functions
+ * return them and the s3files client and the web console read them, so a change to the contract
+ * fails the type-check on every side. Contract limits the client must respect live here too. No
+ * runtime imports (type imports are erased): the CLI and the console load this without valibot.
  */
+import type { InferOutput } from 'valibot';
+import type * as S from './api-schemas';
 
 /** At most this many part numbers per `POST /uploads/{uploadId}/parts`. */
 export const MAX_PARTS_PER_SIGN_REQUEST = 100;
-export interface BucketInfo {
-  name: 'uploads' | 'results';
-  writable: boolean;
-}
 
-export interface ObjectInfo {
-  key: string;
-  size: number;
-  lastModified: string | null;
-  etag: string | null;
-}
-
-export interface ObjectPage {
-  objects: ObjectInfo[];
-  prefixes: string[];
-  nextCursor: string | null;
-}
-
+export type BucketInfo = InferOutput<typeof S.BucketInfo>;
+export type ObjectInfo = InferOutput<typeof S.ObjectInfo>;
+export type ObjectPage = InferOutput<typeof S.ObjectPage>;
 /** `POST /uploads` at or under the multipart threshold: one presigned PUT. */
-export interface SinglePutSession {
-  uploadId: null;
-  key: string;
-  method: 'PUT';
-  url: string;
-  headers: Record<string, string>;
-  expiresAt: string;
-}
-
+export type SinglePutSession = InferOutput<typeof S.SinglePutSession>;
 /** `POST /uploads` above the threshold: a multipart session with a server-chosen part size. */
-export interface MultipartSession {
-  uploadId: string;
-  key: string;
-  partSize: number;
-  partCount: number;
-  expiresAt: string;
-}
-
+export type MultipartSession = InferOutput<typeof S.MultipartSession>;
 export type UploadSessionResponse = SinglePutSession | MultipartSession;
-
-export interface UploadedPart {
-  partNumber: number;
-  etag: string;
-  size: number;
-}
-
-export interface CompletedUpload {
-  key: string;
-  etag: string | null;
-  size: number;
-}
-
-export interface RowsPage {
-  columns: string[];
-  rows: unknown[][];
-  nextOffset: number | null;
-  /**
-   * Present when the page ends before the rows asked for, with `nextOffset` at the first row not
-   * returned: `response-size` (the next row would take the response past Lambda's 6 MB), `deadline`
-   * (the read function's time ran out), or a gzip limit (`gzip-expansion`, `gzip-size`).
-   */
-  truncated?: { reason: 'response-size' | 'deadline' | 'gzip-expansion' | 'gzip-size' };
-}
-
+export type SignedParts = InferOutput<typeof S.SignedParts>;
+export type UploadedPart = InferOutput<typeof S.UploadedPart>;
+export type CompletedUpload = InferOutput<typeof S.CompletedUpload>;
+/** `POST /uploads/sign`: one S3 request signed for Uppy. */
+export type SignedS3Request = InferOutput<typeof S.SignedS3Request>;
+/**
+ * A page of parsed rows. `truncated` is present when the page ends before the rows asked for, with
+ * `nextOffset` at the first row not returned: `response-size` (the next row would take the
+ * response past Lambda's 6 MB), `deadline` (the read function's time ran out), or a gzip limit.
+ */
+export type RowsPage = InferOutput<typeof S.RowsPage>;
 /**
  * `GET /buckets/{bucket}/objects/{key+}` with `Accept: application/json`, wherever the route would
  * otherwise answer `307` to a presigned GET: the same URL as JSON, for clients that cannot follow
  * that redirect (a cross-origin `fetch()`, or a client that would send its bearer token on to S3).
  */
-export interface ObjectUrl {
-  /** A presigned GET; with `?download=1` it carries the attachment disposition. */
-  url: string;
-  expiresAt: string;
-  size: number;
-  contentType: string;
-  /** Quoted, as S3 and the listings give it. */
-  etag: string;
-}
+export type ObjectUrl = InferOutput<typeof S.ObjectUrl>;
+/** Every error's body. */
+export type ErrorBody = InferOutput<typeof S.ErrorBody>;
+
+/** Request bodies, as a client sends them. */
+export type CreateUploadRequest = InferOutput<typeof S.CreateUploadBody>;
+export type SignPartsRequest = InferOutput<typeof S.SignPartsBody>;
+export type CompleteUploadRequest = InferOutput<typeof S.CompleteUploadBody>;
+export type SignS3RequestBody = InferOutput<typeof S.SignS3RequestBody>;
