@@ -127,16 +127,6 @@ export function parseJsonBody(event: Pick<ApiEvent, 'body' | 'isBase64Encoded'>,
   }
 }
 
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A parsed body that must be a JSON object (not an array or a scalar); 400 otherwise. */
-export function bodyObject(body: unknown): Record<string, unknown> {
-  if (!isObject(body)) throw new BadRequestError('InvalidBody', 'The request body must be a JSON object');
-  return body;
-}
-
 /** The caller's id: the `sub` claim that the Cognito authorizer (or the local gateway) passed. */
 export function callerId(event: Pick<ApiEvent, 'requestContext'>): string {
   const authorizer = event.requestContext?.authorizer as { claims?: { sub?: unknown } } | null | undefined;
