@@ -65,9 +65,11 @@ const openApiPath = (resource: string) => resource.replace(/\{(\w+)\+\}/g, '{$1}
 
 function responseOf(status: number, r: ResponseContract, noBody: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = { description: r.codes ? `${r.description}. Codes: ${r.codes.join(', ')}` : r.description };
-  if (r.headers) {
-    out.headers = Object.fromEntries(Object.entries(r.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }]));
-  }
+  const headers = [
+    ...Object.entries(r.headers ?? {}).map(([name, description]) => [name, { description, required: true, schema: { type: 'string' } }] as const),
+    ...Object.entries(r.optionalHeaders ?? {}).map(([name, description]) => [name, { description, schema: { type: 'string' } }] as const),
+  ];
+  if (headers.length) out.headers = Object.fromEntries(headers);
   if (noBody) return out;
   if (status >= 400) {
     out.content = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
@@ -75,7 +77,10 @@ function responseOf(status: number, r: ResponseContract, noBody: boolean): Recor
     out.content = { [r.body.mediaType]: { schema: { type: 'string' } } };
   } else if (r.body) {
     const all = [r.body, ...(r.alternatives ?? [])].map(schemaOf);
-    out.content = { 'application/json': { schema: all.length === 1 ? all[0] : { oneOf: all } } };
+    out.content = {
+      'application/json': { schema: all.length === 1 ? all[0] : { oneOf: all } },
+      ...(r.orBytes ? { [r.orBytes]: { schema: { type: 'string' } } } : {}),
+    };
   }
   return out;
 }

@@ -17,8 +17,12 @@ export interface ResponseContract {
   body?: GenericSchema | { mediaType: string };
   /** Other JSON bodies the same status may have (oneOf). */
   alternatives?: GenericSchema[];
-  /** Response headers: name → description (all strings). */
+  /** A media range the status may also answer with, the object's bytes (inline text). */
+  orBytes?: string;
+  /** Response headers always sent with this status: name → description (all strings). */
   headers?: Record<string, string>;
+  /** Response headers sent in some cases only. */
+  optionalHeaders?: Record<string, string>;
   /** Error codes this status carries on this route (the `error.code` of the body). */
   codes?: string[];
 }
@@ -86,9 +90,10 @@ export const API_CONTRACT: Readonly<Record<string, OperationContract>> = {
         description: 'The object as text, a page of rows (?rows=), or (Accept: application/json) its presigned URL',
         body: S.RowsPage,
         alternatives: [S.ObjectUrl],
-        headers: { ETag: ETAG, 'Content-Type': 'The stored type (text/plain for types a browser would render)' },
+        orBytes: 'text/*',
+        optionalHeaders: { ETag: `${ETAG} (inline text)`, 'Content-Disposition': 'attachment, for types a browser would render' },
       },
-      206: { description: 'The bytes of the Range', body: { mediaType: 'text/plain' }, headers: { 'Content-Range': 'bytes START-END/SIZE', ETag: ETAG } },
+      206: { description: 'The bytes of the Range', body: { mediaType: 'text/*' }, headers: { 'Content-Range': 'bytes START-END/SIZE', ETag: ETAG } },
       304: { description: 'Not modified (If-None-Match)', headers: { ETag: ETAG } },
       307: { description: 'Redirect to a presigned GET on S3', headers: { Location: 'The presigned URL', 'Cache-Control': 'no-store' } },
       400: { description: 'A query value, key or range is not valid, or content the row reader cannot read', codes: ['InvalidKey', 'InvalidRows', 'InvalidRange', 'InvalidQuery'] },
