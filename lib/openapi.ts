@@ -10,25 +10,26 @@ import { join } from 'node:path';
 import { toJsonSchema, toJsonSchemaDefs, type JsonSchema } from '@valibot/to-json-schema';
 import type { GenericSchema } from 'valibot';
 import * as S from '../lambda/shared/api-schemas';
+import * as R from '../lambda/shared/api-responses';
 import { API_CONTRACT, type ResponseContract } from '../lambda/shared/api-contract';
 import { ROUTES } from '../lambda/shared/routes';
 
 /** Schemas that get a name under components/schemas; others are written inline. */
 const NAMED = {
-  Error: S.ErrorBody,
-  BucketList: S.BucketList,
-  BucketInfo: S.BucketInfo,
-  ObjectInfo: S.ObjectInfo,
-  ObjectPage: S.ObjectPage,
-  SinglePutSession: S.SinglePutSession,
-  MultipartSession: S.MultipartSession,
-  SignedParts: S.SignedParts,
-  UploadedPart: S.UploadedPart,
-  UploadedParts: S.UploadedParts,
-  CompletedUpload: S.CompletedUpload,
-  SignedS3Request: S.SignedS3Request,
-  RowsPage: S.RowsPage,
-  ObjectUrl: S.ObjectUrl,
+  Error: R.ErrorBody,
+  BucketList: R.BucketList,
+  BucketInfo: R.BucketInfo,
+  ObjectInfo: R.ObjectInfo,
+  ObjectPage: R.ObjectPage,
+  SinglePutSession: R.SinglePutSession,
+  MultipartSession: R.MultipartSession,
+  SignedParts: R.SignedParts,
+  UploadedPart: R.UploadedPart,
+  UploadedParts: R.UploadedParts,
+  CompletedUpload: R.CompletedUpload,
+  SignedS3Request: R.SignedS3Request,
+  RowsPage: R.RowsPage,
+  ObjectUrl: R.ObjectUrl,
   CreateUploadRequest: S.CreateUploadBody,
   SignPartsRequest: S.SignPartsBody,
   CompleteUploadRequest: S.CompleteUploadBody,

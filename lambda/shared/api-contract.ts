@@ -7,6 +7,7 @@
  */
 import type { GenericSchema } from 'valibot';
 import * as S from './api-schemas';
+import * as R from './api-responses';
 import { MAX_COMPLETE_BODY_BYTES, MAX_JSON_BODY_BYTES } from './http';
 
 export type Status = 200 | 201 | 204 | 206 | 304 | 307 | 400 | 401 | 403 | 404 | 409 | 413 | 416 | 503;
@@ -59,14 +60,14 @@ const ETAG = 'The object\'s ETag, quoted';
 export const API_CONTRACT: Readonly<Record<string, OperationContract>> = {
   listBuckets: {
     summary: 'The buckets you can use',
-    responses: { 200: { description: 'The buckets', body: S.BucketList }, 401: UNAUTHORIZED },
+    responses: { 200: { description: 'The buckets', body: R.BucketList }, 401: UNAUTHORIZED },
   },
   listObjects: {
     summary: 'List your objects, a page at a time',
     params: { bucket: KEY_PARAMS.bucket },
     query: S.ListObjectsQuery,
     responses: {
-      200: { description: 'A page of objects and, with delimiter=/, folder prefixes', body: S.ObjectPage },
+      200: { description: 'A page of objects and, with delimiter=/, folder prefixes', body: R.ObjectPage },
       400: { description: 'A query value is not valid', codes: ['InvalidKey', 'InvalidDelimiter', 'InvalidLimit', 'InvalidCursor'] },
       401: UNAUTHORIZED,
       404: { description: 'No such bucket', codes: ['NoSuchBucket'] },
@@ -88,8 +89,8 @@ export const API_CONTRACT: Readonly<Record<string, OperationContract>> = {
     responses: {
       200: {
         description: 'The object as text, a page of rows (?rows=), or (Accept: application/json) its presigned URL',
-        body: S.RowsPage,
-        alternatives: [S.ObjectUrl],
+        body: R.RowsPage,
+        alternatives: [R.ObjectUrl],
         orBytes: 'text/*',
         optionalHeaders: { ETag: `${ETAG} (inline text)`, 'Content-Disposition': 'attachment, for types a browser would render' },
       },
@@ -136,7 +137,7 @@ export const API_CONTRACT: Readonly<Record<string, OperationContract>> = {
     summary: 'Start an upload: a presigned PUT at or under the multipart threshold, a multipart session above it',
     body: { schema: S.CreateUploadBody, maxBytes: MAX_JSON_BODY_BYTES },
     responses: {
-      201: { description: 'A presigned PUT (uploadId null) or a multipart session', body: S.SinglePutSession, alternatives: [S.MultipartSession] },
+      201: { description: 'A presigned PUT (uploadId null) or a multipart session', body: R.SinglePutSession, alternatives: [R.MultipartSession] },
       400: { description: 'The body is not valid', codes: [...BODY_ERRORS, 'InvalidKey', 'InvalidContentType', 'InvalidSize', 'InvalidChecksum'] },
       401: UNAUTHORIZED,
       413: { description: 'The declared size is over the limit, or the body is too large', codes: ['EntityTooLarge', 'BodyTooLarge'] },
@@ -147,7 +148,7 @@ export const API_CONTRACT: Readonly<Record<string, OperationContract>> = {
     summary: 'Sign one S3 request of an upload, for Uppy\'s @uppy/aws-s3 signRequest mode',
     body: { schema: S.SignS3RequestBody, maxBytes: MAX_JSON_BODY_BYTES },
     responses: {
-      200: { description: 'The signed request', body: S.SignedS3Request },
+      200: { description: 'The signed request', body: R.SignedS3Request },
       400: {
         description: 'Not one of the requests Uppy makes, or a field is not valid',
         codes: [...BODY_ERRORS, 'UnsupportedRequest', 'InvalidKey', 'InvalidUploadId', 'InvalidPartNumber', 'InvalidSize', 'InvalidContentType', 'InvalidPart'],
@@ -165,7 +166,7 @@ export const API_CONTRACT: Readonly<Record<string, OperationContract>> = {
     params: UPLOAD_ID,
     query: S.UploadKeyQuery,
     responses: {
-      200: { description: 'Every part S3 holds', body: S.UploadedParts },
+      200: { description: 'Every part S3 holds', body: R.UploadedParts },
       400: { description: 'The key is missing, not valid, or not this upload\'s', codes: ['InvalidKey', 'KeyMismatch'] },
       401: UNAUTHORIZED,
       404: { description: 'No such upload (completed, aborted, expired, or not yours)', codes: ['NoSuchUpload'] },
@@ -189,7 +190,7 @@ export const API_CONTRACT: Readonly<Record<string, OperationContract>> = {
     params: UPLOAD_ID,
     body: { schema: S.SignPartsBody, maxBytes: MAX_JSON_BODY_BYTES },
     responses: {
-      200: { description: 'A URL per part number', body: S.SignedParts },
+      200: { description: 'A URL per part number', body: R.SignedParts },
       400: { description: 'The body is not valid', codes: [...BODY_ERRORS, 'InvalidKey', 'KeyMismatch', 'InvalidPartNumber', 'InvalidChecksum'] },
       401: UNAUTHORIZED,
       404: { description: 'No such upload', codes: ['NoSuchUpload'] },
@@ -203,7 +204,7 @@ export const API_CONTRACT: Readonly<Record<string, OperationContract>> = {
     params: UPLOAD_ID,
     body: { schema: S.CompleteUploadBody, maxBytes: MAX_COMPLETE_BODY_BYTES },
     responses: {
-      200: { description: 'The completed object', body: S.CompletedUpload },
+      200: { description: 'The completed object', body: R.CompletedUpload },
       400: {
         description: 'The body is not valid, or a part is not as S3 holds it',
         codes: [...BODY_ERRORS, 'InvalidKey', 'KeyMismatch', 'InvalidPart', 'InvalidPartOrder', 'InvalidPartsSha256', 'EntityTooSmall', 'InvalidChecksum'],

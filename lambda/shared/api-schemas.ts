@@ -1,6 +1,6 @@
 /**
- * The API's contract as data (contract v1): the request and response schemas of every route in
- * routes.ts, written with valibot. One source for three things: the handlers validate requests
+ * The API's contract as data (contract v1): the request schemas of every route in routes.ts
+ * (responses: api-responses.ts), written with valibot. One source for three things: the handlers validate requests
  * with them (lambda/handlers/inputs.ts), the OpenAPI document is generated from them
  * (lib/openapi.ts, `npm run openapi`), and the client types in api-types.ts are inferred from them.
  *
@@ -10,7 +10,8 @@
  * build time only (a dev dependency, never in a bundle). TypeBox builds JSON Schema objects at
  * run time and needs a compiler or its value checker to validate; zod is several times larger.
  *
- * Request fields carry their structural rules here (type, range, pattern); rules that need the
+ * The response schemas are in api-responses.ts, which no function imports, so no bundle carries
+ * them. Request fields carry their structural rules here (type, range, pattern); rules that need the
  * caller or the configuration (the key rules of keys.ts, the upload size limit, whether a part
  * number is within this upload) stay in the functions that know them, and the document says so.
  */
@@ -45,14 +46,14 @@ const contentTypeField = v.pipe(
   v.regex(MEDIA_TYPE),
   v.description('A media type such as "text/csv"'),
 );
-const byteCount = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+export const byteCount = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const sizeField = v.pipe(byteCount, v.description('Bytes; at most the configured upload limit (413 EntityTooLarge over it)'));
-const partNumberField = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_PARTS_PER_UPLOAD));
+export const partNumberField = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_PARTS_PER_UPLOAD));
 const base64Field = v.pipe(v.string(), v.regex(BASE64), v.description('Base64'));
-const isoTime = v.pipe(v.string(), v.description('ISO 8601 time (UTC)'));
+export const isoTime = v.pipe(v.string(), v.description('ISO 8601 time (UTC)'));
 
 export const CHECKSUM_ALGORITHMS = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA256'] as const;
-const checksumAlgorithm = v.picklist(CHECKSUM_ALGORITHMS);
+export const checksumAlgorithm = v.picklist(CHECKSUM_ALGORITHMS);
 
 // ---------------------------------------------------------------------------------------------
 // Requests: bodies
@@ -137,90 +138,4 @@ export const ReadObjectQuery = v.object({
 
 export const UploadKeyQuery = v.object({
   key: v.optional(v.pipe(v.string(), v.description('The key the upload was created for (required)'))),
-});
-
-// ---------------------------------------------------------------------------------------------
-// Responses
-
-export const ErrorBody = v.object({
-  error: v.object({
-    code: v.pipe(v.string(), v.description('Stable, machine-readable: InvalidKey, NoSuchUpload, …')),
-    message: v.string(),
-  }),
-});
-
-export const BucketInfo = v.object({ name: v.picklist(['uploads', 'results']), writable: v.boolean() });
-export const BucketList = v.object({ buckets: v.array(BucketInfo) });
-
-export const ObjectInfo = v.object({
-  key: v.string(),
-  size: byteCount,
-  lastModified: v.nullable(isoTime),
-  etag: v.nullable(v.string()),
-});
-
-export const ObjectPage = v.object({
-  objects: v.array(ObjectInfo),
-  prefixes: v.array(v.string()),
-  nextCursor: v.nullable(v.string()),
-});
-
-/** `POST /uploads` at or under the multipart threshold: one presigned PUT. */
-export const SinglePutSession = v.object({
-  uploadId: v.null(),
-  key: v.string(),
-  method: v.literal('PUT'),
-  url: v.string(),
-  headers: v.record(v.string(), v.string()),
-  expiresAt: isoTime,
-});
-
-/** `POST /uploads` above the threshold: a multipart session with a server-chosen part size. */
-export const MultipartSession = v.object({
-  uploadId: v.string(),
-  key: v.string(),
-  partSize: byteCount,
-  partCount: v.pipe(v.number(), v.integer(), v.minValue(1)),
-  expiresAt: isoTime,
-  checksumAlgorithm: v.optional(checksumAlgorithm),
-});
-
-export const UploadSession = v.union([SinglePutSession, MultipartSession]);
-
-export const SignedParts = v.object({
-  parts: v.array(
-    v.object({
-      partNumber: partNumberField,
-      url: v.string(),
-      headers: v.optional(v.pipe(v.record(v.string(), v.string()), v.description('Headers the part\'s PUT must carry'))),
-    }),
-  ),
-});
-
-export const UploadedPart = v.object({ partNumber: partNumberField, etag: v.string(), size: byteCount });
-export const UploadedParts = v.object({ parts: v.array(UploadedPart) });
-
-export const CompletedUpload = v.object({ key: v.string(), etag: v.nullable(v.string()), size: byteCount });
-
-export const SignedS3Request = v.object({
-  url: v.string(),
-  key: v.pipe(v.string(), v.description('The S3 key (users/<sub>/<key>); Uppy uses it for the rest of the upload')),
-  headers: v.optional(v.record(v.string(), v.string())),
-  expiresAt: isoTime,
-});
-
-export const TRUNCATION_REASONS = ['response-size', 'deadline', 'gzip-expansion', 'gzip-size'] as const;
-export const RowsPage = v.object({
-  columns: v.array(v.string()),
-  rows: v.array(v.array(v.unknown())),
-  nextOffset: v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0))),
-  truncated: v.optional(v.object({ reason: v.picklist(TRUNCATION_REASONS) })),
-});
-
-export const ObjectUrl = v.object({
-  url: v.pipe(v.string(), v.description('A presigned GET; with ?download=1 it carries the attachment disposition')),
-  expiresAt: isoTime,
-  size: byteCount,
-  contentType: v.string(),
-  etag: v.pipe(v.string(), v.description('Quoted, as S3 and the listings give it')),
 });

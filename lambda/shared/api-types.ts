@@ -1,5 +1,5 @@
 /**
- * The API's types (contract v1), in one place: inferred from the schemas in api-schemas.ts, which
+ * The API's types (contract v1), in one place: inferred from the schemas in api-schemas.ts (requests) and api-responses.ts, which
  * the handlers validate with and the OpenAPI document is generated from; the core functions
  * return them and the s3files client and the web console read them, so a change to the contract
  * fails the type-check on every side. Contract limits the client must respect live here too. No
@@ -7,37 +7,38 @@
  */
 import type { InferOutput } from 'valibot';
 import type * as S from './api-schemas';
+import type * as R from './api-responses';
 
 /** At most this many part numbers per `POST /uploads/{uploadId}/parts`. */
 export const MAX_PARTS_PER_SIGN_REQUEST = 100;
 
-export type BucketInfo = InferOutput<typeof S.BucketInfo>;
-export type ObjectInfo = InferOutput<typeof S.ObjectInfo>;
-export type ObjectPage = InferOutput<typeof S.ObjectPage>;
+export type BucketInfo = InferOutput<typeof R.BucketInfo>;
+export type ObjectInfo = InferOutput<typeof R.ObjectInfo>;
+export type ObjectPage = InferOutput<typeof R.ObjectPage>;
 /** `POST /uploads` at or under the multipart threshold: one presigned PUT. */
-export type SinglePutSession = InferOutput<typeof S.SinglePutSession>;
+export type SinglePutSession = InferOutput<typeof R.SinglePutSession>;
 /** `POST /uploads` above the threshold: a multipart session with a server-chosen part size. */
-export type MultipartSession = InferOutput<typeof S.MultipartSession>;
+export type MultipartSession = InferOutput<typeof R.MultipartSession>;
 export type UploadSessionResponse = SinglePutSession | MultipartSession;
-export type SignedParts = InferOutput<typeof S.SignedParts>;
-export type UploadedPart = InferOutput<typeof S.UploadedPart>;
-export type CompletedUpload = InferOutput<typeof S.CompletedUpload>;
+export type SignedParts = InferOutput<typeof R.SignedParts>;
+export type UploadedPart = InferOutput<typeof R.UploadedPart>;
+export type CompletedUpload = InferOutput<typeof R.CompletedUpload>;
 /** `POST /uploads/sign`: one S3 request signed for Uppy. */
-export type SignedS3Request = InferOutput<typeof S.SignedS3Request>;
+export type SignedS3Request = InferOutput<typeof R.SignedS3Request>;
 /**
  * A page of parsed rows. `truncated` is present when the page ends before the rows asked for, with
  * `nextOffset` at the first row not returned: `response-size` (the next row would take the
  * response past Lambda's 6 MB), `deadline` (the read function's time ran out), or a gzip limit.
  */
-export type RowsPage = InferOutput<typeof S.RowsPage>;
+export type RowsPage = InferOutput<typeof R.RowsPage>;
 /**
  * `GET /buckets/{bucket}/objects/{key+}` with `Accept: application/json`, wherever the route would
  * otherwise answer `307` to a presigned GET: the same URL as JSON, for clients that cannot follow
  * that redirect (a cross-origin `fetch()`, or a client that would send its bearer token on to S3).
  */
-export type ObjectUrl = InferOutput<typeof S.ObjectUrl>;
+export type ObjectUrl = InferOutput<typeof R.ObjectUrl>;
 /** Every error's body. */
-export type ErrorBody = InferOutput<typeof S.ErrorBody>;
+export type ErrorBody = InferOutput<typeof R.ErrorBody>;
 
 /** Request bodies, as a client sends them. */
 export type CreateUploadRequest = InferOutput<typeof S.CreateUploadBody>;
