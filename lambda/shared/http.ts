@@ -93,10 +93,6 @@ export function acceptsJson(accept: string | undefined): boolean {
   return jsonQ > 0 && jsonQ >= otherQ;
 }
 
-export function queryParam(event: Pick<ApiEvent, 'queryStringParameters'>, name: string): string | undefined {
-  return event.queryStringParameters?.[name] ?? undefined;
-}
-
 /**
  * A path parameter, decoded. REST APIs deliver path parameters still percent-encoded; a value
  * that does not decode to valid UTF-8 is the caller's error.
