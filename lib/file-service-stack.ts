@@ -170,6 +170,7 @@ export class FileServiceStack extends Stack {
 
     new CfnOutput(this, 'ConsoleUrl', { value: `${this.console.origin}/`, description: 'The web console' });
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url, description: 'Base URL of the API' });
+    new CfnOutput(this, 'OpenApiUrl', { value: `${this.console.origin}/openapi.json`, description: 'The API\'s OpenAPI 3.1 document' });
     new CfnOutput(this, 'UserPoolId', { value: this.auth.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.auth.client.userPoolClientId });
     new CfnOutput(this, 'UploadsBucketName', { value: uploads.bucketName });

@@ -17,6 +17,7 @@ import { FUNCTION_NAMES, functionCredentials, type Credentials, type FunctionGra
 import { loadConfig, type Config } from '../lambda/shared/config';
 import type { ApiFunctionName } from '../lambda/shared/routes';
 import { json } from '../lambda/shared/http';
+import { buildOpenApi } from '../lib/openapi';
 import { loadOrCreateKey, signToken, verifyToken } from './auth';
 import { localConsoleRoutes } from './console';
 import { createGateway, originMatcher, type ApiHandler } from './gateway';
@@ -267,6 +268,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     // The console's routes need the gateway's port, known once it listens: they are added then.
     const localRoutes: Parameters<typeof createGateway>[0]['localRoutes'] = {
       'GET /health': { auth: false, handle: async () => json(200, { status: 'ok' }) },
+      // The API's OpenAPI document (lib/openapi.ts), a docs route like the deployed one: no token.
+      'GET /openapi.json': { auth: false, handle: async () => json(200, buildOpenApi({ serverUrl: apiUrl })) },
       // Each user sees and replays only the dead letters of their own uploads.
       'GET /local/dead-letters': { auth: true, handle: async ({ claims }) => json(200, { deadLetters: await queue.deadLetters(claims!.sub) }) },
       'POST /local/dead-letters/replay': {

@@ -31,7 +31,6 @@ export interface ReadDeps {
   readRows: ReadRowsFn;
 }
 
-export const MAX_ROWS_PER_REQUEST = 1000;
 
 export interface ObjectMeta {
   size: number;
@@ -47,11 +46,15 @@ export interface ReadInput {
   bucket: string;
   key: string;
   download?: boolean;
+  /** The Range header as sent; parsed here, against the object's size. */
   range?: string;
   ifNoneMatch?: string;
-  rows?: string;
-  columns?: string;
+  rows?: { offset: number; limit: number };
+  columns?: string[];
 }
+
+/** The query of a read, validated (handlers/inputs.ts). */
+export type ReadQuery = Pick<ReadInput, 'rows' | 'columns'> & { download: boolean };
 
 /** A presigned GET the caller is sent to, and what it will get there. */
 export interface PresignedGet {
@@ -211,20 +214,6 @@ export function parseRange(header: string, size: number): ByteRange {
   return { start, end };
 }
 
-export function parseRows(raw: string): { offset: number; limit: number } {
-  const m = /^(\d{1,15}):(\d{1,4})$/.exec(raw);
-  const offset = m ? Number(m[1]) : NaN;
-  const limit = m ? Number(m[2]) : NaN;
-  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_ROWS_PER_REQUEST) {
-    throw new BadRequestError('InvalidRows', `rows must be OFFSET:LIMIT with OFFSET >= 0 and LIMIT from 1 to ${MAX_ROWS_PER_REQUEST}`);
-  }
-  return { offset, limit };
-}
-
-export function parseColumns(raw: string | undefined): string[] | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  return raw.split(',').map((c) => c.trim());
-}
 
 
 function etagMatches(header: string, etag: string): boolean {
@@ -287,11 +276,10 @@ function engineErrorToHttp(err: unknown): unknown {
   return err;
 }
 
-async function readRowsOf(deps: ReadDeps, where: { Bucket: string; Key: string }, input: ReadInput, rawRows: string): Promise<ApiResult> {
+async function readRowsOf(deps: ReadDeps, where: { Bucket: string; Key: string }, input: ReadInput, req: { offset: number; limit: number }): Promise<ApiResult> {
   // Counted from the request's start: the reader answers with what it has before the function times out.
   const deadline = Date.now() + ROWS_DEADLINE_MS;
-  const req = parseRows(rawRows);
-  const columns = parseColumns(input.columns);
+  const columns = input.columns;
   let out;
   try {
     out = await deps.s3.send(new GetObjectCommand(where));

@@ -18,27 +18,16 @@ import {
   NotFoundError,
   PayloadTooLargeError,
 } from '../shared/errors';
-import { profileKeyFor, resolveBucket, S3_MAX_KEY_BYTES, toS3Key, validateKey, validateUploadKey } from '../shared/keys';
+import { profileKeyFor, resolveBucket, S3_MAX_KEY_BYTES, toS3Key, validateKey } from '../shared/keys';
 import { signToken, verifyToken } from '../shared/signed-token';
 import type { KeyRing, SigningKeys } from '../shared/signing-keys';
-import { bodyObject, isObject } from '../shared/http';
-import {
-  MAX_PARTS_PER_SIGN_REQUEST,
-  type CompletedUpload,
-  type SignedPart,
-  type SinglePutChecksum,
-  type UploadedPart,
-  type UploadSessionResponse,
-} from '../shared/api-types';
+import type { CompletedUpload, SignedPart, SignedParts, SinglePutChecksum, UploadedPart, UploadSessionResponse } from '../shared/api-types';
 import {
   checksumField,
   checksumHeaderName,
   checksumShape,
   isMultipartChecksumAlgorithm,
-  isSinglePutChecksumAlgorithm,
   isWellFormedChecksum,
-  MULTIPART_CHECKSUM_ALGORITHMS,
-  SINGLE_PUT_CHECKSUM_ALGORITHMS,
   type MultipartChecksumAlgorithm,
 } from '../shared/upload-checksums';
 import { MAX_PARTS, planParts } from './multipart';
@@ -57,33 +46,10 @@ export interface UploadDeps {
 
 /** How long an upload id stays valid: as long as S3's lifecycle rule lets the upload live (shared/upload-lifetime.ts). */
 export const UPLOAD_SESSION_SECONDS = UPLOAD_LIFETIME_SECONDS;
-export const MAX_CONTENT_TYPE_CHARS = 255;
-
 const TOKEN_PURPOSE = 'upload';
-// RFC 9110 media type: token "/" token *( OWS ";" OWS token "=" ( token / quoted-string ) )
-const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
-const QUOTED = '"(?:[^"\\\\\\u0000-\\u001f\\u007f]|\\\\[\\u0020-\\u007e])*"';
-const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|${QUOTED}))*$`);
 
 export function nowOf(deps: UploadDeps): Date {
   return deps.now ? deps.now() : new Date();
-}
-
-export function validateContentType(value: unknown): string {
-  if (typeof value !== 'string' || value.length > MAX_CONTENT_TYPE_CHARS || !MEDIA_TYPE.test(value)) {
-    throw new BadRequestError('InvalidContentType', 'contentType must be a media type such as "text/csv", at most 255 characters');
-  }
-  return value;
-}
-
-export function validateSize(value: unknown, config: Pick<Config, 'maxUploadBytes'>): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new BadRequestError('InvalidSize', 'size must be a non-negative integer number of bytes');
-  }
-  if (value > config.maxUploadBytes) {
-    throw new PayloadTooLargeError('EntityTooLarge', `size is over the ${config.maxUploadBytes}-byte limit`);
-  }
-  return value;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -136,7 +102,7 @@ const noSuchUpload = () => new NotFoundError('NoSuchUpload', 'No such upload (it
  * same 404 so a caller learns nothing about uploads that are not theirs. A matching id with another
  * key is the caller's mistake, and says so.
  */
-export function openUploadToken(deps: UploadDeps, purpose: string, userId: string, token: string, key: unknown): UploadToken {
+export function openUploadToken(deps: UploadDeps, purpose: string, userId: string, token: string, key: string | undefined): UploadToken {
   const p = verifyToken(deps.keys.ring('upload'), purpose, token) as Partial<TokenPayload> | undefined;
   if (
     !p ||
@@ -182,7 +148,7 @@ export function encodeUploadId(keys: KeyRing, session: Omit<UploadSession, 'part
 }
 
 /** The session behind one of our upload ids (POST /uploads); 404 and 400 as openUploadToken. */
-export function decodeUploadId(deps: UploadDeps, userId: string, uploadId: string, key: unknown): UploadSession {
+export function decodeUploadId(deps: UploadDeps, userId: string, uploadId: string, key: string | undefined): UploadSession {
   const t = openUploadToken(deps, TOKEN_PURPOSE, userId, uploadId, key);
   if (t.partSize === undefined || t.size < 0) throw noSuchUpload();
   return { ...t, userId, partSize: t.partSize, partCount: Math.ceil(t.size / t.partSize) };
@@ -197,48 +163,6 @@ export interface CreateUploadInput {
   size: number;
   /** A single PUT's algorithm and value; a multipart session's algorithm (no value). */
   checksum?: { algorithm: SinglePutChecksum['algorithm']; value?: string };
-}
-
-/**
- * `checksum`: `{algorithm, value}` for a single PUT, `{algorithm}` for a multipart session (its
- * value is only known at the end, and is sent to complete). Which one the request is depends on
- * the size, so both shapes are checked against it.
- */
-export function parseUploadChecksum(given: unknown, multipart: boolean): CreateUploadInput['checksum'] {
-  if (given === undefined) return undefined;
-  if (!isObject(given)) throw new BadRequestError('InvalidChecksum', 'checksum must be an object {"algorithm", "value"}');
-  const { algorithm, value } = given;
-  if (multipart) {
-    if (!isMultipartChecksumAlgorithm(algorithm)) {
-      throw new BadRequestError('InvalidChecksum', `checksum.algorithm of a multipart upload must be one of ${MULTIPART_CHECKSUM_ALGORITHMS.join(', ')} (full-object checksums)`);
-    }
-    if (value !== undefined) {
-      throw new BadRequestError('InvalidChecksum', 'checksum.value is not taken for a multipart upload: send each part\'s to /parts and the whole object\'s to /complete');
-    }
-    return { algorithm };
-  }
-  if (!isSinglePutChecksumAlgorithm(algorithm)) {
-    throw new BadRequestError('InvalidChecksum', `checksum.algorithm must be one of ${SINGLE_PUT_CHECKSUM_ALGORITHMS.join(', ')}`);
-  }
-  // Its own code: a client that cannot know the threshold asks with {algorithm} alone, and on this
-  // answer reads the (single-PUT-sized) file and asks again with the value.
-  if (value === undefined) {
-    throw new BadRequestError('ChecksumValueRequired', 'checksum.value is required: an upload of this size is a single PUT, whose URL signs the value');
-  }
-  if (!isWellFormedChecksum(algorithm, value)) throw new BadRequestError('InvalidChecksum', `checksum.value must be ${checksumShape(algorithm)}`);
-  return { algorithm, value };
-}
-
-export function parseCreateUpload(body: unknown, config: Pick<Config, 'maxUploadBytes' | 'multipartThresholdBytes'>): CreateUploadInput {
-  const b = bodyObject(body);
-  const size = validateSize(b.size, config);
-  const checksum = parseUploadChecksum(b.checksum, size > config.multipartThresholdBytes);
-  return {
-    key: validateUploadKey(b.key),
-    contentType: validateContentType(b.contentType),
-    size,
-    ...(checksum ? { checksum } : {}),
-  };
 }
 
 export async function createUpload(deps: UploadDeps, userId: string, input: CreateUploadInput): Promise<UploadSessionResponse> {
@@ -316,21 +240,20 @@ function signedHeaders(headers: string[], checksumHeader: string | undefined) {
 // ---------------------------------------------------------------------------------------------
 // POST /uploads/{uploadId}/parts
 
-export async function signParts(
-  deps: UploadDeps,
-  userId: string,
-  uploadId: string,
-  body: unknown,
-): Promise<{ parts: SignedPart[] }> {
-  const b = bodyObject(body);
-  const session = decodeUploadId(deps, userId, uploadId, b.key);
-  const numbers = b.partNumbers;
-  if (!Array.isArray(numbers) || numbers.length === 0 || numbers.length > MAX_PARTS_PER_SIGN_REQUEST) {
-    throw new BadRequestError('InvalidBody', `partNumbers must be an array of 1 to ${MAX_PARTS_PER_SIGN_REQUEST} part numbers`);
-  }
+export interface SignPartsInput {
+  /** Checked against the upload's key, after its id. */
+  key: string;
+  partNumbers: number[];
+  /** Each part's checksum by part number (base64), when the session has an algorithm. */
+  checksums?: Record<string, string>;
+}
+
+export async function signParts(deps: UploadDeps, userId: string, uploadId: string, input: SignPartsInput): Promise<SignedParts> {
+  const session = decodeUploadId(deps, userId, uploadId, input.key);
+  const numbers = input.partNumbers;
   const seen = new Set<number>();
   for (const n of numbers) {
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > Math.min(session.partCount, MAX_PARTS) || seen.has(n)) {
+    if (n > Math.min(session.partCount, MAX_PARTS) || seen.has(n)) {
       throw new BadRequestError(
         'InvalidPartNumber',
         `partNumbers must be distinct integers from 1 to ${session.partCount}; got ${JSON.stringify(n)}`,
@@ -338,11 +261,11 @@ export async function signParts(
     }
     seen.add(n);
   }
-  const checksums = parsePartChecksums(b.checksums, session, numbers as number[]);
+  const checksums = partChecksums(input.checksums, session, numbers);
   const expiresIn = deps.config.presignExpiresSeconds;
   const Key = toS3Key(userId, session.key);
   const parts = await Promise.all(
-    (numbers as number[]).map(async (partNumber): Promise<SignedPart> => {
+    numbers.map(async (partNumber): Promise<SignedPart> => {
       const command = { Bucket: deps.config.uploadsBucket, Key, UploadId: session.uploadId, PartNumber: partNumber };
       const checksum = checksums?.get(partNumber);
       if (!checksum) return { partNumber, url: await getSignedUrl(deps.s3, new UploadPartCommand(command), { expiresIn }) };
@@ -361,8 +284,8 @@ export async function signParts(
  * `checksums` of a parts request: `{"<partNumber>": "<base64>"}` with one for every part asked
  * for when the session has an algorithm, none otherwise. Undefined when the session has none.
  */
-function parsePartChecksums(
-  given: unknown,
+function partChecksums(
+  given: Record<string, string> | undefined,
   session: UploadSession,
   numbers: readonly number[],
 ): Map<number, { algorithm: MultipartChecksumAlgorithm; value: string }> | undefined {
@@ -371,7 +294,7 @@ function parsePartChecksums(
     if (given !== undefined) throw new BadRequestError('InvalidChecksum', 'checksums are not taken: this upload was created without a checksum algorithm');
     return undefined;
   }
-  if (!isObject(given)) {
+  if (given === undefined) {
     throw new BadRequestError('InvalidChecksum', `checksums must map each part number to its ${algorithm} (this upload was created with ${algorithm})`);
   }
   const wanted = new Set(numbers.map(String));
@@ -441,29 +364,6 @@ export async function abortMultipartUpload(deps: UploadDeps, target: MultipartTa
 export interface ChosenPart {
   partNumber: number;
   etag: string;
-}
-
-/** The parts a caller asks to complete with, checked for shape and order. */
-export function parseChosenParts(given: unknown): ChosenPart[] {
-  const fields = { number: 'partNumber', etag: 'etag' } as const;
-  if (!Array.isArray(given) || given.length === 0 || given.length > MAX_PARTS) {
-    throw new BadRequestError('InvalidBody', `parts must be an array of 1 to ${MAX_PARTS} parts`);
-  }
-  const parts: ChosenPart[] = [];
-  for (const p of given) {
-    const n = isObject(p) ? p[fields.number] : undefined;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_PARTS) {
-      throw new BadRequestError('InvalidPart', `Each part needs an integer ${fields.number} from 1 to ${MAX_PARTS}`);
-    }
-    const etag = (p as Record<string, unknown>)[fields.etag];
-    if (typeof etag !== 'string' || etag === '') throw new BadRequestError('InvalidPart', `Part ${n} needs an ${fields.etag} string`);
-    const previous = parts[parts.length - 1];
-    if (previous && n <= previous.partNumber) {
-      throw new BadRequestError('InvalidPartOrder', 'Part numbers must be strictly ascending, without duplicates');
-    }
-    parts.push({ partNumber: n, etag });
-  }
-  return parts;
 }
 
 /**
@@ -606,7 +506,7 @@ const targetOf = (session: UploadSession): MultipartTarget => ({ s3Key: toS3Key(
 // ---------------------------------------------------------------------------------------------
 // GET /uploads/{uploadId}
 
-export async function listParts(deps: UploadDeps, userId: string, uploadId: string, key: unknown): Promise<{ parts: UploadedPart[] }> {
+export async function listParts(deps: UploadDeps, userId: string, uploadId: string, key: string | undefined): Promise<{ parts: UploadedPart[] }> {
   const session = decodeUploadId(deps, userId, uploadId, key);
   return { parts: await listAllParts(deps, targetOf(session)) };
 }
@@ -616,35 +516,14 @@ export async function listParts(deps: UploadDeps, userId: string, uploadId: stri
 
 export interface CompleteUploadInput {
   /** Checked with the upload id, which comes first: another user's id is 404 whatever the key. */
-  key: unknown;
+  key: string;
   which: PartsToComplete;
   /** The object's full-object checksum (base64), checked against the session's algorithm with the id. */
-  checksum?: unknown;
-}
-
-const SHA256_HEX = /^[0-9a-f]{64}$/i;
-
-/**
- * `{key}` (every part S3 lists), `{key, partsSha256}` (the same, if they are the parts digested)
- * or `{key, parts}` (exactly these).
- */
-export function parseCompleteUpload(body: unknown): CompleteUploadInput {
-  const b = bodyObject(body);
-  const key = b.key;
-  const checksum = b.checksum !== undefined ? { checksum: b.checksum } : {};
-  if (b.parts !== undefined && b.partsSha256 !== undefined) {
-    throw new BadRequestError('InvalidBody', 'Send parts or partsSha256, not both');
-  }
-  if (b.parts !== undefined) return { key, which: { parts: parseChosenParts(b.parts) }, ...checksum };
-  if (b.partsSha256 === undefined) return { key, which: { listed: true }, ...checksum };
-  if (typeof b.partsSha256 !== 'string' || !SHA256_HEX.test(b.partsSha256)) {
-    throw new BadRequestError('InvalidPartsSha256', 'partsSha256 must be the SHA-256, in hex, of the lines "<partNumber>:<etag>" of every part, joined by "\\n"');
-  }
-  return { key, which: { listed: true, partsSha256: b.partsSha256.toLowerCase() }, ...checksum };
+  checksum?: string;
 }
 
 /** The `checksum` a completion sends: required, and well-formed, when the session has an algorithm. */
-function completionChecksum(session: UploadSession, given: unknown): CompletionRules['checksum'] {
+function completionChecksum(session: UploadSession, given: string | undefined): CompletionRules['checksum'] {
   const algorithm = session.checksumAlgorithm;
   if (!algorithm) {
     if (given !== undefined) throw new BadRequestError('InvalidChecksum', 'checksum is not taken: this upload was created without a checksum algorithm');
@@ -670,7 +549,7 @@ export async function completeUpload(deps: UploadDeps, userId: string, uploadId:
 // ---------------------------------------------------------------------------------------------
 // DELETE /uploads/{uploadId}
 
-export async function abortUpload(deps: UploadDeps, userId: string, uploadId: string, key: unknown): Promise<void> {
+export async function abortUpload(deps: UploadDeps, userId: string, uploadId: string, key: string | undefined): Promise<void> {
   await abortMultipartUpload(deps, targetOf(decodeUploadId(deps, userId, uploadId, key)));
 }
 

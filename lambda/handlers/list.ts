@@ -1,5 +1,6 @@
 import { listBuckets, listObjects, type ListDeps } from '../core/list';
-import { callerId, createApiHandler, json, pathParam, queryParam, type ApiEvent } from '../shared/http';
+import { callerId, createApiHandler, json, pathParam, type ApiEvent } from '../shared/http';
+import { parseListQuery } from './inputs';
 
 export type { ListDeps };
 
@@ -17,10 +18,7 @@ export function createListHandler(deps: ListDeps) {
         const result = await listObjects(deps, {
           userId,
           bucket: pathParam(event, 'bucket', 'NoSuchBucket'),
-          prefix: queryParam(event, 'prefix'),
-          delimiter: queryParam(event, 'delimiter'),
-          limit: queryParam(event, 'limit'),
-          cursor: queryParam(event, 'cursor'),
+          ...parseListQuery(event),
         });
         return json(200, result);
       },

@@ -8,11 +8,12 @@ import {
   getHeader,
   json,
   pathParam,
-  queryParam,
   redirect,
   type ApiEvent,
   type ApiResult,
 } from '../shared/http';
+
+import { parseReadQuery } from './inputs';
 
 export type { ReadDeps, ReadRowsFn } from '../core/read';
 
@@ -46,19 +47,16 @@ export function createReadHandler(deps: ReadDeps) {
     'read',
     {
       getObject: async (event: ApiEvent): Promise<ApiResult> => {
-        const download = queryParam(event, 'download');
+        const where = target(event);
+        const query = parseReadQuery(event);
         const range = getHeader(event, 'range');
         const ifNoneMatch = getHeader(event, 'if-none-match');
-        const rows = queryParam(event, 'rows');
-        const columns = queryParam(event, 'columns');
         const asJson = acceptsJson(getHeader(event, 'accept'));
         const result = await readObject(deps, {
-          ...target(event),
-          download: download === '1' || download === 'true',
+          ...where,
+          ...query,
           ...(range ? { range } : {}),
           ...(ifNoneMatch ? { ifNoneMatch } : {}),
-          ...(rows !== undefined ? { rows } : {}),
-          ...(columns !== undefined ? { columns } : {}),
         });
         switch (result.kind) {
           case 'response':

@@ -4,13 +4,12 @@ import {
   createUpload,
   deleteObject,
   listParts,
-  parseCompleteUpload,
-  parseCreateUpload,
   signParts,
   type UploadDeps,
 } from '../core/upload';
 import { signRequestOperations } from './sign-request';
-import { callerId, createApiHandler, json, MAX_COMPLETE_BODY_BYTES, noContent, parseJsonBody, pathParam, queryParam, type ApiEvent } from '../shared/http';
+import { callerId, createApiHandler, json, noContent, pathParam, type ApiEvent } from '../shared/http';
+import { parseCompleteUpload, parseCreateUpload, parseSignParts, parseUploadKeyQuery } from './inputs';
 
 export type { UploadDeps };
 
@@ -23,25 +22,25 @@ export function createUploadHandler(deps: UploadDeps) {
     {
       createUpload: async (event: ApiEvent) => {
         const userId = callerId(event);
-        const input = parseCreateUpload(parseJsonBody(event), deps.config);
+        const input = parseCreateUpload(event, deps.config);
         return json(201, await createUpload(deps, userId, input));
       },
       signParts: async (event: ApiEvent) => {
         const userId = callerId(event);
-        return json(200, await signParts(deps, userId, uploadIdOf(event), parseJsonBody(event)));
+        return json(200, await signParts(deps, userId, uploadIdOf(event), parseSignParts(event)));
       },
       listParts: async (event: ApiEvent) => {
         const userId = callerId(event);
-        return json(200, await listParts(deps, userId, uploadIdOf(event), queryParam(event, 'key')));
+        return json(200, await listParts(deps, userId, uploadIdOf(event), parseUploadKeyQuery(event)));
       },
       completeUpload: async (event: ApiEvent) => {
         const userId = callerId(event);
-        const input = parseCompleteUpload(parseJsonBody(event, MAX_COMPLETE_BODY_BYTES));
+        const input = parseCompleteUpload(event);
         return json(200, await completeUpload(deps, userId, uploadIdOf(event), input));
       },
       abortUpload: async (event: ApiEvent) => {
         const userId = callerId(event);
-        await abortUpload(deps, userId, uploadIdOf(event), queryParam(event, 'key'));
+        await abortUpload(deps, userId, uploadIdOf(event), parseUploadKeyQuery(event));
         return noContent();
       },
       deleteObject: async (event: ApiEvent) => {

@@ -93,10 +93,6 @@ export function acceptsJson(accept: string | undefined): boolean {
   return jsonQ > 0 && jsonQ >= otherQ;
 }
 
-export function queryParam(event: Pick<ApiEvent, 'queryStringParameters'>, name: string): string | undefined {
-  return event.queryStringParameters?.[name] ?? undefined;
-}
-
 /**
  * A path parameter, decoded. REST APIs deliver path parameters still percent-encoded; a value
  * that does not decode to valid UTF-8 is the caller's error.
@@ -125,16 +121,6 @@ export function parseJsonBody(event: Pick<ApiEvent, 'body' | 'isBase64Encoded'>,
   } catch {
     throw new BadRequestError('InvalidJson', 'The request body is not valid JSON');
   }
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A parsed body that must be a JSON object (not an array or a scalar); 400 otherwise. */
-export function bodyObject(body: unknown): Record<string, unknown> {
-  if (!isObject(body)) throw new BadRequestError('InvalidBody', 'The request body must be a JSON object');
-  return body;
 }
 
 /** The caller's id: the `sub` claim that the Cognito authorizer (or the local gateway) passed. */

@@ -23,6 +23,7 @@ import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { BlockPublicAccess, Bucket, BucketEncryption, CfnBucket, ObjectOwnership, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import { buildOpenApi } from '../openapi';
 import { consoleContentSecurityPolicy } from '../../web/csp';
 import { writeConsoleSync } from '../../web/build';
 import { acknowledgeNag, nagArnRef } from './nag';
@@ -141,7 +142,7 @@ export class ConsoleHosting extends Construct {
     );
   }
 
-  /** Uploads the built console and its `config.json`. */
+  /** Uploads the built console, its `config.json` and the API's `openapi.json`. */
   deploy(api: RestApi): BucketDeployment {
     const stack = Stack.of(this);
     const deployment = new BucketDeployment(this, 'Deploy', {
@@ -172,6 +173,10 @@ export class ConsoleHosting extends Construct {
           clientId: this.client.userPoolClientId,
           region: stack.region,
         }),
+        // The API's OpenAPI document beside the console (the stack's OpenApiUrl output): served by
+        // CloudFront without a token, like a docs page, and no method on the API without the
+        // authorizer (which the stack tests and cdk-nag forbid).
+        Source.jsonData('openapi.json', buildOpenApi({ serverUrl: api.url })),
       ],
     });
     this.acknowledgeDeploymentHandler();

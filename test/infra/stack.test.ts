@@ -720,17 +720,28 @@ describe('web console', () => {
     expect(deployment.DistributionPaths).toBeUndefined();
     expect(deployment.SystemMetadata).toEqual({ 'cache-control': 'no-cache' });
     expect(deployment.RetainOnDelete).toBe(false);
-    expect(deployment.SourceObjectKeys).toHaveLength(2);
-    const config = JSON.stringify(deployment.SourceMarkers);
+    expect(deployment.SourceObjectKeys).toHaveLength(3);
+    const config = JSON.stringify(deployment.SourceMarkers[1]);
     expect(config).toContain(logicalId(stack.api.restApi));
     expect(config).toContain(logicalId(stack.console.client));
+  });
+
+  it('deploys the OpenAPI document beside the console, its server the API stage, and names its URL in an output', () => {
+    const deployment = Object.values(template.findResources('Custom::CDKBucketDeployment'))[0]!.Properties;
+    // The third source is openapi.json; its only token is the API's URL (servers[0].url).
+    const markers = JSON.stringify(deployment.SourceMarkers[2]);
+    expect(markers).toContain(logicalId(stack.api.restApi));
+    expect(markers).not.toContain(logicalId(stack.console.client));
+    expect(template.toJSON().Outputs.OpenApiUrl.Value).toEqual({
+      'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId(stack.console.distribution), 'DomainName'] }, '/openapi.json']],
+    });
   });
 });
 
 describe('outputs', () => {
-  it('exports the API URL, console URL, user pool, client, bucket names, region and alarm topic', () => {
+  it('exports the API URL, console URL, OpenAPI URL, user pool, client, bucket names, region and alarm topic', () => {
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
-      ['AlarmTopicArn', 'ApiUrl', 'ConsoleUrl', 'Region', 'ResultsBucketName', 'UploadsBucketName', 'UserPoolClientId', 'UserPoolId', ...Object.keys(template.toJSON().Outputs).filter((k) => k.startsWith('ApiRestEndpoint'))].sort(),
+      ['AlarmTopicArn', 'ApiUrl', 'ConsoleUrl', 'OpenApiUrl', 'Region', 'ResultsBucketName', 'UploadsBucketName', 'UserPoolClientId', 'UserPoolId', ...Object.keys(template.toJSON().Outputs).filter((k) => k.startsWith('ApiRestEndpoint'))].sort(),
     );
   });
 });
