@@ -6,9 +6,10 @@ import { cutUtf8, type MemoryBudget } from './budget';
 import { HASH_SEED1, HASH_SEED2 } from './csv-parser';
 import * as frequency from './frequency';
 import { HLL_ERROR } from './hll';
-import { StreamingHistogram } from './histogram';
+import { finishHistogram, mergeHistogramStates, StreamingHistogram, type HistogramState } from './histogram';
 import { MAX_VALUE_TEXT_BYTES } from './limits';
 import type { ColumnProfile, ColumnType, LightColumnProfile } from './types';
+import { distinctOf, entriesOf, mergeFrequencyStates, sketchOf, type FrequencyState } from './frequency';
 import * as values from './values';
 
 // Module-local references: a CommonJS build reads imports through getters, which the hot path
@@ -320,53 +321,144 @@ export class ColumnAccumulator {
     return typeOf(this.kinds, this.count);
   }
 
-  toProfile(): ColumnProfile {
-    const type = this.type();
-    const distinctValue = this.freq.distinct();
-    const exact = this.freq.exact;
-    const profile: ColumnProfile = {
+  /** Everything the profile is made from, as plain data: one part of a split file (see `mergeColumnPartials`). */
+  partial(): ColumnPartial {
+    const n = this.n;
+    const s1 = this.s1 + this.b1;
+    const s2 = this.s2 + this.b2;
+    return {
       name: this.name,
-      type,
       count: this.count,
       nulls: this.nulls,
-      distinct: exact ? { value: distinctValue, exact } : { value: distinctValue, exact, error: HLL_ERROR },
-      min: null,
-      max: null,
-      mean: null,
-      stddev: null,
-      top: this.freq.entries(this.options.topValues),
-      topMethod: exact ? 'exact' : this.freq.sampled ? 'misra-gries-sampled' : 'misra-gries',
-      ...(exact ? {} : { sketch: { reason: this.freq.sketchReason!, capacity: this.freq.capacity } }),
+      invalidUtf8: this.invalidUtf8,
+      kinds: [...this.kinds],
+      trues: this.trues,
+      n,
+      mean: n > 0 ? this.shift + s1 / n : 0,
+      m2: n > 0 ? Math.max(0, s2 - (s1 * s1) / n) : 0,
+      min: this.min <= this.max ? this.min : null,
+      max: this.min <= this.max ? this.max : null,
+      dateMin: this.dateMin <= this.dateMax ? { t: this.dateMin, text: this.dateMinText } : null,
+      dateMax: this.dateMin <= this.dateMax ? { t: this.dateMax, text: this.dateMaxText } : null,
+      lexMin: this.lexMin.len < 0 ? null : this.lexMin.buf.toString('base64', 0, this.lexMin.len),
+      lexMax: this.lexMax.len < 0 ? null : this.lexMax.buf.toString('base64', 0, this.lexMax.len),
+      histogram: this.histogram.state(),
+      freq: this.freq.state(),
     };
-    if (type === 'integer' || type === 'number') {
-      profile.min = this.min;
-      profile.max = this.max;
-      const n = this.n;
-      const s1 = this.s1 + this.b1;
-      const s2 = this.s2 + this.b2;
-      profile.mean = this.shift + s1 / n;
-      profile.stddev = n > 1 ? Math.sqrt(Math.max(0, s2 - (s1 * s1) / n) / (n - 1)) : null;
-      profile.histogram = this.histogram.toJSON(type === 'integer' ? 1 : 0);
-    } else if (type === 'date' || type === 'timestamp') {
-      profile.min = this.dateMinText;
-      profile.max = this.dateMaxText;
-    } else if (type === 'boolean') {
-      profile.min = this.trues < this.count ? false : true;
-      profile.max = this.trues > 0;
-      profile.mean = this.trues / this.count;
-    } else if (type === 'string') {
-      profile.min = this.lexMin.text();
-      profile.max = this.lexMax.text();
-    }
-    if (this.options.mergeable) {
-      const keys = this.freq.exactKeys();
-      profile.state = {
-        ...(keys ? { keys: Buffer.from(keys.buffer, keys.byteOffset, keys.byteLength).toString('base64') } : { hll: this.freq.hyperLogLog().toBase64() }),
-        top: this.freq.entries(100),
-      };
-    }
-    return profile;
   }
+
+  toProfile(): ColumnProfile {
+    return columnProfile(this.partial(), this.options);
+  }
+}
+
+/**
+ * A full column's statistics as plain data (JSON-safe): what a range worker returns for each column,
+ * and what `mergeColumnPartials` combines. The profile is made from it, split or not.
+ */
+export interface ColumnPartial {
+  name: string;
+  count: number;
+  nulls: number;
+  invalidUtf8: number;
+  /** Type votes: integer, number, boolean, date, timestamp, string. */
+  kinds: number[];
+  trues: number;
+  /** Numeric values, their mean and sum of squared deviations. */
+  n: number;
+  mean: number;
+  m2: number;
+  min: number | null;
+  max: number | null;
+  dateMin: { t: number; text: string } | null;
+  dateMax: { t: number; text: string } | null;
+  /** Lexical extremes' bytes (cut to MAX_VALUE_TEXT_BYTES), base64. */
+  lexMin: string | null;
+  lexMax: string | null;
+  histogram: HistogramState | null;
+  freq: FrequencyState;
+}
+
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'base64'), Buffer.from(b, 'base64'));
+}
+
+/**
+ * Two consecutive parts' statistics as the whole's. Ties keep the first part's extreme, as a single
+ * pass keeps the first one seen. Moments combine by Chan et al.'s rule (exact but for rounding).
+ */
+export function mergeColumnPartials(a: ColumnPartial, b: ColumnPartial, exactLimit: number): ColumnPartial {
+  const n = a.n + b.n;
+  let mean = a.mean;
+  let m2 = a.m2;
+  if (a.n === 0) {
+    mean = b.mean;
+    m2 = b.m2;
+  } else if (b.n > 0) {
+    const delta = b.mean - a.mean;
+    mean = a.mean + (delta * b.n) / n;
+    m2 = a.m2 + b.m2 + (delta * delta * a.n * b.n) / n;
+  }
+  const lower = <T>(x: T | null, y: T | null, less: (x: T, y: T) => boolean): T | null => (x === null ? y : y === null ? x : less(y, x) ? y : x);
+  return {
+    name: a.name,
+    count: a.count + b.count,
+    nulls: a.nulls + b.nulls,
+    invalidUtf8: a.invalidUtf8 + b.invalidUtf8,
+    kinds: a.kinds.map((k, i) => k + b.kinds[i]!),
+    trues: a.trues + b.trues,
+    n,
+    mean,
+    m2,
+    min: lower(a.min, b.min, (y, x) => y < x),
+    max: lower(a.max, b.max, (y, x) => y > x),
+    dateMin: lower(a.dateMin, b.dateMin, (y, x) => y.t < x.t),
+    dateMax: lower(a.dateMax, b.dateMax, (y, x) => y.t > x.t),
+    lexMin: lower(a.lexMin, b.lexMin, (y, x) => byteOrder(y, x) < 0),
+    lexMax: lower(a.lexMax, b.lexMax, (y, x) => byteOrder(y, x) > 0),
+    histogram: mergeHistogramStates(a.histogram, b.histogram),
+    freq: mergeFrequencyStates(a.freq, b.freq, exactLimit),
+  };
+}
+
+/** The column's profile from its statistics. */
+export function columnProfile(p: ColumnPartial, options: Pick<ColumnOptions, 'topValues' | 'mergeable'>): ColumnProfile {
+  const type = typeOf(p.kinds, p.count);
+  const exact = p.freq.exact;
+  const distinctValue = distinctOf(p.freq);
+  const profile: ColumnProfile = {
+    name: p.name,
+    type,
+    count: p.count,
+    nulls: p.nulls,
+    distinct: exact ? { value: distinctValue, exact } : { value: distinctValue, exact, error: HLL_ERROR },
+    min: null,
+    max: null,
+    mean: null,
+    stddev: null,
+    top: entriesOf(p.freq, options.topValues),
+    topMethod: exact ? 'exact' : p.freq.sampled ? 'misra-gries-sampled' : 'misra-gries',
+    ...(exact ? {} : { sketch: { reason: p.freq.reason!, capacity: p.freq.capacity! } }),
+  };
+  if (type === 'integer' || type === 'number') {
+    profile.min = p.min;
+    profile.max = p.max;
+    profile.mean = p.mean;
+    profile.stddev = p.n > 1 ? Math.sqrt(p.m2 / (p.n - 1)) : null;
+    profile.histogram = finishHistogram(p.histogram, type === 'integer' ? 1 : 0);
+  } else if (type === 'date' || type === 'timestamp') {
+    profile.min = p.dateMin?.text ?? '';
+    profile.max = p.dateMax?.text ?? '';
+  } else if (type === 'boolean') {
+    profile.min = p.trues < p.count ? false : true;
+    profile.max = p.trues > 0;
+    profile.mean = p.trues / p.count;
+  } else if (type === 'string') {
+    profile.min = p.lexMin === null ? null : Buffer.from(p.lexMin, 'base64').toString('utf8');
+    profile.max = p.lexMax === null ? null : Buffer.from(p.lexMax, 'base64').toString('utf8');
+  }
+  if (options.mergeable) profile.state = { ...sketchOf(p.freq), top: entriesOf(p.freq, 100) };
+  return profile;
 }
 
 /** The column type from its votes: one kind for every value, else string (integers widen to numbers, dates to timestamps). */
@@ -435,9 +527,30 @@ export class LightColumn {
     } else this.kinds[K_STRING]!++;
   }
 
-  toProfile(): LightColumnProfile {
-    return { name: this.name, type: typeOf(this.kinds, this.count), count: this.count, nulls: this.nulls };
+  partial(): LightColumnPartial {
+    return { name: this.name, count: this.count, nulls: this.nulls, invalidUtf8: this.invalidUtf8, kinds: [...this.kinds] };
   }
+
+  toProfile(): LightColumnProfile {
+    return lightColumnProfile(this.partial());
+  }
+}
+
+/** A light column's counts as plain data. */
+export interface LightColumnPartial {
+  name: string;
+  count: number;
+  nulls: number;
+  invalidUtf8: number;
+  kinds: number[];
+}
+
+export function mergeLightPartials(a: LightColumnPartial, b: LightColumnPartial): LightColumnPartial {
+  return { name: a.name, count: a.count + b.count, nulls: a.nulls + b.nulls, invalidUtf8: a.invalidUtf8 + b.invalidUtf8, kinds: a.kinds.map((k, i) => k + b.kinds[i]!) };
+}
+
+export function lightColumnProfile(p: LightColumnPartial): LightColumnProfile {
+  return { name: p.name, type: typeOf(p.kinds, p.count), count: p.count, nulls: p.nulls };
 }
 
 /**

@@ -48,6 +48,8 @@ export interface ParserOptions {
   maxFieldBytes?: number;
   /** Called for each problem found: an oversized field, an unterminated or malformed quote. */
   onIssue?: (line: number, message: string) => void;
+  /** Stop before the first record that starts at or past this offset of the input (see `stoppedAt`). */
+  stopAt?: number;
 }
 
 function asBuffer(chunk: Uint8Array): Buffer {
@@ -70,6 +72,16 @@ export class CsvRecordParser {
   private acc: Buffer = Buffer.allocUnsafe(64 * 1024);
   private accLen = 0;
   private stopped = false;
+  /**
+   * Range parsing: the first record whose first byte lies at or past this offset (counted from the
+   * first byte pushed) is not parsed; `stoppedAt` is then its offset. Blank lines before it are
+   * counted in `line` but own no record, so the next range starts at that record's first byte.
+   */
+  private stopAt = Infinity;
+  /** Where the current chunk starts, counted from the first byte pushed. */
+  private base = 0;
+  /** The offset of the first record not parsed (see `stopAt`), or -1. */
+  stoppedAt = -1;
   private readonly maxFieldBytes: number;
   private readonly hashed: HashedRecordSink | null;
   /** The largest byte that ends an unquoted field: most bytes of most data lie above it, one test each. */
@@ -85,6 +97,7 @@ export class CsvRecordParser {
     this.topStop = Math.max(delimiter, LF, CR);
     this.hashed = 'hashedField' in sink ? (sink as HashedRecordSink) : null;
     this.onIssue = options.onIssue ?? (() => undefined);
+    if (options.stopAt !== undefined) this.stopAt = options.stopAt;
   }
 
   /** Whether the sink asked to stop. */
@@ -107,10 +120,18 @@ export class CsvRecordParser {
     while (i < n) {
       switch (this.state) {
         case S_FIELD: {
+          if (this.fieldIndex === 0 && this.base + i >= this.stopAt && buf[i] !== LF && buf[i] !== CR) {
+            this.stopAtRecord(i);
+            return false;
+          }
           if (this.hashed !== null) {
             i = this.hashedFields(buf, i, n, this.hashed);
             if (this.stopped) return false;
             if (i >= n) break;
+            if (this.fieldIndex === 0 && this.base + i >= this.stopAt && buf[i] !== LF && buf[i] !== CR) {
+              this.stopAtRecord(i);
+              return false;
+            }
           }
           if (buf[i] === QUOTE) {
             this.state = S_QUOTED;
@@ -230,7 +251,13 @@ export class CsvRecordParser {
       }
     }
     this.prevCR = buf[n - 1] === CR;
+    this.base += n;
     return !this.stopped;
+  }
+
+  private stopAtRecord(i: number): void {
+    this.stopped = true;
+    this.stoppedAt = this.base + i;
   }
 
   /**
@@ -244,6 +271,7 @@ export class CsvRecordParser {
     const top = this.topStop;
     const last = n - 4;
     while (i < n) {
+      if (this.fieldIndex === 0 && this.base + i >= this.stopAt) return i; // the general path stops there
       if (buf[i] === QUOTE) {
         const j = this.quotedHashed(buf, i, n, sink);
         if (j < 0) return i;

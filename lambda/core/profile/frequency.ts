@@ -305,6 +305,26 @@ export class FrequencyTable {
     return hll;
   }
 
+  /** Every counter with its text, and the sketch: what a range worker hands to the merge. */
+  state(): FrequencyState {
+    const t = this.cur;
+    const keys: number[] = [];
+    const counts: number[] = [];
+    const texts: (Buffer | null)[] = [];
+    for (let i = 0; i < t.length; i++) {
+      const key = t.cells[2 * i]!;
+      if (key === EMPTY) continue;
+      const signed = t.cells[2 * i + 1]!;
+      keys.push(key);
+      counts.push(Math.abs(signed) * this.scale);
+      const at = t.textAt[i]!;
+      texts.push(signed > 0 ? Buffer.from(t.arena.subarray(at, at + t.textLen[i]!)) : null);
+    }
+    const counters = encodeCounters({ keys: Float64Array.from(keys), counts: Float64Array.from(counts), texts });
+    if (this.hll === null) return { exact: true, ...counters };
+    return { exact: false, ...counters, hll: this.hll.toBase64(), reason: this.sketchReason!, capacity: this.capacity, sampled: this.sampled };
+  }
+
   /** The exact value keys, while exact. */
   exactKeys(): Float64Array | null {
     if (this.hll) return null;
@@ -448,4 +468,156 @@ export class FrequencyTable {
     from.fill(0);
     old.arenaLen = 0;
   }
+}
+
+/**
+ * A table's counts as plain data, for a range worker to hand to the merge: every counter (exact
+ * ones, or the summary's) with its key, its count (already scaled when sampled) and its text when
+ * it has one. JSON-safe: typed arrays travel as base64.
+ */
+export interface FrequencyState {
+  exact: boolean;
+  /** Float64 value keys (see `valueKey`), base64. */
+  keys: string;
+  /** Float64 counts, base64. */
+  counts: string;
+  /** Int32 text lengths (-1: no text), base64; the texts follow one another in `texts`. */
+  textLens: string;
+  texts: string;
+  /** While sketching: the HyperLogLog registers, base64, and what the summary was. */
+  hll?: string;
+  reason?: SketchReason;
+  capacity?: number;
+  sampled?: boolean;
+}
+
+/** A FrequencyState decoded: one entry per counter. */
+interface Counters {
+  keys: Float64Array;
+  counts: Float64Array;
+  texts: (Buffer | null)[];
+}
+
+const f64 = (a: Float64Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+function f64From(text: string): Float64Array {
+  const b = Buffer.from(text, 'base64');
+  return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+function i32From(text: string): Int32Array {
+  const b = Buffer.from(text, 'base64');
+  return new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+function encodeCounters(c: Counters): Pick<FrequencyState, 'keys' | 'counts' | 'textLens' | 'texts'> {
+  const lens = new Int32Array(c.texts.length);
+  const parts: Buffer[] = [];
+  c.texts.forEach((t, i) => {
+    lens[i] = t === null ? -1 : t.length;
+    if (t) parts.push(t);
+  });
+  return { keys: f64(c.keys), counts: f64(c.counts), textLens: Buffer.from(lens.buffer).toString('base64'), texts: Buffer.concat(parts).toString('base64') };
+}
+
+function decodeCounters(state: FrequencyState): Counters {
+  const keys = f64From(state.keys);
+  const counts = f64From(state.counts);
+  const lens = i32From(state.textLens);
+  const all = Buffer.from(state.texts, 'base64');
+  const texts: (Buffer | null)[] = [];
+  let at = 0;
+  for (const len of lens) {
+    if (len < 0) texts.push(null);
+    else {
+      texts.push(all.subarray(at, at + len));
+      at += len;
+    }
+  }
+  return { keys, counts, texts };
+}
+
+/** The table's counters and sketch as a FrequencyState. */
+export function frequencyState(table: FrequencyTable): FrequencyState {
+  return table.state();
+}
+
+function hllOfKeys(keys: Float64Array): HyperLogLog {
+  const hll = new HyperLogLog();
+  for (const key of keys) hll.addKey(key);
+  return hll;
+}
+
+/**
+ * The counts of two consecutive parts together. Two exact tables whose union has at most
+ * `exactLimit` values give the exact table of the whole, and the HyperLogLog of a union is the one
+ * of the whole in every case (registers merge by maximum). Past the limit the counters merge as
+ * Misra-Gries summaries do (Agarwal et al., "Mergeable summaries"): counts added, then less the
+ * count ranked `capacity + 1`, the non-positive dropped; those counts are lower bounds, as the
+ * single pass's are, but not necessarily the same ones.
+ */
+export function mergeFrequencyStates(a: FrequencyState, b: FrequencyState, exactLimit: number): FrequencyState {
+  const ca = decodeCounters(a);
+  const cb = decodeCounters(b);
+  const index = new Map<number, number>();
+  const keys: number[] = [];
+  const counts: number[] = [];
+  const texts: (Buffer | null)[] = [];
+  for (const c of [ca, cb]) {
+    for (let i = 0; i < c.keys.length; i++) {
+      const key = c.keys[i]!;
+      const at = index.get(key);
+      if (at === undefined) {
+        index.set(key, keys.length);
+        keys.push(key);
+        counts.push(c.counts[i]!);
+        texts.push(c.texts[i]!);
+      } else {
+        counts[at]! += c.counts[i]!;
+        if (texts[at] === null) texts[at] = c.texts[i]!;
+      }
+    }
+  }
+  if (a.exact && b.exact && keys.length <= exactLimit) {
+    return { exact: true, ...encodeCounters({ keys: Float64Array.from(keys), counts: Float64Array.from(counts), texts }) };
+  }
+  const hll = a.hll ? HyperLogLog.fromBase64(a.hll) : hllOfKeys(ca.keys);
+  hll.merge(b.hll ? HyperLogLog.fromBase64(b.hll) : hllOfKeys(cb.keys));
+  const capacity = Math.min(a.capacity ?? MAX_CAPACITY, b.capacity ?? MAX_CAPACITY);
+  const order = keys.map((_, i) => i).sort((x, y) => counts[y]! - counts[x]!);
+  const cut = order.length > capacity ? counts[order[capacity]!]! : 0;
+  const kept = order.slice(0, capacity).filter((i) => counts[i]! - cut > 0);
+  const reason = a.reason === 'memory-budget' || b.reason === 'memory-budget' ? 'memory-budget' : 'distinct-limit';
+  return {
+    exact: false,
+    ...encodeCounters({
+      keys: Float64Array.from(kept.map((i) => keys[i]!)),
+      counts: Float64Array.from(kept.map((i) => counts[i]! - cut)),
+      texts: kept.map((i) => texts[i]!),
+    }),
+    hll: hll.toBase64(),
+    reason,
+    capacity,
+    sampled: Boolean(a.sampled || b.sampled),
+  };
+}
+
+/** The distinct count a state reports: exact while exact, else its HyperLogLog's estimate. */
+export function distinctOf(state: FrequencyState): number {
+  if (state.exact) return Buffer.from(state.keys, 'base64').length / 8;
+  return HyperLogLog.fromBase64(state.hll!).estimate();
+}
+
+/** The counted values with text, most frequent first, ties by value: as `FrequencyTable.entries`. */
+export function entriesOf(state: FrequencyState, limit: number): { value: string; count: number }[] {
+  const c = decodeCounters(state);
+  const out: { value: string; count: number }[] = [];
+  c.texts.forEach((t, i) => {
+    if (t !== null) out.push({ value: t.toString('utf8'), count: c.counts[i]! });
+  });
+  out.sort((x, y) => y.count - x.count || (x.value < y.value ? -1 : x.value > y.value ? 1 : 0));
+  return out.slice(0, limit);
+}
+
+/** The exact keys (while exact) or the HyperLogLog registers, as `ColumnProfile.state` carries them. */
+export function sketchOf(state: FrequencyState): { keys: string } | { hll: string } {
+  return state.exact ? { keys: state.keys } : { hll: state.hll! };
 }

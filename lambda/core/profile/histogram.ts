@@ -31,6 +31,12 @@ export class StreamingHistogram {
     this.counts[idx]!++;
   }
 
+  /** The bins at their own width and the finite values' extremes, for a merge; null when empty. */
+  state(): HistogramState | null {
+    if (this.min > this.max) return null;
+    return { bins: this.toJSON()!, min: this.min, max: this.max };
+  }
+
   /** The bins; `minWidth` (a power of two, 1 for integers) coarsens finer bins, still exactly. */
   toJSON(minWidth = 0): Histogram | undefined {
     if (this.min > this.max) return undefined;
@@ -63,6 +69,27 @@ export class StreamingHistogram {
     this.min = min;
     this.max = max;
   }
+}
+
+/** A part's histogram before the final coarsening, with its finite values' extremes. */
+export interface HistogramState {
+  bins: Histogram;
+  min: number;
+  max: number;
+}
+
+/** The histograms of two consecutive parts as the one of the whole (before `finishHistogram`). */
+export function mergeHistogramStates(a: HistogramState | null, b: HistogramState | null): HistogramState | null {
+  if (!a || !b) return a ?? b;
+  const min = Math.min(a.min, b.min);
+  const max = Math.max(a.max, b.max);
+  return { bins: mergeHistograms(a.bins, b.bins, min, max)!, min, max };
+}
+
+/** What `StreamingHistogram.toJSON(minWidth)` gives, from a (merged) state. */
+export function finishHistogram(state: HistogramState | null, minWidth = 0): Histogram | undefined {
+  if (!state) return undefined;
+  return state.bins.width >= minWidth ? state.bins : mergeHistograms(state.bins, undefined, state.min, state.max, minWidth);
 }
 
 /** Merges two histograms of parts whose values lie in [min, max] overall: exact, as in the whole. */

@@ -5,7 +5,17 @@
  * typed, counted), the rest only counted; a JSON Lines row costs its own keys, never the union's.
  */
 import { cutUtf8, MemoryBudget } from './budget';
-import { ColumnAccumulator, FULL_COLUMN_FLOOR_BYTES, LightColumn, LIGHT_COLUMN_BYTES, type ColumnOptions } from './column';
+import {
+  ColumnAccumulator,
+  columnProfile,
+  FULL_COLUMN_FLOOR_BYTES,
+  LightColumn,
+  LIGHT_COLUMN_BYTES,
+  lightColumnProfile,
+  type ColumnOptions,
+  type ColumnPartial,
+  type LightColumnPartial,
+} from './column';
 import { CsvRecordParser, type HashedRecordSink } from './csv-parser';
 import { HyperLogLog } from './hll';
 import { nestsDeeperThan } from './json-depth';
@@ -54,6 +64,39 @@ export interface TabularResult {
   sample: unknown[][];
   /** Present when the budget or the column caps changed anything. */
   budget?: ProfileBudget;
+}
+
+/**
+ * What a tabular profiler has counted, as plain data (JSON-safe): the profile of a whole file, or of
+ * one byte range of it (ranges.ts merges them with `mergeTabularPartials`). `finishTabular` makes
+ * the profile, so a split file's profile is made by the same code as a whole one's.
+ */
+export interface TabularPartial {
+  kind: 'delimited' | 'jsonl';
+  rows: number;
+  /** Line breaks read: what the next range's line numbers are offset by. */
+  lineBreaks: number;
+  columns: ColumnPartial[];
+  light: LightColumnPartial[];
+  /** JSON Lines: the rows each column (full, then light) appeared in; its nulls are the others. */
+  seen?: number[];
+  omitted: number;
+  /** JSON Lines: the keys past the named columns, as a HyperLogLog (base64), when there were any. */
+  omittedKeys?: string;
+  /** Errors; their line numbers count from the range's first line. */
+  errors: ProfileErrors;
+  sample: unknown[][];
+  memory: { limit: number; peak: number; samplesDropped: number };
+}
+
+/** The range-specific part of a tabular profiler's work (whole files: the defaults). */
+export interface RangeRead {
+  /** False for a range that starts after the first byte: no byte order mark to strip, no header to read. */
+  atFileStart: boolean;
+  /** CSV: the header, as the first range read it (names cut, at most the named columns) and its field count. */
+  header?: { cells: string[]; count: number };
+  /** CSV: stop before the first record that starts at or past this offset of the content. */
+  stopAt?: number;
 }
 
 /** Where a profiler stops reading early: set by the source, read between chunks. */
@@ -175,9 +218,9 @@ class CsvProfileSink implements HashedRecordSink {
     private readonly log: ErrorLog,
     readonly set: ColumnSet,
     private readonly maxNamed: number,
-    header: string[] | undefined,
+    header: { cells: string[]; count: number } | undefined,
   ) {
-    if (header) this.setHeader(header, header.length);
+    if (header) this.setHeader(header.cells, header.count);
     this.startSample();
   }
 
@@ -263,31 +306,108 @@ export async function profileDelimited(
   options: ProfileOptions,
   stop: StopSignal = NEVER_STOPPED,
 ): Promise<TabularResult> {
+  const { partial } = await delimitedPartial(content, delimiter, options, stop);
+  return finishTabular(partial, options);
+}
+
+/**
+ * Profiles delimited content into a TabularPartial. For a range (`read.stopAt`), `stoppedAt` is the
+ * content offset of the first record it left to the next range, or -1 when it read to the end.
+ */
+export async function delimitedPartial(
+  content: AsyncIterable<Buffer>,
+  delimiter: string,
+  options: ProfileOptions,
+  stop: StopSignal = NEVER_STOPPED,
+  read: RangeRead = { atFileStart: true },
+): Promise<{ partial: TabularPartial; stoppedAt: number }> {
   const log = new ErrorLog();
   const set = new ColumnSet(options);
-  const sink = new CsvProfileSink(log, set, Math.max(options.maxFullColumns ?? MAX_FULL_COLUMNS, options.maxColumns ?? MAX_COLUMNS), options.header);
-  const parser = new CsvRecordParser(delimiter.charCodeAt(0), sink, {
+  const header = read.header ?? (options.header ? { cells: options.header, count: options.header.length } : undefined);
+  const sink = new CsvProfileSink(log, set, Math.max(options.maxFullColumns ?? MAX_FULL_COLUMNS, options.maxColumns ?? MAX_COLUMNS), header);
+  let skipped = 0;
+  const parserOptions = {
     maxFieldBytes: options.maxFieldBytes ?? MAX_FIELD_BYTES,
-    onIssue: (line, message) => log.note(line, message),
-  });
+    onIssue: (line: number, message: string) => log.note(line, message),
+  };
+  let parser: CsvRecordParser | null = null;
   let first = true;
   for await (const chunk of content) {
     // A UTF-8 byte order mark is not part of the first column's name.
-    const start = first && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? 3 : 0;
+    const start = first && read.atFileStart && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? 3 : 0;
+    if (first) {
+      skipped = start;
+      parser = new CsvRecordParser(delimiter.charCodeAt(0), sink, read.stopAt === undefined ? parserOptions : { ...parserOptions, stopAt: read.stopAt - skipped });
+    }
     first = false;
-    parser.push(start ? chunk.subarray(start) : chunk);
+    if (!parser!.push(start ? chunk.subarray(start) : chunk) && parser!.stoppedAt >= 0) break;
   }
+  parser ??= new CsvRecordParser(delimiter.charCodeAt(0), sink, parserOptions);
   // Content cut short (a limit, the deadline) ends inside a row: that row is left out.
   if (!stop.stopped()) parser.finish();
   log.errors.oversizedFields = parser.oversizedFields;
-  const budget = set.report(true);
   return {
-    rows: sink.rows,
-    columnCount: set.full.length + set.light.length + set.omitted,
-    columns: set.full.map((c) => c.toProfile()),
-    otherColumns: set.light.map((c) => c.toProfile()),
-    errors: log.errors,
-    sample: set.sample,
+    partial: {
+      kind: 'delimited',
+      rows: sink.rows,
+      lineBreaks: parser.line - 1,
+      columns: set.full.map((c) => c.partial()),
+      light: set.light.map((c) => c.partial()),
+      omitted: set.omitted,
+      errors: log.errors,
+      sample: set.sample,
+      memory: { limit: set.budget.limit, peak: set.budget.peak, samplesDropped: set.budget.samplesDropped },
+    },
+    stoppedAt: parser.stoppedAt < 0 ? -1 : parser.stoppedAt + skipped,
+  };
+}
+
+/** The profile's tabular part from what the profiler counted (a whole file's, or merged ranges'). */
+export function finishTabular(p: TabularPartial, options: ProfileOptions): TabularResult {
+  const topValues = options.topValues ?? 10;
+  const mergeable = options.mergeable ?? false;
+  const errors: ProfileErrors = { ...p.errors, raggedLines: [...p.errors.raggedLines], samples: [...p.errors.samples] };
+  const columns = p.columns.map((c, i) => {
+    const missing = p.seen ? p.rows - p.seen[i]! : 0;
+    return columnProfile(missing ? { ...c, nulls: c.nulls + missing } : c, { topValues, mergeable });
+  });
+  const light = p.light.map((c, i) => {
+    const missing = p.seen ? p.rows - p.seen[p.columns.length + i]! : 0;
+    return lightColumnProfile(missing ? { ...c, nulls: c.nulls + missing } : c);
+  });
+  let omitted = p.omitted;
+  if (p.omittedKeys !== undefined) omitted += Math.round(HyperLogLog.fromBase64(p.omittedKeys).estimate());
+  if (p.kind === 'jsonl') {
+    errors.invalidUtf8 = 0;
+    for (const c of p.columns) errors.invalidUtf8 += c.invalidUtf8;
+  }
+  const sample = p.sample.map((row) => {
+    const out = [...row];
+    // Sample rows made before later keys appeared are padded to the final width.
+    if (p.kind === 'jsonl') while (out.length < columns.length) out.push(null);
+    return out;
+  });
+  const sketchedColumns = p.columns.filter((c) => c.freq.reason === 'memory-budget').length;
+  const changed = p.light.length > 0 || omitted > 0 || sketchedColumns > 0 || p.memory.samplesDropped > 0;
+  const budget: ProfileBudget | undefined = changed
+    ? {
+        memoryBytes: p.memory.limit,
+        peakBytes: p.memory.peak,
+        fullColumns: p.columns.length,
+        lightColumns: p.light.length,
+        omittedColumns: omitted,
+        omittedExact: p.omittedKeys === undefined,
+        sketchedColumns,
+        samplesDropped: p.memory.samplesDropped,
+      }
+    : undefined;
+  return {
+    rows: p.rows,
+    columnCount: p.columns.length + p.light.length + omitted,
+    columns,
+    otherColumns: light,
+    errors,
+    sample,
     ...(budget ? { budget } : {}),
   };
 }
@@ -333,6 +453,16 @@ function sampleCell(value: unknown): { cell: unknown; bytes: number } {
  * (before it is parsed); both are counted.
  */
 export async function profileJsonLines(content: AsyncIterable<Buffer>, options: ProfileOptions, stop: StopSignal = NEVER_STOPPED): Promise<TabularResult> {
+  return finishTabular(await jsonLinesPartial(content, options, stop), options);
+}
+
+/** Profiles JSON Lines content into a TabularPartial; a range's content is whole lines (ranges.ts cuts it). */
+export async function jsonLinesPartial(
+  content: AsyncIterable<Buffer>,
+  options: ProfileOptions,
+  stop: StopSignal = NEVER_STOPPED,
+  read: RangeRead = { atFileStart: true },
+): Promise<TabularPartial> {
   const log = new ErrorLog();
   const set = new ColumnSet(options);
   const columns = new Map<string, JsonColumn>();
@@ -356,7 +486,7 @@ export async function profileJsonLines(content: AsyncIterable<Buffer>, options: 
 
   const handleLine = (line: Buffer): void => {
     lineNo++;
-    let s = lineNo === 1 && line[0] === 0xef && line[1] === 0xbb && line[2] === 0xbf ? 3 : 0; // a byte order mark
+    let s = lineNo === 1 && read.atFileStart && line[0] === 0xef && line[1] === 0xbb && line[2] === 0xbf ? 3 : 0; // a byte order mark
     let e = line.length;
     while (s < e && (line[s] === 32 || line[s] === 9 || line[s] === 13)) s++;
     while (e > s && (line[e - 1] === 32 || line[e - 1] === 9 || line[e - 1] === 13)) e--;
@@ -451,26 +581,20 @@ export async function profileJsonLines(content: AsyncIterable<Buffer>, options: 
     log.note(line, `line longer than ${maxLine} bytes skipped`);
   }
 
-  // A column's nulls: the rows it was not in (added before the profile is made).
-  for (const entry of columns.values()) {
-    const missing = rows - entry.seen;
-    if (entry.column !== null) entry.column.nulls += missing;
-  }
-  if (anyOmitted) set.omitted += Math.round(omittedKeys.estimate());
-  const profiles = set.full.map((c) => c.toProfile());
-  log.errors.invalidUtf8 = 0;
-  for (const c of set.full) log.errors.invalidUtf8 += c.invalidUtf8;
-  if (invalidRows > 0) log.errors.invalidRows = invalidRows;
-  // Sample rows made before later keys appeared are padded to the final width.
-  for (const row of set.sample) while (row.length < profiles.length) row.push(null);
-  const budget = set.report(!anyOmitted);
+  // A column's nulls are the rows it was not in: `finishTabular` adds them from `seen`.
+  const entries = [...columns.values()].filter((e) => e.column !== null);
+  const seenOf = new Map(entries.map((e) => [e.column!, e.seen]));
   return {
+    kind: 'jsonl',
     rows,
-    columnCount: set.full.length + set.light.length + set.omitted,
-    columns: profiles,
-    otherColumns: set.light.map((c) => c.toProfile()),
-    errors: log.errors,
+    lineBreaks: lineNo,
+    columns: set.full.map((c) => c.partial()),
+    light: set.light.map((c) => c.partial()),
+    seen: [...set.full.map((c) => seenOf.get(c)!), ...set.light.map((c) => seenOf.get(c)!)],
+    omitted: set.omitted,
+    ...(anyOmitted ? { omittedKeys: omittedKeys.toBase64() } : {}),
+    errors: { ...log.errors, ...(invalidRows > 0 ? { invalidRows } : {}) },
     sample: set.sample,
-    ...(budget ? { budget } : {}),
+    memory: { limit: set.budget.limit, peak: set.budget.peak, samplesDropped: set.budget.samplesDropped },
   };
 }
