@@ -4,6 +4,7 @@
  */
 import { profileDelimited, profileJsonLines } from './profiler';
 import { detectFormat, drain, openSource } from './source';
+import { assembleProfile } from './ranges';
 import type { Profile, ProfileOptions, Truncation } from './types';
 
 export type * from './types';
@@ -12,6 +13,19 @@ export { readRows } from './rows';
 export * from './errors';
 export * from './limits';
 export { CsvRecordParser, parseRecords } from './csv-parser';
+export {
+  HEAD_BYTES,
+  mergeRanges,
+  planRanges,
+  profileRange,
+  profileRanges,
+  type ByteRangeSource,
+  type MergeResult,
+  type PlanInput,
+  type Range,
+  type RangePartial,
+  type RangePlan,
+} from './ranges';
 
 export interface ProfileInput {
   /** A Node Readable or the S3 GetObject Body: both are async iterables of bytes. */
@@ -60,27 +74,18 @@ export async function profileObject(input: ProfileInput, options: ProfileOptions
   else if (delimiter !== null) tabular = await profileDelimited(source.content, delimiter, options, stop);
   else await drain(source.content);
   const truncated = source.stopped();
-  const profile: Profile = {
-    version: 1,
-    format,
-    compression: source.compression,
-    contentType: input.contentType ?? null,
-    bytes: source.bytes(),
-    etag: input.etag ?? null,
-    // Of the whole object only: a truncated read has not seen it all.
-    sha256: truncated ? null : source.sha256(),
-  };
-  if (!tabular) return { ...profile, delimiter: null, rows: null, columnCount: null, columns: null, ...(truncated ? { truncated } : {}) };
-  return {
-    ...profile,
-    delimiter,
-    rows: tabular.rows,
-    columnCount: tabular.columnCount,
-    columns: tabular.columns,
-    ...(tabular.otherColumns.length ? { otherColumns: tabular.otherColumns } : {}),
-    errors: tabular.errors,
-    sample: tabular.sample,
-    ...(tabular.budget ? { budget: tabular.budget } : {}),
-    ...(truncated ? { truncated } : {}),
-  };
+  return assembleProfile(
+    {
+      format,
+      compression: source.compression,
+      contentType: input.contentType ?? null,
+      bytes: source.bytes(),
+      etag: input.etag ?? null,
+      // Of the whole object only: a truncated read has not seen it all.
+      sha256: truncated ? null : source.sha256(),
+      delimiter,
+      truncated,
+    },
+    tabular,
+  );
 }

@@ -32,6 +32,7 @@ import {
 import type { ColumnProfile, LightColumnProfile, ProfileBudget, ProfileErrors, ProfileOptions } from './types';
 
 const MAX_SAMPLES = 10;
+const BOM = [0xef, 0xbb, 0xbf];
 
 /**
  * Column names as pandas makes them: `Unnamed: i` for blanks, `.1`, `.2` suffixes for repeats, and
@@ -331,18 +332,22 @@ export async function delimitedPartial(
     onIssue: (line: number, message: string) => log.note(line, message),
   };
   let parser: CsvRecordParser | null = null;
-  let first = true;
+  let head: Buffer | null = read.atFileStart ? Buffer.alloc(0) : null;
   for await (const chunk of content) {
-    // A UTF-8 byte order mark is not part of the first column's name.
-    const start = first && read.atFileStart && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? 3 : 0;
-    if (first) {
-      skipped = start;
-      parser = new CsvRecordParser(delimiter.charCodeAt(0), sink, read.stopAt === undefined ? parserOptions : { ...parserOptions, stopAt: read.stopAt - skipped });
+    let bytes = chunk;
+    if (head !== null) {
+      // A UTF-8 byte order mark is not part of the first column's name (it may come in pieces).
+      head = head.length ? Buffer.concat([head, chunk]) : chunk;
+      if (head.length < 3 && head.every((b, i) => b === BOM[i])) continue;
+      skipped = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+      bytes = head.subarray(skipped);
+      head = null;
     }
-    first = false;
-    if (!parser!.push(start ? chunk.subarray(start) : chunk) && parser!.stoppedAt >= 0) break;
+    parser ??= new CsvRecordParser(delimiter.charCodeAt(0), sink, read.stopAt === undefined ? parserOptions : { ...parserOptions, stopAt: read.stopAt - skipped });
+    if (!parser.push(bytes) && parser.stoppedAt >= 0) break;
   }
   parser ??= new CsvRecordParser(delimiter.charCodeAt(0), sink, parserOptions);
+  if (head !== null && head.length) parser.push(head); // a file of one or two bytes
   // Content cut short (a limit, the deadline) ends inside a row: that row is left out.
   if (!stop.stopped()) parser.finish();
   log.errors.oversizedFields = parser.oversizedFields;

@@ -9,7 +9,8 @@ import { CorruptGzipError } from './errors';
 import { GZIP_MAX_BYTES, GZIP_MAX_RATIO, GZIP_RATIO_FROM_BYTES } from './limits';
 import type { ProfileFormat, Truncation } from './types';
 
-const HEAD_BYTES = 64 * 1024;
+/** The first bytes the format is sniffed from (and a range plan needs). */
+export const HEAD_BYTES = 64 * 1024;
 
 /** The object's bytes as read: counted and hashed as stored, decompressed when gzip. */
 export interface OpenedSource {
