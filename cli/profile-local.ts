@@ -2,14 +2,12 @@
  * Profiles a local file with the same engine the service runs on S3 objects.
  * `npx tsx cli/profile-local.ts <file>` prints the profile as JSON.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { profileObject, type Profile, type ProfileOptions } from '../lambda/core/profile';
+import type { Profile, ProfileOptions } from '../lambda/core/profile';
+import { profileFileParallel, type ParallelOptions } from '../local/profile-threads';
 
-export async function profileLocalFile(path: string, options: ProfileOptions = {}): Promise<Profile> {
-  const { size } = await stat(path);
-  return profileObject({ body: createReadStream(path, { highWaterMark: 256 * 1024 }), key: basename(path), size }, options);
+/** Profiles the file on every core (range workers on worker threads, the hash on its own thread). */
+export async function profileLocalFile(path: string, options: ProfileOptions = {}, parallel: ParallelOptions = {}): Promise<Profile> {
+  return profileFileParallel(path, options, parallel);
 }
 
 if (require.main === module) {

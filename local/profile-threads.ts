@@ -1,0 +1,110 @@
+/**
+ * Profiles a local file on all cores: the engine's range plan (lambda/core/profile/ranges.ts) run on
+ * worker_threads, one range per thread, and the whole file's SHA-256 computed beside them on a
+ * thread of its own. A small file is one range on one thread: the same code path.
+ */
+import { availableParallelism } from 'node:os';
+import { open, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { HEAD_BYTES, planRanges, profileRanges, type Profile, type ProfileOptions, type Range, type RangePartial, type RangePlan } from '../lambda/core/profile';
+
+/** Below this many bytes per range a thread costs more than it saves. */
+export const MIN_RANGE_BYTES = 8 * 1024 * 1024;
+
+export type ThreadJob = { kind: 'range'; path: string; plan: RangePlan; range: Range } | { kind: 'sha256'; path: string };
+export type ThreadRequest = ThreadJob & { id: number };
+export type ThreadReply = { id: number; partial?: RangePartial; sha256?: string; error?: string };
+
+/** A fixed set of worker threads taking requests in turn. */
+export class ProfileThreads {
+  private readonly workers: Worker[] = [];
+  private readonly idle: Worker[] = [];
+  private readonly queue: { request: ThreadRequest; resolve: (r: ThreadReply) => void; reject: (e: Error) => void }[] = [];
+  private readonly pending = new Map<number, { resolve: (r: ThreadReply) => void; reject: (e: Error) => void; worker: Worker }>();
+  private nextId = 1;
+
+  constructor(readonly size: number) {
+    for (let i = 0; i < size; i++) {
+      const worker = new Worker(join(__dirname, 'profile-worker.cjs'));
+      worker.on('message', (reply: ThreadReply) => {
+        const waiting = this.pending.get(reply.id);
+        if (!waiting) return;
+        this.pending.delete(reply.id);
+        this.release(worker);
+        waiting.resolve(reply);
+      });
+      worker.on('error', (err) => {
+        for (const [id, waiting] of this.pending) {
+          if (waiting.worker !== worker) continue;
+          this.pending.delete(id);
+          waiting.reject(err);
+        }
+      });
+      this.workers.push(worker);
+      this.idle.push(worker);
+    }
+  }
+
+  run(request: ThreadJob): Promise<ThreadReply> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request: { ...request, id: this.nextId++ } as ThreadRequest, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private release(worker: Worker): void {
+    this.idle.push(worker);
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    while (this.idle.length && this.queue.length) {
+      const worker = this.idle.pop()!;
+      const job = this.queue.shift()!;
+      this.pending.set(job.request.id, { resolve: job.resolve, reject: job.reject, worker });
+      worker.postMessage(job.request);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+function unwrap(reply: ThreadReply): ThreadReply {
+  if (reply.error !== undefined) throw new Error(reply.error);
+  return reply;
+}
+
+export interface ParallelOptions {
+  /** Range threads (default: os.availableParallelism()). */
+  threads?: number;
+  /** Bytes per range at least (default MIN_RANGE_BYTES): a small file is one range. */
+  minRangeBytes?: number;
+}
+
+/** Profiles a file on worker threads; the profile equals `profileObject`'s for the same bytes. */
+export async function profileFileParallel(path: string, options: ProfileOptions = {}, parallel: ParallelOptions = {}): Promise<Profile> {
+  const { size } = await stat(path);
+  const file = await open(path, 'r');
+  const head = Buffer.alloc(Math.min(size, HEAD_BYTES));
+  try {
+    await file.read(head, 0, head.length, 0);
+  } finally {
+    await file.close();
+  }
+  const cores = parallel.threads ?? availableParallelism();
+  const workers = Math.max(1, Math.min(cores, Math.floor(size / (parallel.minRangeBytes ?? MIN_RANGE_BYTES))));
+  const plan = planRanges({ size, head, key: basename(path), workers, options });
+  // The hash gets a thread of its own beside the ranges; an unsplit range hashes as it reads.
+  const threads = new ProfileThreads(plan.ranges.length + (plan.splittable ? 1 : 0));
+  try {
+    const sha256 = plan.splittable ? threads.run({ kind: 'sha256', path }).then((r) => unwrap(r).sha256!) : Promise.resolve(null);
+    const run = async (range: Range): Promise<RangePartial> => unwrap(await threads.run({ kind: 'range', path, plan, range })).partial!;
+    const [profile, hash] = await Promise.all([profileRanges(plan, run), sha256]);
+    return plan.splittable ? { ...profile, sha256: hash } : profile;
+  } finally {
+    await threads.close();
+  }
+}
