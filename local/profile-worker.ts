@@ -1,8 +1,7 @@
 /**
  * The body of a profile worker thread (started through profile-worker.cjs): profiles the byte
- * ranges, or hashes the whole files, it is sent, one message at a time, reading files itself.
+ * ranges it is sent, one message at a time, reading the file itself.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { profileRange, type ByteRangeSource, type Range, type RangePlan } from '../lambda/core/profile';
@@ -16,15 +15,8 @@ export function fileSource(path: string): ByteRangeSource {
   };
 }
 
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 async function handle(request: ThreadRequest): Promise<ThreadReply> {
   try {
-    if (request.kind === 'sha256') return { id: request.id, sha256: await sha256Of(request.path) };
     const partial = await profileRange(fileSource(request.path), request.plan as RangePlan, request.range as Range);
     return { id: request.id, partial };
   } catch (err) {

@@ -8,6 +8,7 @@
  * blank lines are skipped; a quote inside an unquoted field is a literal character; text after a
  * closing quote is kept (and reported); an unterminated quote runs to the end of the input (reported).
  */
+import { asBuffer } from './bytes';
 
 const LF = 10;
 const CR = 13;
@@ -50,10 +51,6 @@ export interface ParserOptions {
   onIssue?: (line: number, message: string) => void;
   /** Stop before the first record that starts at or past this offset of the input (see `stoppedAt`). */
   stopAt?: number;
-}
-
-function asBuffer(chunk: Uint8Array): Buffer {
-  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
 export class CsvRecordParser {

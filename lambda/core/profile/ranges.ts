@@ -17,6 +17,7 @@
  * the guesses. JSON Lines split at any newline; gzip (and anything not tabular) is one range.
  */
 import { cutUtf8 } from './budget';
+import { asBuffer } from './bytes';
 import { CsvRecordParser, type RecordSink } from './csv-parser';
 import { HyperLogLog } from './hll';
 import { MAX_COLUMNS, MAX_FULL_COLUMNS, MAX_NAME_BYTES } from './limits';
@@ -105,10 +106,6 @@ const QUOTE = 34;
 const SPECULATION_BYTES = 64 * 1024;
 /** Records checked against the header's field count after each candidate. */
 const CHECK_RECORDS = 16;
-
-function asBuffer(chunk: Uint8Array): Buffer {
-  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-}
 
 /**
  * The header record as the profiler reads it (cells cut to MAX_NAME_BYTES, the first `maxNamed`

@@ -5,6 +5,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { asBuffer } from './bytes';
 import { CorruptGzipError } from './errors';
 import { GZIP_MAX_BYTES, GZIP_MAX_RATIO, GZIP_RATIO_FROM_BYTES } from './limits';
 import type { ProfileFormat, Truncation } from './types';
@@ -32,10 +33,6 @@ export interface SourceLimits {
   deadline?: number;
   /** Content before the expansion ratio is checked (default GZIP_RATIO_FROM_BYTES; tests use less). */
   gzipRatioFromBytes?: number;
-}
-
-function asBuffer(chunk: Uint8Array): Buffer {
-  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
 /** What the content generators share: bytes read as stored and as content, and why they stopped. */

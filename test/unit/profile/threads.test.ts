@@ -12,7 +12,7 @@ describe('profileFileParallel', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('profiles a file on three range threads and a hash thread as the single pass does', async () => {
+  it('profiles a file on three range threads, hashing it beside them, as the single pass does', async () => {
     const lines = ['id,text,n'];
     for (let i = 0; i < 3000; i++) lines.push(`${i},"row ${i % 17}\nsecond line",${(i % 101) * 0.5}`);
     const path = join(dir, 'quoted.csv');
