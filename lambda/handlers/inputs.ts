@@ -23,7 +23,14 @@ import {
   UploadKeyQuery,
 } from '../shared/api-schemas';
 import { MAX_PARTS_PER_SIGN_REQUEST, type CreateUploadRequest } from '../shared/api-types';
-import { checksumShape, isMultipartChecksumAlgorithm, isWellFormedChecksum, MULTIPART_CHECKSUM_ALGORITHMS } from '../shared/upload-checksums';
+import {
+  checksumShape,
+  isMultipartChecksumAlgorithm,
+  isSinglePutChecksumAlgorithm,
+  isWellFormedChecksum,
+  MULTIPART_CHECKSUM_ALGORITHMS,
+  SINGLE_PUT_CHECKSUM_ALGORITHMS,
+} from '../shared/upload-checksums';
 import { MAX_COMPLETE_BODY_BYTES, parseJsonBody, type ApiEvent } from '../shared/http';
 import { validatePrefix, validateUploadKey } from '../shared/keys';
 import { parseInput, type FieldError } from '../shared/validate';
@@ -38,13 +45,33 @@ function queryOf(event: Pick<ApiEvent, 'queryStringParameters'>): Record<string,
   return out;
 }
 
-export const CONTENT_TYPE_ERROR: FieldError = {
+export const CONTENT_TYPE_ERROR = {
   code: 'InvalidContentType',
   message: 'contentType must be a media type such as "text/csv", at most 255 characters',
 };
-export const SIZE_ERROR: FieldError = { code: 'InvalidSize', message: 'size must be a non-negative integer number of bytes' };
+export const SIZE_ERROR = { code: 'InvalidSize', message: 'size must be a non-negative integer number of bytes' };
 const KEY_ERROR: FieldError = { code: 'InvalidKey', message: 'key is required' };
-const CHECKSUM_ERROR: FieldError = { code: 'InvalidChecksum' };
+/** `checksum` of POST /uploads: which part of it is wrong, in the words a caller can act on. */
+const CREATE_CHECKSUM_ERROR: FieldError = {
+  code: 'InvalidChecksum',
+  message: (issue) => {
+    const given = issue.path?.[0]?.value as { algorithm?: unknown } | undefined;
+    switch (issue.path?.[1]?.key) {
+      case 'algorithm':
+        return `checksum.algorithm must be one of ${SINGLE_PUT_CHECKSUM_ALGORITHMS.join(', ')}`;
+      case 'value':
+        return isSinglePutChecksumAlgorithm(given?.algorithm) ? `checksum.value must be ${checksumShape(given.algorithm)}` : 'checksum.value must be base64';
+      default:
+        return 'checksum must be an object {"algorithm", "value"}';
+    }
+  },
+};
+const PART_CHECKSUMS_ERROR: FieldError = {
+  code: 'InvalidChecksum',
+  message: 'checksums must map part numbers ("1", "2", …) to base64 checksums',
+  items: { code: 'InvalidChecksum', message: (issue) => `checksums[${JSON.stringify(issue.path?.[1]?.key)}] must be the base64 of the part's checksum in the upload's algorithm` },
+};
+const COMPLETE_CHECKSUM_ERROR: FieldError = { code: 'InvalidChecksum', message: "checksum must be the base64 of the whole object's checksum in the upload's algorithm" };
 
 /** 413 over the configured upload limit. */
 export function withinUploadLimit(size: number, config: Pick<Config, 'maxUploadBytes'>): number {
@@ -56,7 +83,7 @@ export function withinUploadLimit(size: number, config: Pick<Config, 'maxUploadB
 // POST /uploads
 
 export function parseCreateUpload(event: ApiEvent, config: Pick<Config, 'maxUploadBytes' | 'multipartThresholdBytes'>): CreateUploadInput {
-  const body = parseInput(CreateUploadBody, parseJsonBody(event), { key: KEY_ERROR, contentType: CONTENT_TYPE_ERROR, size: SIZE_ERROR, checksum: CHECKSUM_ERROR }, NOT_AN_OBJECT);
+  const body = parseInput(CreateUploadBody, parseJsonBody(event), { key: KEY_ERROR, contentType: CONTENT_TYPE_ERROR, size: SIZE_ERROR, checksum: CREATE_CHECKSUM_ERROR }, NOT_AN_OBJECT);
   const size = withinUploadLimit(body.size, config);
   const checksum = uploadChecksum(body.checksum, size > config.multipartThresholdBytes);
   return { key: validateUploadKey(body.key), contentType: body.contentType, size, ...(checksum ? { checksum } : {}) };
@@ -98,7 +125,7 @@ const PART_NUMBERS_ERROR: FieldError = {
 };
 
 export function parseSignParts(event: ApiEvent): SignPartsInput {
-  const body = parseInput(SignPartsBody, parseJsonBody(event), { key: KEY_ERROR, partNumbers: PART_NUMBERS_ERROR, checksums: CHECKSUM_ERROR }, NOT_AN_OBJECT);
+  const body = parseInput(SignPartsBody, parseJsonBody(event), { key: KEY_ERROR, partNumbers: PART_NUMBERS_ERROR, checksums: PART_CHECKSUMS_ERROR }, NOT_AN_OBJECT);
   return { key: body.key, partNumbers: body.partNumbers, ...(body.checksums ? { checksums: body.checksums } : {}) };
 }
 
@@ -132,7 +159,7 @@ export function parseCompleteUpload(event: ApiEvent): CompleteUploadInput {
   const body = parseInput(
     CompleteUploadBody,
     raw,
-    { key: { code: 'InvalidKey', message: 'key must be a string' }, parts: PARTS_ERROR, partsSha256: PARTS_SHA256_ERROR, checksum: CHECKSUM_ERROR },
+    { key: { code: 'InvalidKey', message: 'key must be a string' }, parts: PARTS_ERROR, partsSha256: PARTS_SHA256_ERROR, checksum: COMPLETE_CHECKSUM_ERROR },
     NOT_AN_OBJECT,
   );
   if (body.parts !== undefined && body.partsSha256 !== undefined) {

@@ -13,7 +13,7 @@ import { BadRequestError } from './errors';
  */
 export interface FieldError {
   code: string;
-  message?: string;
+  message?: string | ((issue: v.BaseIssue<unknown>) => string);
   items?: { code: string; message?: string | ((issue: v.BaseIssue<unknown>) => string) };
 }
 
@@ -42,5 +42,6 @@ export function parseInput<S extends v.GenericSchema>(
     const { code, message } = known.items;
     throw new BadRequestError(code, typeof message === 'function' ? message(issue) : (message ?? `${where}: ${issue.message}`));
   }
-  throw new BadRequestError(known.code, known.message ?? `${where}: ${issue.message}`);
+  const { code, message } = known;
+  throw new BadRequestError(code, typeof message === 'function' ? message(issue) : (message ?? `${where}: ${issue.message}`));
 }

@@ -739,7 +739,8 @@ describe('checksums (issue #16)', () => {
     [undefined, 'checksums must map each part number to its CRC32 (this upload was created with CRC32)'],
     [{ '1': CRC32_OF_HELLO }, 'checksums has no CRC32 for part 3; this upload needs one for every part'],
     [{ '1': CRC32_OF_HELLO, '3': CRC32_OF_HELLO, '2': CRC32_OF_HELLO }, 'checksums names part "2", which is not in partNumbers'],
-    [{ '1': CRC32_OF_HELLO, '3': 'abc' }, 'checksums["3"] must be the base64 of the 4-byte CRC32 digest (8 characters)'],
+    [{ '1': CRC32_OF_HELLO, '3': 'AAAA' }, 'checksums["3"] must be the base64 of the 4-byte CRC32 digest (8 characters)'],
+    [{ '1': CRC32_OF_HELLO, '3': 'abc' }, 'checksums["3"] must be the base64 of the part\'s checksum in the upload\'s algorithm'],
   ])('returns 400 InvalidChecksum for part checksums %j of a session with an algorithm', async (checksums, message) => {
     const res = await onUpload('/parts', 'POST', session({ checksumAlgorithm: 'CRC32' }), { body: { key: 'big/data.csv', partNumbers: [1, 3], checksums } });
 
