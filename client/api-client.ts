@@ -36,6 +36,7 @@ export type {
   StoredChecksum,
   ObjectInfo,
   ObjectPage,
+  ObjectUrl,
   RowsPage,
   SinglePutSession,
   UploadedPart,

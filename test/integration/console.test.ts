@@ -1,13 +1,14 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildHandlers } from '../../local/handlers';
 import { startLocalService, type LocalService } from '../../local/service';
 import { base32Decode, totp } from '../../local/cognito/totp';
 import { addConsoleUser, signInConsole, type ConsoleUser } from './support/console-sign-in';
-import { CHROMIUM, CHROMIUM_PATH, describeWith } from './support/optional-tools';
+import { launchChromium, screenshot, signedInPage } from './support/console';
+import { CHROMIUM, describeWith } from './support/optional-tools';
 
 /**
  * The web console (web/), in a real browser against local mode as `npm start` runs it: the page,
@@ -18,7 +19,6 @@ import { CHROMIUM, CHROMIUM_PATH, describeWith } from './support/optional-tools'
  */
 jest.setTimeout(120_000);
 
-const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts', 'console');
 const XSS_KEY = 'web/<img src=x onerror=alert(1)>.csv';
 
 describeWith(CHROMIUM, 'the web console (headless Chromium, local mode)', () => {
@@ -31,7 +31,6 @@ describeWith(CHROMIUM, 'the web console (headless Chromium, local mode)', () => 
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 's3fs-console-'));
-    await mkdir(ARTIFACTS, { recursive: true });
     service = await startLocalService({
       dataDir: dir,
       port: 0,
@@ -48,10 +47,7 @@ describeWith(CHROMIUM, 'the web console (headless Chromium, local mode)', () => 
         };
       },
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -85,20 +81,8 @@ describeWith(CHROMIUM, 'the web console (headless Chromium, local mode)', () => 
   }
 
   /** A fresh tab signed in through the sign-in page, as a person does. */
-  async function signedIn(user: string, setup?: (context: BrowserContext, page: Page) => Promise<void>): Promise<Page> {
-    const context = await browser.newContext({ acceptDownloads: true });
-    const page = await context.newPage();
-    page.on('dialog', (d) => {
-      throw new Error(`unexpected dialog: ${d.message()}`);
-    });
-    await setup?.(context, page);
-    await page.goto(service.consoleUrl);
-    await signInConsole(page, person(user));
-    await page.getByTestId('user').filter({ hasText: person(user).sub }).waitFor();
-    return page;
-  }
-
-  const shot = (page: Page, name: string, fullPage = true) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage });
+  const signedIn = (user: string, setup?: (context: BrowserContext, page: Page) => Promise<void>) => signedInPage(browser, service.consoleUrl, person(user), setup);
+  const shot = screenshot;
 
   it('is served at / with a Content-Security-Policy that forbids inline script', async () => {
     const res = await fetch(service.consoleUrl);

@@ -2,35 +2,38 @@
  * The service's API, as the console uses it: the bearer token on every call, one refresh and retry
  * on a 401, and the API's `{"error":{"code","message"}}` turned into an ApiError.
  */
-import type { ObjectPage, ObjectUrl, RowsPage } from '../../lambda/shared/api-types';
+import { ApiError, createApiClient, encodeKey, errorFromResponse, type ApiClient, type ObjectPage, type ObjectUrl, type RowsPage } from '../../client/api-client';
 import { refresh, session } from './auth';
 import type { ConsoleConfig } from './config';
 
-export type { ObjectInfo, ObjectPage, ObjectUrl, RowsPage } from '../../lambda/shared/api-types';
-
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+// One set of client types and errors, shared with the s3files command (client/).
+export { ApiError } from '../../client/api-client';
+export type { ObjectInfo, ObjectPage, ObjectUrl, RowsPage } from '../../client/api-client';
 
 let config: ConsoleConfig;
+let client: ApiClient | undefined;
 export function useApi(c: ConsoleConfig): void {
   config = c;
+  client = undefined;
+}
+
+/** The ID token, refreshed first if it is about to expire (a long upload outlives a token). */
+async function bearer(): Promise<string> {
+  const current = session.value;
+  if (current && current.expiresAt - Date.now() < 30_000) await refresh(config);
+  if (!session.value) throw new ApiError(401, 'SignedOut', 'You are signed out. Sign in again.');
+  return session.value.idToken;
+}
+
+/** The shared API client (client/api-client.ts), which the upload core drives. */
+export function apiClient(): ApiClient {
+  client ??= createApiClient({ baseUrl: config.apiUrl, token: bearer });
+  return client;
 }
 
 /** `/buckets/{bucket}/objects/{key}` with each key segment percent-encoded. */
 export function objectPath(bucket: string, key: string): string {
-  return `/buckets/${encodeURIComponent(bucket)}/objects/${key.split('/').map(encodeURIComponent).join('/')}`;
-}
-
-async function errorOf(res: Response): Promise<ApiError> {
-  const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
-  return new ApiError(res.status, body?.error?.code ?? `HTTP${res.status}`, body?.error?.message ?? `${res.status} ${res.statusText}`);
+  return `/buckets/${encodeURIComponent(bucket)}/objects/${encodeKey(key)}`;
 }
 
 export async function call(path: string, init: RequestInit = {}): Promise<Response> {
@@ -41,7 +44,7 @@ export async function call(path: string, init: RequestInit = {}): Promise<Respon
   };
   let res = await send();
   if (res.status === 401 && (await refresh(config))) res = await send();
-  if (!res.ok && res.status !== 304) throw await errorOf(res);
+  if (!res.ok && res.status !== 304) throw await errorFromResponse(res);
   return res;
 }
 

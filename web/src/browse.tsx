@@ -5,6 +5,11 @@ import { listBuckets, listObjects, type ObjectInfo } from './api';
 import { bytes, date, kindOf } from './format';
 import { href } from './router';
 import { Crumbs, Problem } from './shared';
+import { onUploaded } from './upload';
+import { DropArea, UploadList, UploadPicker } from './upload-panel';
+
+/** The upload API writes to the uploads bucket only (the results bucket is the processor's). */
+const UPLOADS_BUCKET = 'uploads';
 
 /** Half the API's largest page: a first screen quickly, 20 requests to 10,000 objects. */
 const PAGE = 500;
@@ -65,10 +70,16 @@ export function Browse({ bucket, prefix }: { bucket: string; prefix: string }) {
     return () => clearTimeout(t);
   }, [filter.value]);
 
+  // A finished upload into this folder (or below it) shows up without a reload.
+  useEffect(() => onUploaded((item) => item.key.startsWith(prefix) && void load(true)), [prefix]);
+
   const count = folders.value.length + objects.value.length;
-  return (
+  const writable = bucket === UPLOADS_BUCKET;
+  const body = (
     <section>
       <Crumbs bucket={bucket} path={prefix} />
+      {writable && <UploadPicker prefix={prefix} />}
+      {writable && <UploadList />}
       <div class="toolbar">
         <input type="search" placeholder="Filter by name prefix" aria-label="Filter by name prefix" value={filter.value} onInput={(e) => (filter.value = e.currentTarget.value)} />
         <span class="muted" data-testid="count">
@@ -114,4 +125,5 @@ export function Browse({ bucket, prefix }: { bucket: string; prefix: string }) {
       {loading.value && !cursor.value && <p class="muted">Loading…</p>}
     </section>
   );
+  return writable ? <DropArea prefix={prefix}>{body}</DropArea> : body;
 }
