@@ -161,6 +161,38 @@ describeWith(CHROMIUM, 'console uploads (headless Chromium, local mode)', () => 
     expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('s3fs.upload:')))).toEqual([]);
   });
 
+  it('retries a failed file: only the part S3 refused is sent again', async () => {
+    const user = 'upload-retry';
+    const file = await fileOnDisk('retry.bin', 16 * MiB + 1); // parts of 8, 8 MiB and 1 byte
+    const page = await signedIn(user);
+    await page.goto(`${service.consoleUrl}#/b/uploads/`);
+    let refused = 0;
+    // S3 refuses part 2 once with a 400, which no retry with backoff can mend: the file fails.
+    await page.route(
+      (url) => url.searchParams.get('partNumber') === '2',
+      async (route) => {
+        if (route.request().method() !== 'PUT' || refused++ > 0) return route.continue();
+        const origin = new URL(service.consoleUrl).origin;
+        return route.fulfill({ status: 400, headers: { 'access-control-allow-origin': origin, 'content-type': 'application/xml' }, body: '<Error><Code>BadDigest</Code><Message>refused for the test</Message></Error>' });
+      },
+    );
+    await page.getByLabel('Choose files').setInputFiles(file.path);
+    await uploadRow(page, 'retry.bin').and(page.locator('[data-state="failed"]')).waitFor();
+    await expect(uploadRow(page, 'retry.bin').textContent()).resolves.toContain('BadDigest');
+    await screenshot(page, '16-upload-failed');
+    const sentOnRetry: number[] = [];
+    page.on('request', (r) => {
+      const n = partNumberOf(r);
+      if (n !== undefined) sentOnRetry.push(n);
+    });
+
+    await uploadRow(page, 'retry.bin').getByRole('button', { name: 'Retry' }).click();
+    await uploadRow(page, 'retry.bin').and(page.locator('[data-state="done"]')).waitFor();
+
+    expect(sentOnRetry).toEqual([2]);
+    expect(await storedSha256(user, 'retry.bin')).toBe(file.sha256);
+  });
+
   it('uploads a dropped folder with its folder paths in the keys, under the current folder', async () => {
     const user = 'upload-folder';
     const root = join(dir, 'reports');
