@@ -193,6 +193,41 @@ describeWith(CHROMIUM, 'console uploads (headless Chromium, local mode)', () => 
     expect(await storedSha256(user, 'retry.bin')).toBe(file.sha256);
   });
 
+  it('cancels an upload part-way: the multipart upload is aborted and no record is kept', async () => {
+    const user = 'upload-cancel';
+    const file = await fileOnDisk('cancel.bin', 24 * MiB + 3);
+    const page = await signedIn(user);
+    await page.goto(`${service.consoleUrl}#/b/uploads/`);
+    // Part 1 goes through; the others are held, so the upload is surely under way when cancelled.
+    await page.route(
+      (url) => url.searchParams.has('partNumber'),
+      async (route) => {
+        const n = partNumberOf(route.request());
+        if (n === undefined || n === 1) await route.continue();
+      },
+    );
+    const first = page.waitForResponse((r) => partNumberOf(r.request()) === 1 && r.ok());
+    await page.getByLabel('Choose files').setInputFiles(file.path);
+    await first;
+    const record = await page.evaluate(() => {
+      const id = Object.keys(localStorage).find((k) => k.startsWith('s3fs.upload:'));
+      return id ? (JSON.parse(localStorage.getItem(id)!) as { uploadId: string; key: string }) : null;
+    });
+    expect(record).toMatchObject({ key: 'cancel.bin' });
+
+    const listParts = () =>
+      fetch(`${service.apiUrl}/uploads/${encodeURIComponent(record!.uploadId)}?${new URLSearchParams({ key: 'cancel.bin' })}`, {
+        headers: { authorization: `Bearer ${service.token(user)}` },
+      });
+    expect((await listParts()).status).toBe(200); // the upload is there before the cancel
+
+    await uploadRow(page, 'cancel.bin').getByRole('button', { name: 'Cancel' }).click();
+    await uploadRow(page, 'cancel.bin').and(page.locator('[data-state="cancelled"]')).waitFor();
+    await page.waitForFunction(() => !Object.keys(localStorage).some((k) => k.startsWith('s3fs.upload:')));
+
+    expect((await listParts()).status).toBe(404);
+  });
+
   it('uploads a dropped folder with its folder paths in the keys, under the current folder', async () => {
     const user = 'upload-folder';
     const root = join(dir, 'reports');
