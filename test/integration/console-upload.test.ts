@@ -6,6 +6,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Browser, Page, Request, Route } from 'playwright-core';
 import { startLocalService, type LocalService } from '../../local/service';
 import { launchChromium, screenshot, signedInPage } from './support/console';
+import { addConsoleUser, type ConsoleUser } from './support/console-sign-in';
 import { CHROMIUM, describeWith } from './support/optional-tools';
 
 /**
@@ -43,10 +44,17 @@ describeWith(CHROMIUM, 'console uploads (headless Chromium, local mode)', () => 
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** Each test's person: a user of the local pool, made on first use. */
+  const people = new Map<string, ConsoleUser>();
+  function person(name: string): ConsoleUser {
+    if (!people.has(name)) people.set(name, addConsoleUser(service, name));
+    return people.get(name)!;
+  }
+
   let open: Page | undefined;
   /** A signed-in tab, closed after the test even when it fails (an upload left running slows the next). */
   async function signedIn(user: string): Promise<Page> {
-    open = await signedInPage(browser, service.consoleUrl, user);
+    open = await signedInPage(browser, service.consoleUrl, person(user));
     // Waits are for events, never timings; this only bounds them on a loaded machine.
     open.setDefaultTimeout(180_000);
     return open;
@@ -58,7 +66,7 @@ describeWith(CHROMIUM, 'console uploads (headless Chromium, local mode)', () => 
 
   /** sha256 of the object as the embedded S3 holds it. */
   async function storedSha256(user: string, key: string): Promise<string> {
-    const res = await service.s3.send(new GetObjectCommand({ Bucket: service.buckets.uploads, Key: `users/${user}/${key}` }));
+    const res = await service.s3.send(new GetObjectCommand({ Bucket: service.buckets.uploads, Key: `users/${person(user).sub}/${key}` }));
     return createHash('sha256')
       .update(await res.Body!.transformToByteArray())
       .digest('hex');
@@ -219,7 +227,7 @@ describeWith(CHROMIUM, 'console uploads (headless Chromium, local mode)', () => 
 
     const listParts = () =>
       fetch(`${service.apiUrl}/uploads/${encodeURIComponent(record!.uploadId)}?${new URLSearchParams({ key: 'cancel.bin' })}`, {
-        headers: { authorization: `Bearer ${service.token(user)}` },
+        headers: { authorization: `Bearer ${service.token(person(user).sub)}` },
       });
     expect((await listParts()).status).toBe(200); // the upload is there before the cancel
 
