@@ -1,3 +1,7 @@
+/**
+ * The `s3files` command. Parsing and printing only: the work is done by the API client and the
+ * uploader. `main` returns the exit code: 0 ok, 1 an error from the API or the system, 2 usage.
+ */
 import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -16,10 +20,6 @@ import { resolveServiceConfig, ServiceConfigError, type ServiceConfig } from './
 import { stateFileFor, uploadFile } from './uploader';
 import { downloadVerifier } from './verify';
 
-/**
- * The `s3files` command. Parsing and printing only: the work is done by the API client and the
- * uploader. `main` returns the exit code: 0 ok, 1 an error from the API or the system, 2 usage.
- */
 export interface CliIO {
   /** Where `login` reads passwords and codes (hidden on a terminal; a line each from a pipe). */
   stdin?: Readable & { isTTY?: boolean };

@@ -1,7 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import type { CognitoConfig } from './login';
-
 /**
  * Where the service is: `S3FILES_API_URL` (with `S3FILES_TOKEN`, or the user pool
  * `S3FILES_USER_POOL_ID` + `S3FILES_CLIENT_ID` that `s3files login` signs in to: the stack's
@@ -9,6 +5,10 @@ import type { CognitoConfig } from './login';
  * folder (`LOCAL_DATA_DIR`, default `.local` in the project, found by walking up from the working
  * directory), which names the local user pool too.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { CognitoConfig } from './login';
+
 export interface ServiceConfig {
   apiUrl: string;
   /** S3FILES_TOKEN, or the local service's default user's token; a stored login comes before the latter. */

@@ -1,3 +1,8 @@
+/**
+ * A local stand-in for the API Gateway REST API: routes with the shared route table, checks bearer
+ * tokens like the Cognito authorizer, answers CORS preflights like `defaultCorsPreflightOptions`,
+ * and turns each request into the proxy event a Lambda function would get.
+ */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
@@ -8,11 +13,6 @@ import { matchRoute } from './route-matcher';
 import { bearerToken, TokenError, type Claims } from './auth';
 import { readBody } from './read-body';
 
-/**
- * A local stand-in for the API Gateway REST API: routes with the shared route table, checks bearer
- * tokens like the Cognito authorizer, answers CORS preflights like `defaultCorsPreflightOptions`,
- * and turns each request into the proxy event a Lambda function would get.
- */
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
 /** A gateway-only route (health, local tools, the console and its sign-in): gets the request, answers a proxy-style result. */

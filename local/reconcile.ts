@@ -1,3 +1,9 @@
+/**
+ * Start-up reconciliation. The local queue lives in memory, so an object written while the
+ * service was stopped, or whose event was pending or being retried when it stopped, has no
+ * profile. At start the uploads are compared with the profiles in the results bucket, and each
+ * object without an up-to-date profile gets the event a poller would have produced.
+ */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { decodeEventKey } from '../lambda/core/process';
@@ -9,12 +15,6 @@ import { bareEtag } from '../lambda/shared/etag';
 // The clients' pool: local mode may use client/ (the runtime in lambda/ may not).
 import { runPool } from '../client/pool';
 
-/**
- * Start-up reconciliation. The local queue lives in memory, so an object written while the
- * service was stopped, or whose event was pending or being retried when it stopped, has no
- * profile. At start the uploads are compared with the profiles in the results bucket, and each
- * object without an up-to-date profile gets the event a poller would have produced.
- */
 export const DEFAULT_RECONCILE_MAX_KEYS = 100_000;
 /** Profiles read at once when their LastModified does not settle the question. */
 const READ_CONCURRENCY = 8;

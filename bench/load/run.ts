@@ -1,3 +1,15 @@
+/**
+ * Load with a ledger (`npm run bench:load`): many uploads at once through the API (mixed sizes,
+ * one in ten multipart) while clients list and read; every upload the API acknowledged is written
+ * down (key, size, SHA-256) and at the end must be listed, read back with the same SHA-256, and
+ * have a profile. Latency per route and throughput go to bench/load/RESULTS.md.
+ * The short version runs in test/trust/load.test.ts; it asserts the ledger, never timings.
+ *
+ * The service runs in its own process (`local/start.ts`, as `npm start` runs it, on free loopback
+ * ports and a temp data folder), so the latencies are the service's and not the generator's: the
+ * generator makes and hashes every upload body before the timed phase (slices of two pre-made
+ * buffers behind a prefix unique to the upload) and only sends bytes while it is timing.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
@@ -11,18 +23,6 @@ import type { Endpoints } from '../../local/service';
 import { machineDescription, today } from '../support/machine';
 import { seededRandom } from '../support/seeded-random';
 
-/**
- * Load with a ledger (`npm run bench:load`): many uploads at once through the API (mixed sizes,
- * one in ten multipart) while clients list and read; every upload the API acknowledged is written
- * down (key, size, SHA-256) and at the end must be listed, read back with the same SHA-256, and
- * have a profile. Latency per route and throughput go to bench/load/RESULTS.md.
- * The short version runs in test/trust/load.test.ts; it asserts the ledger, never timings.
- *
- * The service runs in its own process (`local/start.ts`, as `npm start` runs it, on free loopback
- * ports and a temp data folder), so the latencies are the service's and not the generator's: the
- * generator makes and hashes every upload body before the timed phase (slices of two pre-made
- * buffers behind a prefix unique to the upload) and only sends bytes while it is timing.
- */
 const MiB = 1024 * 1024;
 const LOOPBACK = '127.0.0.1';
 const ROOT = join(__dirname, '..', '..');

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-
 /**
  * The machine a benchmark ran on, as its RESULTS.md states it, in one place so every benchmark
  * reports the same facts the same way.
  */
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+
 export function cpuModel(): string {
   // /proc/cpuinfo first: os.cpus() reports an empty or generic model on some virtual and ARM machines.
   try {

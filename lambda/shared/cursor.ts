@@ -1,12 +1,12 @@
-import { BadRequestError } from './errors';
-import { canonicalBase64url, macVerifies, signedMac } from './signed-token';
-import type { KeyRing } from './signing-keys';
-
 /**
  * Pagination cursors: opaque to callers and tamper-evident. A cursor carries S3's continuation
  * token and is bound by an HMAC to the user, bucket, prefix and delimiter it was issued for, so a
  * changed cursor, or one replayed by another user or for another listing, is refused with 400.
  */
+import { BadRequestError } from './errors';
+import { canonicalBase64url, macVerifies, signedMac } from './signed-token';
+import type { KeyRing } from './signing-keys';
+
 export interface CursorScope {
   userId: string;
   bucket: string;

@@ -1,11 +1,11 @@
-import { BadRequestError, NotFoundError } from './errors';
-import type { Config } from './config';
-
 /**
  * Key rules. Every object a caller touches lives under `users/<sub>/` in the uploads and results
  * buckets; API keys are relative to that area and the server adds the prefix, so a caller can
  * never name a key outside their own area. This module is the only place that builds or strips it.
  */
+import { BadRequestError, NotFoundError } from './errors';
+import type { Config } from './config';
+
 export const USER_ROOT = 'users/';
 export const PROFILE_SUFFIX = '.profile.json';
 /**

@@ -1,6 +1,3 @@
-import { fromEnv, type FromEnvInit } from '@aws-sdk/credential-provider-env';
-import type { AwsCredentialIdentityProvider } from '@smithy/types';
-
 /**
  * Stands in for `@aws-sdk/credential-provider-node` in the Lambda bundles only (an esbuild alias in
  * lib/constructs/bundling.ts); local mode and tests never load it.
@@ -12,4 +9,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
  * (bench/bundles/RESULTS.md). Same export name as the real module, which is all client-s3's
  * runtimeConfig imports from it.
  */
+import { fromEnv, type FromEnvInit } from '@aws-sdk/credential-provider-env';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+
 export const defaultProvider = (init: FromEnvInit = {}): AwsCredentialIdentityProvider => fromEnv(init);

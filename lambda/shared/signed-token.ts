@@ -1,12 +1,12 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { checkTokenPurpose, type KeyRing } from './signing-keys';
-
 /**
  * The one HMAC the service uses to make what it hands out tamper-evident (pagination cursors,
  * upload ids). The MAC covers `purpose` (domain separation), so even under one key a
  * cursor could never be replayed as an upload id; and each kind of token has its own key
  * (./signing-keys.ts), so a key that leaks cannot mint the other kinds either.
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { checkTokenPurpose, type KeyRing } from './signing-keys';
+
 export function mac(secret: string, purpose: string, fields: readonly unknown[]): Buffer {
   return createHmac('sha256', secret).update(JSON.stringify([purpose, ...fields])).digest();
 }

@@ -5,6 +5,11 @@
  */
 import * as path from 'node:path';
 
+/**
+ * The syntax esbuild emits: the oldest Node.js the project supports (package.json `engines`), not the
+ * Lambda runtime (SERVICE_RUNTIME, newer), so the bundle test and benchmark can load the very bundle
+ * that is deployed under any supported Node.
+ */
 export const NODE_TARGET = 'node22';
 
 /**

@@ -11,10 +11,7 @@ import type { LogicalBucket } from '../../lambda/shared/keys';
 import { SERVICE_ESBUILD_OPTIONS } from './bundling';
 import { acknowledgeNag, nagArnRef } from './nag';
 
-/**
- * The runtime for every function: the newest Node.js Lambda runtime aws-cdk-lib knows (cdk-nag L1).
- * The bundles target node22 (bundling.ts), the oldest Node.js local mode runs on, so the same code runs there too.
- */
+/** The runtime for every function: the newest Node.js Lambda runtime aws-cdk-lib knows (cdk-nag L1). */
 export const SERVICE_RUNTIME = Runtime.NODEJS_24_X;
 
 /** CDK's spelling of the shared esbuild options (bundling.ts). */
