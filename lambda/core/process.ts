@@ -54,6 +54,7 @@ export type Outcome =
   | 'skipped-not-created'
   | 'skipped-foreign-bucket'
   | 'skipped-outside-user-area'
+  | 'skipped-undecodable-key'
   | 'skipped-key-too-long'
   | 'skipped-deleted'
   | 'skipped-overwritten'
@@ -137,7 +138,8 @@ export async function processS3Record(
   try {
     s3Key = decodeEventKey(object.key);
   } catch {
-    return { outcome: 'skipped-outside-user-area', key: object.key };
+    // Not valid percent-encoding: S3 never sends such a key, so this is a forged or mangled event.
+    return { outcome: 'skipped-undecodable-key', key: object.key };
   }
   const userId = userIdOfS3Key(s3Key);
   const apiKey = userId === undefined ? undefined : fromS3Key(userId, s3Key);

@@ -139,6 +139,14 @@ describe('processor', () => {
     expect(logs[0]).toMatchObject({ outcome: 'skipped-outside-user-area' });
   });
 
+  it('skips a key that is not valid percent-encoding, saying so rather than calling it outside the user area', async () => {
+    const res = await handler(sqsEvent(notification(s3Record({ key: `users/${USER}/bad%E9%` }))));
+
+    expect(res.batchItemFailures).toEqual([]);
+    expect(s3Mock).not.toHaveReceivedCommand(GetObjectCommand);
+    expect(logs[0]).toMatchObject({ outcome: 'skipped-undecodable-key', key: `users/${USER}/bad%E9%` });
+  });
+
   it('skips an object written with S3 tools whose profile key would be over S3\'s 1,024 bytes, instead of retrying it', async () => {
     const key = `users/${USER}/${'k'.repeat(1024 - USER.length - 7 - 12)}`;
 
