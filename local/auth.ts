@@ -1,8 +1,3 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { validateUserId } from '../lambda/shared/keys';
-
 /**
  * Local stand-in for the Cognito authorizer: HS256 JWTs signed with a key kept in the data folder.
  * It refuses what the deployed authorizer refuses, so a client that works locally does not meet
@@ -11,6 +6,11 @@ import { validateUserId } from '../lambda/shared/keys';
  * that is not an ID token (`token_use`), another app client (`aud`), and a `sub` that is not a
  * user id.
  */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { validateUserId } from '../lambda/shared/keys';
+
 export interface Claims {
   sub: string;
   iat: number;
@@ -80,7 +80,7 @@ export function idTokenClaims(sub: string, options: { ttlSeconds?: number; now?:
   };
 }
 
-export function signToken(key: Buffer, sub: string, options: { ttlSeconds?: number; now?: number; claims?: Record<string, unknown> } = {}): string {
+export function signIdToken(key: Buffer, sub: string, options: { ttlSeconds?: number; now?: number; claims?: Record<string, unknown> } = {}): string {
   return encodeToken(key, idTokenClaims(sub, options));
 }
 
@@ -95,7 +95,7 @@ function decodeJson(part: string, what: string): Record<string, unknown> {
 }
 
 /** Verifies a compact JWT; throws TokenError saying why it is refused. */
-export function verifyToken(key: Buffer, token: string, now = Date.now()): Claims {
+export function verifyIdToken(key: Buffer, token: string, now = Date.now()): Claims {
   const parts = token.split('.');
   if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]+$/.test(p))) throw new TokenError('The token is not a compact JWT');
   const [header, payload, signature] = parts as [string, string, string];

@@ -21,7 +21,7 @@ export type LocalRoute = (request: { claims?: Claims; method: string; query: URL
 export interface GatewayOptions {
   handlers: Record<ApiFunctionName, ApiHandler>;
   /** Throws TokenError when the token is refused. */
-  verifyToken: (token: string) => Claims;
+  verifyIdToken: (token: string) => Claims;
   isAllowedOrigin: (origin: string) => boolean;
   /** Keyed `METHOD /path`; `auth: false` routes skip the token check. */
   localRoutes?: Record<string, { auth: boolean; handle: LocalRoute }>;
@@ -241,7 +241,7 @@ export function createGateway(options: GatewayOptions): Server {
       const token = bearerToken(req.headers.authorization);
       if (!token) return reply(errorResult(401, 'Unauthorized', 'Missing bearer token'));
       try {
-        claims = options.verifyToken(token);
+        claims = options.verifyIdToken(token);
       } catch (err) {
         if (err instanceof TokenError) return reply(errorResult(401, 'Unauthorized', err.message));
         throw err;

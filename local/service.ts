@@ -18,7 +18,7 @@ import { loadConfig, type Config } from '../lambda/shared/config';
 import type { ApiFunctionName } from '../lambda/shared/routes';
 import { json } from '../lambda/shared/http';
 import { buildOpenApi } from '../lib/openapi';
-import { loadOrCreateKey, signToken, verifyToken } from './auth';
+import { loadOrCreateKey, signIdToken, verifyIdToken } from './auth';
 import { localConsoleRoutes } from './console';
 import { createGateway, originMatcher, type ApiHandler } from './gateway';
 import type { DeadLetter } from './dead-letters';
@@ -282,7 +282,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     };
     const gateway = createGateway({
       handlers,
-      verifyToken: (token) => verifyToken(jwtKey, token),
+      verifyIdToken: (token) => verifyIdToken(jwtKey, token),
       isAllowedOrigin: originMatcher(origins.join(',')),
       log,
       localRoutes,
@@ -302,11 +302,11 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         port,
         s3Endpoint: storage.endpoint,
         region,
-        mintIdToken: (sub, claims, ttlSeconds) => signToken(jwtKey, sub, { claims, ttlSeconds }),
+        mintIdToken: (sub, claims, ttlSeconds) => signIdToken(jwtKey, sub, { claims, ttlSeconds }),
         signIn: createPoolSignIn({ users: cognito.users, lockout: cognito.lockout, now: cognito.now }),
       }),
     );
-    const token = (sub: string, ttlSeconds?: number) => signToken(jwtKey, sub, ttlSeconds ? { ttlSeconds } : {});
+    const token = (sub: string, ttlSeconds?: number) => signIdToken(jwtKey, sub, ttlSeconds ? { ttlSeconds } : {});
     const consoleUrl = `${apiUrl}/`;
     return {
       apiUrl,

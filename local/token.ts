@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { loadOrCreateKey, signToken } from './auth';
+import { loadOrCreateKey, signIdToken } from './auth';
 import { validateUserId } from '../lambda/shared/keys';
 
 /**
@@ -26,7 +26,7 @@ function main(argv: string[]): number {
     return 2;
   }
   const key = loadOrCreateKey(join(resolve(process.env.LOCAL_DATA_DIR || '.local'), 'jwt-key'));
-  console.log(signToken(key, user, ttlSeconds ? { ttlSeconds } : {}));
+  console.log(signIdToken(key, user, ttlSeconds ? { ttlSeconds } : {}));
   return 0;
 }
 

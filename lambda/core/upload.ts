@@ -19,7 +19,7 @@ import {
   PayloadTooLargeError,
 } from '../shared/errors';
 import { profileKeyFor, resolveBucket, S3_MAX_KEY_BYTES, toS3Key, validateKey } from '../shared/keys';
-import { signToken, verifyToken } from '../shared/signed-token';
+import { signPayload, verifyPayload } from '../shared/signed-token';
 import type { KeyRing, SigningKeys } from '../shared/signing-keys';
 import type { CompletedUpload, SignedPart, SignedParts, SinglePutChecksum, UploadedPart, UploadSessionResponse } from '../shared/api-types';
 import {
@@ -92,7 +92,7 @@ export function signUploadToken(keys: KeyRing, purpose: string, userId: string, 
     ...(t.checksumAlgorithm !== undefined ? { c: t.checksumAlgorithm } : {}),
     e: t.expiresAt,
   };
-  return signToken(keys, purpose, payload);
+  return signPayload(keys, purpose, payload);
 }
 
 const noSuchUpload = () => new NotFoundError('NoSuchUpload', 'No such upload (it may have been completed, aborted or expired)');
@@ -103,7 +103,7 @@ const noSuchUpload = () => new NotFoundError('NoSuchUpload', 'No such upload (it
  * key is the caller's mistake, and says so.
  */
 export function openUploadToken(deps: UploadDeps, purpose: string, userId: string, token: string, key: string | undefined): UploadToken {
-  const p = verifyToken(deps.keys.ring('upload'), purpose, token) as Partial<TokenPayload> | undefined;
+  const p = verifyPayload(deps.keys.ring('upload'), purpose, token) as Partial<TokenPayload> | undefined;
   if (
     !p ||
     p.v !== 1 ||

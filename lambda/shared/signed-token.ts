@@ -47,13 +47,13 @@ export function macVerifies(ring: KeyRing, purpose: string, fields: readonly unk
  * `base64url(JSON payload).base64url(HMAC)`: URL-safe, fits in a path segment. The payload is
  * readable by whoever holds the token (it is signed, not encrypted): put no secrets in it.
  */
-export function signToken(ring: KeyRing, purpose: string, payload: unknown): string {
+export function signPayload(ring: KeyRing, purpose: string, payload: unknown): string {
   const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
   return `${body}.${signedMac(ring, purpose, [body]).toString('base64url')}`;
 }
 
 /** The payload of a token this service signed for `purpose` with a key of the ring, or undefined when it was not. */
-export function verifyToken(ring: KeyRing, purpose: string, token: unknown): unknown {
+export function verifyPayload(ring: KeyRing, purpose: string, token: unknown): unknown {
   if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS) return undefined;
   const dot = token.indexOf('.');
   if (dot <= 0) return undefined;

@@ -12,7 +12,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signToken } from '../auth';
+import { signIdToken } from '../auth';
 import { CognitoError, createIdentityProvider } from './identity-provider';
 import { PasswordLockout } from './lockout';
 import { UserStore } from './users';
@@ -74,7 +74,7 @@ export async function startLocalCognito(options: LocalCognitoOptions): Promise<L
     secret: options.jwtKey,
     now,
     lockout,
-    signIdToken: (sub, claims, nowMs, ttlSeconds) => signToken(options.jwtKey, sub, { now: nowMs, ttlSeconds, claims }),
+    signIdToken: (sub, claims, nowMs, ttlSeconds) => signIdToken(options.jwtKey, sub, { now: nowMs, ttlSeconds, claims }),
     signAccessToken: (claims) => {
       const unsigned = `${b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64url(JSON.stringify(claims))}`;
       return `${unsigned}.${b64url(createHmac('sha256', accessKey).update(unsigned).digest())}`;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadOrCreateKey, verifyToken } from '../../local/auth';
+import { loadOrCreateKey, verifyIdToken } from '../../local/auth';
 import { base32Decode, base32Encode, totp } from '../../local/cognito/totp';
 import { s256Challenge } from '../../local/oauth';
 import { startLocalService, type LocalService } from '../../local/service';
@@ -99,7 +99,7 @@ describe('the console sign-in page, against the local user pool', () => {
     expect(answer.status).toBe(302);
     expect(new URL(answer.location!).searchParams.get('state')).toBe('st-1');
     const { id_token } = await tokensFor(answer.location!);
-    expect(verifyToken(loadOrCreateKey(join(dir, 'jwt-key')), id_token)).toMatchObject({ sub, token_use: 'id' });
+    expect(verifyIdToken(loadOrCreateKey(join(dir, 'jwt-key')), id_token)).toMatchObject({ sub, token_use: 'id' });
     const list = await fetch(`${service.apiUrl}/buckets`, { headers: { authorization: `Bearer ${id_token}` } });
     expect(list.status).toBe(200);
   });
@@ -128,7 +128,7 @@ describe('the console sign-in page, against the local user pool', () => {
     expect(first.body).toContain('name="new_password"');
     expect(weak).toMatchObject({ status: 400, problem: 'Password does not conform to policy: Password not long enough (at least 12 characters)' });
     expect(done.status).toBe(302);
-    expect(verifyToken(loadOrCreateKey(join(dir, 'jwt-key')), (await tokensFor(done.location!)).id_token).sub).toBe(user.sub);
+    expect(verifyIdToken(loadOrCreateKey(join(dir, 'jwt-key')), (await tokensFor(done.location!)).id_token).sub).toBe(user.sub);
     expect(service.cognito.users.findBySub(user.sub)!.status).toBe('CONFIRMED');
     expect(oldAgain.problem).toBe('Incorrect username or password.');
     expect(newAgain.status).toBe(302);

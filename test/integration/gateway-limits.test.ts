@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { LAMBDA_MAX_RESPONSE_BYTES, proxyResponseBytes } from '../../lambda/shared/http';
-import { signToken, verifyToken } from '../../local/auth';
+import { signIdToken, verifyIdToken } from '../../local/auth';
 import { createGateway, localhostOrigins, type ApiHandler, type GatewayOptions } from '../../local/gateway';
 
 /**
@@ -11,7 +11,7 @@ import { createGateway, localhostOrigins, type ApiHandler, type GatewayOptions }
  * timeout. Statuses and bodies only; nothing here asserts how long anything took.
  */
 const key = Buffer.alloc(32, 7);
-const auth = { authorization: `Bearer ${signToken(key, 'alice')}` };
+const auth = { authorization: `Bearer ${signIdToken(key, 'alice')}` };
 const INTEGRATION_FAILURE = { error: { code: 'INTEGRATION_FAILURE', message: 'Internal server error' } };
 const INTEGRATION_TIMEOUT = { error: { code: 'INTEGRATION_TIMEOUT', message: 'Endpoint request timed out' } };
 
@@ -23,7 +23,7 @@ async function startGateway(read: ApiHandler, options: Partial<GatewayOptions> =
   const unused: ApiHandler = async () => ({ statusCode: 500, body: 'not this one' });
   const server = createGateway({
     handlers: { list: unused, read, upload: unused },
-    verifyToken: (token) => verifyToken(key, token),
+    verifyIdToken: (token) => verifyIdToken(key, token),
     isAllowedOrigin: localhostOrigins,
     log: (line) => logs.push(line),
     logError: (line) => errors.push(line),

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { signToken, verifyToken } from '../../local/auth';
+import { signIdToken, verifyIdToken } from '../../local/auth';
 import { createGateway, localhostOrigins, type ApiHandler } from '../../local/gateway';
 
 const key = Buffer.alloc(32, 7);
@@ -16,12 +16,12 @@ const recorder: ApiHandler = async (event) => {
   events.push(event);
   return nextResult;
 };
-const auth = (sub = 'alice') => ({ authorization: `Bearer ${signToken(key, sub)}` });
+const auth = (sub = 'alice') => ({ authorization: `Bearer ${signIdToken(key, sub)}` });
 
 beforeAll(async () => {
   server = createGateway({
     handlers: { list: recorder, read: recorder, upload: recorder },
-    verifyToken: (token) => verifyToken(key, token),
+    verifyIdToken: (token) => verifyIdToken(key, token),
     isAllowedOrigin: localhostOrigins,
     localRoutes: {
       'GET /health': { auth: false, handle: async () => ({ statusCode: 200, body: '{"status":"ok"}' }) },
@@ -76,13 +76,13 @@ describe('local gateway', () => {
   });
 
   it('refuses an expired token', async () => {
-    const token = signToken(key, 'alice', { ttlSeconds: 60, now: Date.now() - 3_600_000 });
+    const token = signIdToken(key, 'alice', { ttlSeconds: 60, now: Date.now() - 3_600_000 });
     const res = await fetch(`${base}/buckets`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(401);
   });
 
   it('refuses a token signed with another key', async () => {
-    const token = signToken(Buffer.alloc(32, 9), 'alice');
+    const token = signIdToken(Buffer.alloc(32, 9), 'alice');
     const res = await fetch(`${base}/buckets`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(401);
   });

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeToken, idTokenClaims, loadOrCreateKey, MAX_TOKEN_TTL_SECONDS, signToken, type Claims } from '../../local/auth';
+import { encodeToken, idTokenClaims, loadOrCreateKey, MAX_TOKEN_TTL_SECONDS, signIdToken, type Claims } from '../../local/auth';
 import { startLocalService, type LocalService } from '../../local/service';
 
 /**
@@ -72,7 +72,7 @@ describe('local auth', () => {
   });
 
   it('will not issue a token that lives longer than a day', () => {
-    expect(() => signToken(key, USER, { ttlSeconds: MAX_TOKEN_TTL_SECONDS + 1 })).toThrow(RangeError);
+    expect(() => signIdToken(key, USER, { ttlSeconds: MAX_TOKEN_TTL_SECONDS + 1 })).toThrow(RangeError);
   });
 
   it('issues ID tokens with the local issuer, audience and token_use', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CognitoIdentityProviderClient, InitiateAuthCommand, RespondToAuthChallengeCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { cognitoClient, refreshTokens, revokeRefreshToken, signIn, type CognitoConfig, type SignInPrompts } from '../../cli/login';
-import { verifyToken } from '../../local/auth';
+import { verifyIdToken } from '../../local/auth';
 import { startLocalCognito, type LocalCognito } from '../../local/cognito/server';
 import { base32Decode, totp } from '../../local/cognito/totp';
 
@@ -63,11 +63,11 @@ describe('the local user pool', () => {
     const p = prompts({ newPassword: 'Lovelace-1815!x' });
     const tokens = await signIn(client, config, { username: 'Ada@Example.com', password: temporary }, p);
     expect(p.secret).toMatch(/^[A-Z2-7]{32}$/);
-    const claims = verifyToken(jwtKey, tokens.idToken, clock);
+    const claims = verifyIdToken(jwtKey, tokens.idToken, clock);
     expect(claims.sub).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(claims).toMatchObject({ token_use: 'id', aud: cognito.clientId, email: 'ada@example.com' });
     expect(claims.exp - claims.iat).toBe(3600);
-    expect(() => verifyToken(jwtKey, tokens.accessToken, clock)).toThrow('signature');
+    expect(() => verifyIdToken(jwtKey, tokens.accessToken, clock)).toThrow('signature');
     expect(statSync(cognito.users.file).mode & 0o777).toBe(0o600);
   });
 
@@ -84,7 +84,7 @@ describe('the local user pool', () => {
     await expect(signIn(client, config, { username: 'bob', password: 'Builder-2024-xy!' }, prompts({ secret, code: wrong }))).rejects.toMatchObject({ name: 'CodeMismatchException' });
     tick();
     const tokens = await signIn(client, config, { username: 'bob', password: 'Builder-2024-xy!' }, prompts({ secret }));
-    expect(verifyToken(jwtKey, tokens.idToken, clock).sub).toBe(tokens.sub);
+    expect(verifyIdToken(jwtKey, tokens.idToken, clock).sub).toBe(tokens.sub);
   });
 
   it('refuses a wrong password, and an unknown user in the same words', async () => {
@@ -143,7 +143,7 @@ describe('the local user pool', () => {
     tick(6 * 24 * 60 * 60 * 1000);
     const refreshed = await refreshTokens(client, config, tokens.refreshToken);
     expect(refreshed.refreshToken).toBe(tokens.refreshToken);
-    expect(verifyToken(jwtKey, refreshed.idToken, clock).sub).toBe(tokens.sub);
+    expect(verifyIdToken(jwtKey, refreshed.idToken, clock).sub).toBe(tokens.sub);
     tick(24 * 60 * 60 * 1000);
     await expect(refreshTokens(client, config, tokens.refreshToken)).rejects.toMatchObject({ name: 'NotAuthorizedException', message: 'Refresh Token has expired' });
 
@@ -177,7 +177,7 @@ describe('the local user pool', () => {
     tick(1000);
     const after = await signIn(client, config, { username: 'mallory', password: temporary }, prompts({ newPassword: 'Mallory-new-pw-1!' }));
 
-    expect(verifyToken(jwtKey, after.idToken, clock).sub).toBe(cognito.users.findByName('mallory')!.sub);
+    expect(verifyIdToken(jwtKey, after.idToken, clock).sub).toBe(cognito.users.findByName('mallory')!.sub);
   });
 });
 

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { idTokenClaims, signToken } from '../../local/auth';
+import { idTokenClaims, signIdToken } from '../../local/auth';
 import { ApiUser, call, putPresigned, snapshot, startService, type MultipartSession, type Started } from './helpers';
 
 /**
@@ -144,8 +144,8 @@ const CASES: Case[] = [
   { name: 'a Basic authorization header', method: 'GET', path: () => '/buckets', authorization: () => 'Basic Y2Fyb2w6eA==', status: 401, code: 'Unauthorized' },
   { name: 'a malformed bearer token', method: 'GET', path: () => '/buckets', authorization: () => 'Bearer not.a.jwt!', status: 401, code: 'Unauthorized' },
   { name: 'a bearer token of two parts', method: 'GET', path: () => '/buckets', authorization: () => 'Bearer abc.def', status: 401, code: 'Unauthorized' },
-  { name: 'an expired token', method: 'GET', path: () => '/buckets', authorization: () => `Bearer ${signToken(jwtKey(), USER, { ttlSeconds: 60, now: Date.now() - 3_600_000 })}`, status: 401, code: 'Unauthorized' },
-  { name: 'a token signed with another key', method: 'GET', path: () => '/buckets', authorization: () => `Bearer ${signToken(Buffer.alloc(32, 9), USER)}`, status: 401, code: 'Unauthorized' },
+  { name: 'an expired token', method: 'GET', path: () => '/buckets', authorization: () => `Bearer ${signIdToken(jwtKey(), USER, { ttlSeconds: 60, now: Date.now() - 3_600_000 })}`, status: 401, code: 'Unauthorized' },
+  { name: 'a token signed with another key', method: 'GET', path: () => '/buckets', authorization: () => `Bearer ${signIdToken(Buffer.alloc(32, 9), USER)}`, status: 401, code: 'Unauthorized' },
   { name: 'an unsigned token (alg none)', method: 'GET', path: () => '/buckets', authorization: () => `Bearer ${jwt({ alg: 'none' }, idTokenClaims(USER), jwtKey()).replace(/\.[^.]+$/, '.x')}`, status: 401, code: 'Unauthorized' },
   { name: 'a token whose sub is a path', method: 'GET', path: () => '/buckets', authorization: () => `Bearer ${jwt({ alg: 'HS256', typ: 'JWT' }, { ...idTokenClaims(USER), sub: '../alice' }, jwtKey())}`, status: 401, code: 'Unauthorized' },
   { name: 'a token without exp', method: 'GET', path: () => '/buckets', authorization: () => `Bearer ${jwt({ alg: 'HS256', typ: 'JWT' }, { ...idTokenClaims(USER), exp: undefined }, jwtKey())}`, status: 401, code: 'Unauthorized' },

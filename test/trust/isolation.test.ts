@@ -1,5 +1,5 @@
 import { ROUTES, type Route } from '../../lambda/shared/routes';
-import { signToken as signServiceToken } from '../../lambda/shared/signed-token';
+import { signPayload } from '../../lambda/shared/signed-token';
 import { fixedSigningKeys } from '../../lambda/shared/signing-keys';
 import { ApiUser, call, encodeKey, eventually, putPresigned, snapshot, startService, type MultipartSession, type Started } from './helpers';
 
@@ -273,7 +273,7 @@ function buildCases(): Case[] {
   const ids: { label: string; id: () => string }[] = [
     { label: "A's upload id", id: () => aliceSession.uploadId },
     { label: "A's upload id rewritten to name B", id: () => reassigned(aliceSession.uploadId) },
-    { label: "A's upload id signed with another secret", id: () => signServiceToken(fixedSigningKeys({ upload: 'not-the-secret-not-the-secret-not-the' }).ring('upload'), 'upload', { v: 1, u: 'x', s: B, k: A_MULTIPART_KEY, z: 1, p: 1, e: 9e9 }) },
+    { label: "A's upload id signed with another secret", id: () => signPayload(fixedSigningKeys({ upload: 'not-the-secret-not-the-secret-not-the' }).ring('upload'), 'upload', { v: 1, u: 'x', s: B, k: A_MULTIPART_KEY, z: 1, p: 1, e: 9e9 }) },
     { label: "A's cursor as an upload id", id: () => aliceCursor },
     { label: "A's S3 upload id (Uppy)", id: () => aliceUppyUploadId },
   ];

@@ -18,7 +18,7 @@ import { MAX_COMPLETE_BODY_BYTES } from '../../../lambda/shared/http';
 import { partsSha256 } from '../../../lambda/shared/parts-digest';
 import { createUploadHandler } from '../../../lambda/handlers/upload';
 import { MiB } from '../../../lambda/shared/config';
-import { signToken } from '../../../lambda/shared/signed-token';
+import { signPayload } from '../../../lambda/shared/signed-token';
 import { fixedSigningKeys } from '../../../lambda/shared/signing-keys';
 import { UPLOAD_LIFETIME_DAYS } from '../../../lambda/shared/upload-lifetime';
 import { apiEvent, errorCode, OTHER_USER, parseBody, presigningS3Client, TEST_CONFIG, TEST_KEYS, USER } from '../helpers/events';
@@ -235,7 +235,7 @@ describe('POST /uploads/{uploadId}/parts', () => {
 
   it('returns 404 NoSuchUpload for a changed upload id', async () => {
     const token = session();
-    const forged = signToken(fixedSigningKeys({ upload: 'guessed-secret-guessed-secret-guessed' }).ring('upload'), 'upload', { v: 1 }).split('.')[0] + token.slice(token.indexOf('.'));
+    const forged = signPayload(fixedSigningKeys({ upload: 'guessed-secret-guessed-secret-guessed' }).ring('upload'), 'upload', { v: 1 }).split('.')[0] + token.slice(token.indexOf('.'));
 
     const res = await onUpload('/parts', 'POST', forged, { body: { key: 'big/data.csv', partNumbers: [1] } });
 

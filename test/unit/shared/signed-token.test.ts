@@ -1,5 +1,5 @@
 import { decodeCursor, encodeCursor } from '../../../lambda/shared/cursor';
-import { mac, signToken, verifyToken } from '../../../lambda/shared/signed-token';
+import { mac, signPayload, verifyPayload } from '../../../lambda/shared/signed-token';
 import { fixedSigningKeys } from '../../../lambda/shared/signing-keys';
 
 const KEY = 'the-one-key-of-these-tests-0123456789';
@@ -22,61 +22,61 @@ const scope = { userId: 'u1', bucket: 'uploads', prefix: 'a/', delimiter: '/' };
 
 describe('signed tokens', () => {
   it('round-trips a payload', () => {
-    const token = signToken(SECRET, 'upload', { a: 1, k: 'é/x' });
+    const token = signPayload(SECRET, 'upload', { a: 1, k: 'é/x' });
 
-    expect(verifyToken(SECRET, 'upload', token)).toEqual({ a: 1, k: 'é/x' });
+    expect(verifyPayload(SECRET, 'upload', token)).toEqual({ a: 1, k: 'é/x' });
   });
 
   it('is URL-safe', () => {
-    const token = signToken(SECRET, 'upload', { k: '???>>>~~~' });
+    const token = signPayload(SECRET, 'upload', { k: '???>>>~~~' });
 
     expect(token).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
   });
 
   it('refuses a token whose payload was changed', () => {
-    const token = signToken(SECRET, 'upload', { size: 1 });
+    const token = signPayload(SECRET, 'upload', { size: 1 });
     const forged = Buffer.from(JSON.stringify({ size: 2 })).toString('base64url') + token.slice(token.indexOf('.'));
 
-    expect(verifyToken(SECRET, 'upload', forged)).toBeUndefined();
+    expect(verifyPayload(SECRET, 'upload', forged)).toBeUndefined();
   });
 
   it('refuses a token signed with another secret', () => {
     const other = fixedSigningKeys({ upload: 'another-key-another-key-another-key' }).ring('upload');
 
-    expect(verifyToken(SECRET, 'upload', signToken(other, 'upload', {}))).toBeUndefined();
+    expect(verifyPayload(SECRET, 'upload', signPayload(other, 'upload', {}))).toBeUndefined();
   });
 
   it('refuses a token signed with the same key for another purpose (the MAC covers the purpose)', () => {
     const body = Buffer.from(JSON.stringify({ v: 1 })).toString('base64url');
     const forCursor = `${body}.${mac(KEY, 'cursor', [body]).toString('base64url')}`;
 
-    expect(verifyToken(SECRET, 'upload', forCursor)).toBeUndefined();
-    expect(verifyToken(CURSOR_KEYS, 'cursor', signToken(SECRET, 'upload', { v: 1 }))).toBeUndefined();
+    expect(verifyPayload(SECRET, 'upload', forCursor)).toBeUndefined();
+    expect(verifyPayload(CURSOR_KEYS, 'cursor', signPayload(SECRET, 'upload', { v: 1 }))).toBeUndefined();
   });
 
   it('refuses to sign a kind of token with a key of another purpose', () => {
-    expect(() => signToken(CURSOR_KEYS, 'upload', {})).toThrow('The cursor key does not sign upload tokens');
+    expect(() => signPayload(CURSOR_KEYS, 'upload', {})).toThrow('The cursor key does not sign upload tokens');
   });
 
   it('accepts a token signed with the previous key while the ring still verifies with it', () => {
     const before = fixedSigningKeys({ upload: 'key-before-rotation-0123456789abcdef' }).ring('upload');
     const after = fixedSigningKeys({ upload: { current: 'key-after-rotation-0123456789abcdefg', previous: before.signing } }).ring('upload');
-    const token = signToken(before, 'upload', { a: 1 });
+    const token = signPayload(before, 'upload', { a: 1 });
 
-    expect(verifyToken(after, 'upload', token)).toEqual({ a: 1 });
-    expect(verifyToken(fixedSigningKeys({ upload: after.signing }).ring('upload'), 'upload', token)).toBeUndefined();
+    expect(verifyPayload(after, 'upload', token)).toEqual({ a: 1 });
+    expect(verifyPayload(fixedSigningKeys({ upload: after.signing }).ring('upload'), 'upload', token)).toBeUndefined();
   });
 
   it('refuses a token whose MAC was respelled to decode to the same bytes', () => {
-    const token = signToken(SECRET, 'upload', { size: 1 });
+    const token = signPayload(SECRET, 'upload', { size: 1 });
     const respelled = sameBytesOtherSpelling(token);
 
     expect(Buffer.from(respelled.split('.')[1]!, 'base64url')).toEqual(Buffer.from(token.split('.')[1]!, 'base64url'));
-    expect(verifyToken(SECRET, 'upload', respelled)).toBeUndefined();
+    expect(verifyPayload(SECRET, 'upload', respelled)).toBeUndefined();
   });
 
   it.each(['', '.', 'abc', 'abc.', 42, null])('refuses the malformed token %p', (token) => {
-    expect(verifyToken(SECRET, 'upload', token)).toBeUndefined();
+    expect(verifyPayload(SECRET, 'upload', token)).toBeUndefined();
   });
 });
 
