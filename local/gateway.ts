@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { json, LAMBDA_MAX_RESPONSE_BYTES, proxyResponseBytes } from '../lambda/shared/http';
+import { API_CORS_ALLOWED_HEADERS, API_CORS_ALLOWED_METHODS, API_CORS_MAX_AGE_SECONDS } from '../lambda/shared/cors';
+import { allowedOriginHeaders, json, LAMBDA_MAX_RESPONSE_BYTES, proxyResponseBytes } from '../lambda/shared/http';
 import { SERVICE_FUNCTIONS } from '../lambda/shared/grants';
 import type { ApiFunctionName } from '../lambda/shared/routes';
 import { matchRoute } from './route-matcher';
@@ -47,9 +48,6 @@ export const DEFAULT_FUNCTION_TIMEOUT_SECONDS: Readonly<Record<ApiFunctionName, 
   upload: SERVICE_FUNCTIONS.upload.timeoutSeconds,
 };
 
-// API Gateway's defaults for `defaultCorsPreflightOptions` (Cors.DEFAULT_HEADERS), plus Range.
-const PREFLIGHT_ALLOW_HEADERS = 'Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token,X-Amz-User-Agent,Range,If-Match,If-None-Match';
-const EXPOSE_HEADERS = 'etag, content-range, content-length, content-disposition, location, x-object-size';
 
 const TEXT_TYPES = /^(text\/|application\/(json|xml|x-www-form-urlencoded|[\w.+-]*\+json|[\w.+-]*\+xml)\b)/i;
 
@@ -116,10 +114,6 @@ function describeError(err: unknown): string {
   return String((err as Error)?.stack ?? err);
 }
 
-function corsFor(origin: string | undefined, isAllowed: (o: string) => boolean): Record<string, string> {
-  if (!origin || !isAllowed(origin)) return {};
-  return { 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSE_HEADERS, vary: 'Origin' };
-}
 
 function send(req: IncomingMessage, res: ServerResponse, result: APIGatewayProxyResult, extraHeaders: Record<string, string>): void {
   const out: Record<string, string | string[]> = {};
@@ -210,7 +204,7 @@ export function createGateway(options: GatewayOptions): Server {
     const rawPath = queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart);
     const search = new URLSearchParams(queryStart < 0 ? '' : rawUrl.slice(queryStart + 1));
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
-    const cors = corsFor(origin, options.isAllowedOrigin);
+    const cors = origin && options.isAllowedOrigin(origin) ? allowedOriginHeaders(origin) : {};
     const reply = (result: APIGatewayProxyResult) => {
       send(req, res, result, cors);
       return result.statusCode;
@@ -226,9 +220,9 @@ export function createGateway(options: GatewayOptions): Server {
       if (origin && options.isAllowedOrigin(origin)) {
         Object.assign(headers, {
           'access-control-allow-origin': origin,
-          'access-control-allow-methods': 'OPTIONS,GET,PUT,POST,DELETE,PATCH,HEAD',
-          'access-control-allow-headers': PREFLIGHT_ALLOW_HEADERS,
-          'access-control-max-age': '600',
+          'access-control-allow-methods': API_CORS_ALLOWED_METHODS.join(','),
+          'access-control-allow-headers': API_CORS_ALLOWED_HEADERS.join(','),
+          'access-control-max-age': String(API_CORS_MAX_AGE_SECONDS),
         });
       }
       send(req, res, { statusCode: 204, headers, body: '' }, {});

@@ -3,6 +3,7 @@ import { BadRequestError, fromCallerS3Error, HttpError, MethodNotAllowedError, N
 import { routesOf, type ApiFunctionName } from './routes';
 import { validateUserId } from './keys';
 import type { SigningKeys } from './signing-keys';
+import { API_EXPOSED_HEADERS } from './cors';
 
 export type ApiEvent = APIGatewayProxyEvent;
 export type ApiResult = APIGatewayProxyResult;
@@ -134,10 +135,14 @@ export function callerId(event: Pick<ApiEvent, 'requestContext'>): string {
 /** CORS response headers for an allowed Origin (the preflight itself is answered by API Gateway). */
 export function corsHeaders(event: Pick<ApiEvent, 'headers'>, allowedOrigins: readonly string[]): Headers {
   const origin = getHeader(event, 'origin');
-  if (!origin || !allowedOrigins.includes(origin)) return {};
+  return origin && allowedOrigins.includes(origin) ? allowedOriginHeaders(origin) : {};
+}
+
+/** The CORS headers of a response to an origin already found allowed. */
+export function allowedOriginHeaders(origin: string): Headers {
   return {
     'access-control-allow-origin': origin,
-    'access-control-expose-headers': 'etag, content-range, content-length, content-disposition, location, x-object-size',
+    'access-control-expose-headers': API_EXPOSED_HEADERS.join(', '),
     vary: 'Origin',
   };
 }

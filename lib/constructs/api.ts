@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   AuthorizationType,
@@ -17,6 +17,7 @@ import type { IUserPool } from 'aws-cdk-lib/aws-cognito';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { API_CORS_ALLOWED_HEADERS, API_CORS_ALLOWED_METHODS, API_CORS_MAX_AGE_SECONDS } from '../../lambda/shared/cors';
 import { ROUTES, type ApiFunctionName } from '../../lambda/shared/routes';
 import { acknowledgeNag } from './nag';
 
@@ -33,9 +34,6 @@ export interface ApiProps {
   /** Set the account's API Gateway logging role (account-wide: it replaces any role already set). @default false */
   cloudWatchRole?: boolean;
 }
-
-/** Request headers a browser client sends; the preflight must allow each of them. */
-export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Range', 'If-Match', 'If-None-Match', 'X-Amz-Date'];
 
 /**
  * The REST API, built from the shared route table (lambda/shared/routes.ts): one resource per path
@@ -55,8 +53,9 @@ export class Api extends Construct {
     const preflight: CorsOptions | undefined = props.allowedOrigins.length
       ? {
           allowOrigins: [...props.allowedOrigins],
-          allowMethods: [...new Set(ROUTES.map((r) => r.method))],
-          allowHeaders: CORS_ALLOWED_HEADERS,
+          allowMethods: [...API_CORS_ALLOWED_METHODS],
+          allowHeaders: [...API_CORS_ALLOWED_HEADERS],
+          maxAge: Duration.seconds(API_CORS_MAX_AGE_SECONDS),
         }
       : undefined;
 
@@ -152,7 +151,7 @@ export class Api extends Construct {
       headers['Vary'] = "'Origin'";
     }
     if (allowedOrigins.length) {
-      headers['Access-Control-Allow-Headers'] = `'${CORS_ALLOWED_HEADERS.join(',')}'`;
+      headers['Access-Control-Allow-Headers'] = `'${API_CORS_ALLOWED_HEADERS.join(',')}'`;
     }
     const template = {
       'application/json': '{"error":{"code":"$context.error.responseType","message":$context.error.messageString}}',

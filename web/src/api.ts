@@ -67,7 +67,7 @@ export interface ObjectMeta {
 export async function headObject(bucket: string, key: string): Promise<ObjectMeta> {
   const res = await call(objectPath(bucket, key), { method: 'HEAD' });
   return {
-    size: Number(res.headers.get('x-object-size') ?? res.headers.get('content-length') ?? 0),
+    size: Number(res.headers.get('content-length') ?? 0),
     contentType: res.headers.get('content-type') ?? '',
     lastModified: res.headers.get('last-modified'),
   };
