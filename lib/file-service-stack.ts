@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { CfnOutput, CfnResource, Lazy, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aspects, CfnOutput, CfnResource, Lazy, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ENV } from '../lambda/shared/config';
 import { PROCESSING_QUEUE } from '../lambda/shared/processing-queue';
@@ -10,7 +10,7 @@ import { ConsoleHosting } from './constructs/console';
 import { Firewall } from './constructs/firewall';
 import { Monitoring } from './constructs/monitoring';
 import { Processing } from './constructs/processing';
-import { bindBuckets, ServiceFunction } from './constructs/service-function';
+import { bindBuckets, JsonFunctionLogs, ServiceFunction } from './constructs/service-function';
 import { SigningKeys, bindSigningKeys } from './constructs/signing-keys';
 import { Storage } from './constructs/storage';
 import { acknowledgeNag } from './constructs/nag';
@@ -78,6 +78,7 @@ export class FileServiceStack extends Stack {
 
   constructor(scope: Construct, id: string, props: FileServiceStackProps = {}) {
     super(scope, id, props);
+    Aspects.of(this).add(new JsonFunctionLogs());
     // The web console's origin joins the configured ones. It is known once its distribution exists,
     // which needs the log bucket made with the other buckets: a Lazy closes that circle in code.
     const allowedOrigins = [...(props.allowedOrigins ?? []), Lazy.string({ produce: () => this.console.origin })];

@@ -6,9 +6,9 @@ import { createProcessHandler } from '../lambda/handlers/process';
 import { profileObject, readRows } from '../lambda/core/profile';
 
 /** The deployed handlers, each with the local service's config, its own function's S3 client and signing keys; nothing local-specific. */
-export const buildHandlers: BuildHandlers = ({ config, clients, keys }) => ({
-  list: createListHandler({ config, s3: clients.list, keys: keys.list }),
-  read: createReadHandler({ config, s3: clients.read, readRows }),
-  upload: createUploadHandler({ config, s3: clients.upload, keys: keys.upload }),
-  process: createProcessHandler({ config, s3: clients.process, profileObject }),
+export const buildHandlers: BuildHandlers = ({ config, clients, keys, log }) => ({
+  list: createListHandler({ config, s3: clients.list, keys: keys.list }, log),
+  read: createReadHandler({ config, s3: clients.read, readRows }, log),
+  upload: createUploadHandler({ config, s3: clients.upload, keys: keys.upload }, log),
+  process: createProcessHandler({ config, s3: clients.process, profileObject, log }),
 });

@@ -19,6 +19,7 @@ import type { ApiFunctionName } from '../lambda/shared/routes';
 import { json } from '../lambda/shared/http';
 import { buildOpenApi } from '../lib/openapi';
 import { loadOrCreateKey, signIdToken, verifyIdToken } from './auth';
+import { jsonLines, type Logger } from '../lambda/shared/log';
 import { localConsoleRoutes } from './console';
 import { createGateway, originMatcher, type ApiHandler } from './gateway';
 import type { DeadLetter } from './dead-letters';
@@ -40,6 +41,8 @@ export type BuildHandlers = (deps: {
   config: Config;
   clients: Record<ServiceFunctionName, S3Client>;
   keys: Record<ServiceFunctionName, SigningKeys>;
+  /** Where the functions' structured lines go: the service's log, one line of JSON each. */
+  log: Logger;
 }) => Handlers;
 
 export interface LocalServiceOptions {
@@ -235,7 +238,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       secretsClients.map(([fn, client]) => [fn, createSigningKeys(config, client, SERVICE_FUNCTIONS[fn].keys, { log })]),
     ) as Record<ServiceFunctionName, SigningKeys>;
     const buildHandlers = options.buildHandlers ?? (await import('./handlers')).buildHandlers;
-    const handlers = buildHandlers({ config, clients, keys });
+    const handlers = buildHandlers({ config, clients, keys, log: jsonLines(log) });
 
     const queue = parts.add(
       await startProcessingQueue({

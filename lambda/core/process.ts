@@ -7,6 +7,7 @@ import { errorName, isNotFound } from '../shared/errors';
 import { fromS3Key, profileKeyFor, S3_MAX_KEY_BYTES, userIdOfS3Key, validateKey } from '../shared/keys';
 import { quotedEtag } from '../shared/etag';
 import { SERVICE_FUNCTIONS } from '../shared/grants';
+import { lambdaLogger, type Logger } from '../shared/log';
 import { ContentError } from './profile/errors';
 
 /**
@@ -34,8 +35,8 @@ export interface ProcessDeps {
   config: Config;
   profileObject: ProfileObjectFn;
   now?: () => Date;
-  /** One structured line per outcome; console.log (CloudWatch) by default. */
-  log?: (line: Record<string, unknown>) => void;
+  /** One structured line per record (lambda/shared/log.ts); Lambda's console by default. */
+  log?: Logger;
 }
 
 /** The parts of an S3 event notification record the processor uses. */
@@ -128,7 +129,7 @@ export async function processS3Record(
   record: S3NotificationRecord,
   /** Epoch milliseconds: the profiler stops reading then, and the profile says `truncated`. */
   deadline?: number,
-): Promise<{ outcome: Outcome; key?: string }> {
+): Promise<{ outcome: Outcome; key?: string; code?: string }> {
   const { config, s3 } = deps;
   if (!record.eventName?.startsWith('ObjectCreated:')) return { outcome: 'skipped-not-created' };
   const object = record.s3?.object;
@@ -186,6 +187,7 @@ export async function processS3Record(
 
   let document: Record<string, unknown>;
   let outcome: Outcome;
+  let code: string | undefined;
   try {
     const profile = await deps.profileObject(
       {
@@ -204,6 +206,7 @@ export async function processS3Record(
     if (!isContentError(err)) throw err;
     document = { status: 'failed', error: { name: errorName(err) ?? 'Error', message: (err as Error).message } };
     outcome = 'failed-profile';
+    code = errorName(err) ?? 'Error';
   } finally {
     body?.destroy?.();
   }
@@ -224,7 +227,7 @@ export async function processS3Record(
           ...(existing ? { IfMatch: existing.etag } : { IfNoneMatch: '*' }),
         }),
       );
-      return { outcome, key: s3Key };
+      return { outcome, key: s3Key, ...(code ? { code } : {}) };
     } catch (err) {
       if (!isWriteConflict(err) || attempt >= MAX_WRITE_ATTEMPTS) throw err;
     }
@@ -237,7 +240,7 @@ export async function processS3Record(
  * the queue's receive limit, moves it to the dead-letter queue.
  */
 export async function processSqsEvent(deps: ProcessDeps, event: SQSEvent): Promise<SQSBatchResponse> {
-  const log = deps.log ?? ((line) => console.log(JSON.stringify(line)));
+  const log = deps.log ?? lambdaLogger;
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   const timeoutAt = Date.now() + SERVICE_FUNCTIONS.process.timeoutSeconds * 1000;
   for (const message of event.Records) {
@@ -265,7 +268,7 @@ export async function processSqsEvent(deps: ProcessDeps, event: SQSEvent): Promi
 async function processMessage(
   deps: ProcessDeps,
   message: SQSRecord,
-  log: (line: Record<string, unknown>) => void,
+  log: Logger,
   deadline: number,
 ): Promise<void> {
   let notification: { Event?: string; Records?: S3NotificationRecord[] };
@@ -281,10 +284,13 @@ async function processMessage(
     return;
   }
   for (const record of notification?.Records ?? []) {
-    const { outcome, key } = await processS3Record(deps, record, deadline);
+    const started = Date.now();
+    const { outcome, key, code } = await processS3Record(deps, record, deadline);
     log({
       level: outcome === 'failed-profile' ? 'warn' : 'info',
       outcome,
+      ...(code ? { code } : {}),
+      durationMs: Date.now() - started,
       messageId: message.messageId,
       key: key ?? record.s3?.object?.key,
       etag: record.s3?.object?.eTag,

@@ -1,11 +1,12 @@
 import { listBuckets, listObjects, type ListDeps } from '../core/list';
 import { callerId, createApiHandler, json, pathParam, type ApiEvent } from '../shared/http';
 import { parseListQuery } from './inputs';
+import type { Logger } from '../shared/log';
 
 export type { ListDeps };
 
-/** GET /buckets and GET /buckets/{bucket}/objects. */
-export function createListHandler(deps: ListDeps) {
+/** GET /buckets and GET /buckets/{bucket}/objects. Request lines go to `log` (Lambda's console by default). */
+export function createListHandler(deps: ListDeps, log?: Logger) {
   return createApiHandler(
     'list',
     {
@@ -25,5 +26,6 @@ export function createListHandler(deps: ListDeps) {
     },
     deps.config.allowedOrigins,
     deps.keys,
+    log,
   );
 }

@@ -12,6 +12,7 @@ import {
   type ApiEvent,
   type ApiResult,
 } from '../shared/http';
+import type { Logger } from '../shared/log';
 
 import { parseReadQuery } from './inputs';
 
@@ -41,8 +42,8 @@ function presigned(target: PresignedGet, asJson: boolean): ApiResult {
   return json(200, body, { 'cache-control': 'no-store' });
 }
 
-/** GET and HEAD of /buckets/{bucket}/objects/{key+}. */
-export function createReadHandler(deps: ReadDeps) {
+/** GET and HEAD of /buckets/{bucket}/objects/{key+}. Request lines go to `log` (Lambda's console by default). */
+export function createReadHandler(deps: ReadDeps, log?: Logger) {
   return createApiHandler(
     'read',
     {
@@ -83,5 +84,7 @@ export function createReadHandler(deps: ReadDeps) {
       },
     },
     deps.config.allowedOrigins,
+    undefined,
+    log,
   );
 }

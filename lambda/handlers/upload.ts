@@ -10,13 +10,14 @@ import {
 import { signRequestOperations } from './sign-request';
 import { callerId, createApiHandler, json, noContent, pathParam, type ApiEvent } from '../shared/http';
 import { parseCompleteUpload, parseCreateUpload, parseSignParts, parseUploadKeyQuery } from './inputs';
+import type { Logger } from '../shared/log';
 
 export type { UploadDeps };
 
 const uploadIdOf = (event: ApiEvent) => pathParam(event, 'uploadId', 'NoSuchUpload');
 
-/** POST /uploads, the multipart routes under /uploads/{uploadId}, POST /uploads/sign (Uppy), and DELETE of an object. */
-export function createUploadHandler(deps: UploadDeps) {
+/** POST /uploads, the multipart routes under /uploads/{uploadId}, POST /uploads/sign (Uppy), and DELETE of an object. Request lines go to `log` (Lambda's console by default). */
+export function createUploadHandler(deps: UploadDeps, log?: Logger) {
   return createApiHandler(
     'upload',
     {
@@ -52,5 +53,6 @@ export function createUploadHandler(deps: UploadDeps) {
     },
     deps.config.allowedOrigins,
     deps.keys,
+    log,
   );
 }

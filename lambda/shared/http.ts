@@ -4,6 +4,7 @@ import { routesOf, type ApiFunctionName } from './routes';
 import { validateUserId } from './keys';
 import type { SigningKeys } from './signing-keys';
 import { API_EXPOSED_HEADERS } from './cors';
+import { lambdaLogger, logRequest, type Logger } from './log';
 
 export type ApiEvent = APIGatewayProxyEvent;
 export type ApiResult = APIGatewayProxyResult;
@@ -148,17 +149,35 @@ export function allowedOriginHeaders(origin: string): Headers {
 }
 
 /** The one place errors become HTTP: HttpErrors as they say, S3 outages 503, anything else (a bug) 500; both logged. */
-export function toErrorResponse(err: unknown): ApiResult {
+export function toErrorResponse(err: unknown, log: Logger = lambdaLogger): ApiResult {
   const known = err instanceof HttpError ? err : fromCallerS3Error(err);
   if (known) {
     return json(known.statusCode, { error: { code: known.code, message: known.message } }, known.headers);
   }
   if (isUpstreamUnavailable(err)) {
-    console.error(JSON.stringify({ level: 'error', message: 'Storage unavailable', error: describe(err) }));
+    log({ level: 'error', message: 'Storage unavailable', error: describe(err) });
     return json(503, { error: { code: 'ServiceUnavailable', message: 'Storage is unavailable or throttling; retry later' } }, { 'retry-after': '1' });
   }
-  console.error(JSON.stringify({ level: 'error', message: 'Unhandled error', error: describe(err) }));
+  log({ level: 'error', message: 'Unhandled error', error: describe(err) });
   return json(500, { error: { code: 'InternalError', message: 'Internal error' } });
+}
+
+/** `ok` for a success, else the error code of the JSON error body every error response has. */
+function outcomeOf(result: ApiResult): string {
+  if (result.statusCode < 400) return 'ok';
+  try {
+    const code = (JSON.parse(result.body) as { error?: { code?: unknown } }).error?.code;
+    if (typeof code === 'string') return code;
+  } catch {
+    // not a JSON error body: the status says it
+  }
+  return `HTTP${result.statusCode}`;
+}
+
+/** The caller's `sub` as the authorizer passed it, for the log only (callerId validates it for use). */
+function loggedUserId(event: Pick<ApiEvent, 'requestContext'>): string | undefined {
+  const sub = (event.requestContext?.authorizer as { claims?: { sub?: unknown } } | null | undefined)?.claims?.sub;
+  return typeof sub === 'string' ? sub : undefined;
 }
 
 const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
@@ -194,12 +213,14 @@ export function createApiHandler(
   operations: Record<string, Operation>,
   allowedOrigins: readonly string[],
   keys?: Pick<SigningKeys, 'refresh'>,
+  log: Logger = lambdaLogger,
 ): (event: ApiEvent) => Promise<ApiResult> {
   const routes = routesOf(fn);
   for (const route of routes) {
     if (!operations[route.operation]) throw new Error(`Function ${fn} has no operation ${route.operation}`);
   }
   return async (event) => {
+    const started = Date.now();
     let result: ApiResult;
     try {
       const onResource = routes.filter((r) => r.resource === event.resource);
@@ -209,8 +230,16 @@ export function createApiHandler(
       await keys?.refresh();
       result = await operations[route.operation]!(event);
     } catch (err) {
-      result = toErrorResponse(err);
+      result = toErrorResponse(err, log);
     }
+    logRequest(log, {
+      requestId: event.requestContext?.requestId,
+      route: `${event.httpMethod} ${event.resource}`,
+      userId: loggedUserId(event),
+      status: result.statusCode,
+      outcome: outcomeOf(result),
+      durationMs: Date.now() - started,
+    });
     return {
       ...result,
       headers: { ...result.headers, ...corsHeaders(event, allowedOrigins) },

@@ -1,6 +1,7 @@
-import { CfnResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnResource, Duration, RemovalPolicy, type IAspect } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { ApplicationLogLevel, Architecture, CfnFunction, LoggingFormat, Runtime, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
+import type { IConstruct } from 'constructs';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -13,6 +14,33 @@ import { acknowledgeNag, nagArnRef } from './nag';
 
 /** The runtime for every function: the newest Node.js Lambda runtime aws-cdk-lib knows (cdk-nag L1). */
 export const SERVICE_RUNTIME = Runtime.NODEJS_24_X;
+
+/**
+ * Every function logs in Lambda's JSON format: the runtime wraps each line in a JSON record with
+ * the timestamp, level and request id, and the objects the code logs (lambda/shared/log.ts) stay
+ * objects, queryable by field in CloudWatch Logs Insights. INFO for both levels: the request and
+ * record lines are INFO, and the platform's REPORT lines (duration, init duration) are wanted.
+ */
+export const SERVICE_LOGGING = {
+  loggingFormat: LoggingFormat.JSON,
+  applicationLogLevelV2: ApplicationLogLevel.INFO,
+  systemLogLevelV2: SystemLogLevel.INFO,
+} as const;
+
+/**
+ * Gives the functions aws-cdk-lib creates for itself (bucket notifications, bucket deployment,
+ * auto-delete) the same JSON logging, so every function of the stack logs alike; the service's
+ * own functions have it from SERVICE_LOGGING already.
+ */
+export class JsonFunctionLogs implements IAspect {
+  visit(node: IConstruct): void {
+    if (!(node instanceof CfnResource) || node.cfnResourceType !== 'AWS::Lambda::Function') return;
+    if (node instanceof CfnFunction && node.loggingConfig && 'logFormat' in node.loggingConfig) return;
+    node.addPropertyOverride('LoggingConfig.LogFormat', SERVICE_LOGGING.loggingFormat);
+    node.addPropertyOverride('LoggingConfig.ApplicationLogLevel', SERVICE_LOGGING.applicationLogLevelV2);
+    node.addPropertyOverride('LoggingConfig.SystemLogLevel', SERVICE_LOGGING.systemLogLevelV2);
+  }
+}
 
 /** CDK's spelling of the shared esbuild options (bundling.ts). */
 export const SERVICE_BUNDLING: BundlingOptions = {
@@ -89,6 +117,7 @@ export class ServiceFunction extends NodejsFunction {
       timeout: Duration.seconds(spec.timeoutSeconds),
       tracing: Tracing.ACTIVE,
       logGroup,
+      ...SERVICE_LOGGING,
       role,
       bundling: SERVICE_BUNDLING,
       ...(props.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),

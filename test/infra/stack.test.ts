@@ -77,6 +77,18 @@ function s3PermissionsOf(name: ServiceFunctionName): string[] {
 }
 
 describe('functions', () => {
+  it.each(Object.entries({ default: {}, 'a throw-away stack (CDK\'s auto-delete function too)': { autoDeleteObjects: 'true' } }))(
+    'logs every function of the stack in Lambda\'s JSON format at INFO (%s)',
+    (_name, context) => {
+      const { stack: built } = buildStack({ context });
+      const functions = Object.values(Template.fromStack(built).toJSON().Resources as typeof resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+      expect(functions.length).toBeGreaterThan(Object.keys(SERVICE_FUNCTIONS).length);
+      for (const fn of functions) {
+        expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'INFO' });
+      }
+    },
+  );
+
   it.each(Object.keys(stack.functions) as (keyof typeof stack.functions)[])(
     'runs %s on Node.js 24 on arm64 with the exported handler and active tracing',
     (name) => {

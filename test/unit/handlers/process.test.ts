@@ -110,7 +110,7 @@ describe('processor', () => {
       },
       profiledAt: NOW.toISOString(),
     });
-    expect(logs).toEqual([expect.objectContaining({ outcome: 'profiled', messageId: 'm1', key: UPLOAD_KEY })]);
+    expect(logs).toEqual([expect.objectContaining({ outcome: 'profiled', messageId: 'm1', key: UPLOAD_KEY, durationMs: expect.any(Number) })]);
   });
 
   it('streams the S3 body into the profiler rather than a buffer', async () => {
@@ -235,7 +235,7 @@ describe('processor', () => {
       error: { name: 'UnsupportedFormatError', message: 'not a delimited file' },
       source: { key: 'my file\u00e9.csv' },
     });
-    expect(logs[0]).toMatchObject({ outcome: 'failed-profile' });
+    expect(logs[0]).toMatchObject({ outcome: 'failed-profile', code: 'UnsupportedFormatError', durationMs: expect.any(Number) });
   });
 
   it('writes a failed profile for a corrupt gzip file (zlib error)', async () => {
