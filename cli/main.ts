@@ -17,6 +17,7 @@ import { profileLocalFile } from './profile-local';
 import { createPrompter, NoInputError, type Prompter } from './prompt';
 import { createProgressBar, formatBytes, silentProgress, type ProgressBar } from './progress';
 import { resolveServiceConfig, ServiceConfigError, type ServiceConfig } from './service-config';
+import { PROFILE_SUFFIX } from '../lambda/shared/keys';
 import { stateFileFor, uploadFile } from './uploader';
 import { downloadVerifier } from './verify';
 
@@ -318,7 +319,7 @@ const COMMANDS: Record<string, Command> = {
         profile = await profileLocalFile(local);
       } else {
         try {
-          profile = await ctx.api().readJson('results', `${arg}.profile.json`);
+          profile = await ctx.api().readJson('results', `${arg}${PROFILE_SUFFIX}`);
         } catch (err) {
           if (err instanceof ApiError && err.status === 404) {
             throw new ApiError(404, 'NoProfile', `No profile for ${arg} yet (is the key right? profiles appear shortly after an upload)`);

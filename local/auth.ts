@@ -6,10 +6,9 @@
  * that is not an ID token (`token_use`), another app client (`aud`), and a `sub` that is not a
  * user id.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { validateUserId } from '../lambda/shared/keys';
+import { loadOrCreateHexSecret } from './secret-file';
 
 export interface Claims {
   sub: string;
@@ -40,18 +39,9 @@ export const LOCAL_CLIENT_ID = 's3files-local';
 
 const b64url = (data: Buffer | string): string => Buffer.from(data).toString('base64url');
 
-/** Reads the signing key from `path`, creating it (32 random bytes, mode 0600) on first use. */
+/** The ID-token signing key kept in `path`, created on first use (./secret-file.ts). */
 export function loadOrCreateKey(path: string): Buffer {
-  try {
-    const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'hex');
-    if (key.length >= 32) return key;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const key = randomBytes(32);
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, key.toString('hex') + '\n', { mode: 0o600 });
-  return key;
+  return Buffer.from(loadOrCreateHexSecret(path), 'hex');
 }
 
 /** A compact HS256 JWT of exactly these claims (tests build refused tokens with it). */

@@ -3,8 +3,7 @@
  * given by `s3Endpoint`), the API behind a local gateway with the same handlers as in AWS, and the
  * upload notifications delivered to the process handler. Used by `npm start` and by tests.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -19,6 +18,7 @@ import type { ApiFunctionName } from '../lambda/shared/routes';
 import { json } from '../lambda/shared/http';
 import { buildOpenApi } from '../lib/openapi';
 import { loadOrCreateKey, signIdToken, verifyIdToken } from './auth';
+import { loadOrCreateHexSecret } from './secret-file';
 import { jsonLines, type Logger } from '../lambda/shared/log';
 import { localConsoleRoutes } from './console';
 import { createGateway, originMatcher, type ApiHandler } from './gateway';
@@ -144,18 +144,6 @@ export const DEFAULT_BUCKETS = { uploads: 's3fs-uploads', results: 's3fs-results
 export const DEFAULT_USER_ID = 'local-user';
 const LOCAL_CORS_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*'];
 
-async function loadOrCreateSecret(path: string): Promise<string> {
-  try {
-    const secret = (await readFile(path, 'utf8')).trim();
-    if (secret.length >= 32) return secret;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const secret = randomBytes(32).toString('hex');
-  await writeFile(path, secret + '\n', { mode: 0o600 });
-  return secret;
-}
-
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolvePort, reject) => {
     server.once('error', reject);
@@ -195,7 +183,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
   const userId = options.defaultUserId ?? DEFAULT_USER_ID;
   await mkdir(dataDir, { recursive: true });
   const jwtKey = loadOrCreateKey(join(dataDir, 'jwt-key'));
-  const signingSecret = await loadOrCreateSecret(join(dataDir, 'signing-secret'));
+  const signingSecret = loadOrCreateHexSecret(join(dataDir, 'signing-secret'));
   const origins = options.allowedOrigins?.split(',').map((o) => o.trim()).filter(Boolean) ?? LOCAL_CORS_ORIGINS;
 
   const parts = new Parts(log);

@@ -14,7 +14,7 @@ import {
 } from '../shared/errors';
 import { resolveBucket, toS3Key, validateKey } from '../shared/keys';
 import type { RowsPage } from '../shared/api-types';
-import { bareEtag } from '../shared/etag';
+import { etagListMatches } from '../shared/etag';
 import { fitsLambdaResponse, json, LAMBDA_MAX_RESPONSE_BYTES, proxyResponseBytes, RESPONSE_HEADROOM_BYTES, type ApiResult } from '../shared/http';
 import { ContentError, EngineError, RowTooLargeError, UnknownColumnError } from './profile/errors';
 import { ROWS_DEADLINE_MS, ROWS_MAX_RESPONSE_BYTES } from './read-limits';
@@ -216,11 +216,6 @@ export function parseRange(header: string, size: number): ByteRange {
 
 
 
-function etagMatches(header: string, etag: string): boolean {
-  if (header.trim() === '*') return true;
-  return header.split(',').some((candidate) => bareEtag(candidate) === bareEtag(etag));
-}
-
 export function contentDisposition(key: string): string {
   const base = key.slice(key.lastIndexOf('/') + 1);
   const encoded = encodeURIComponent(base).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -319,7 +314,7 @@ export async function readObject(deps: ReadDeps, input: ReadInput): Promise<Read
   if (input.rows !== undefined) return { kind: 'response', response: await readRowsOf(deps, where, input, input.rows) };
 
   const meta = await headObject(deps, input);
-  if (input.ifNoneMatch && meta.etag && etagMatches(input.ifNoneMatch, meta.etag)) {
+  if (input.ifNoneMatch && meta.etag && etagListMatches(input.ifNoneMatch, meta.etag)) {
     return { kind: 'notModified', headers: { etag: meta.etag, 'last-modified': meta.lastModified } };
   }
   const range = input.range ? parseRange(input.range, meta.size) : undefined;

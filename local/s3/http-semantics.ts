@@ -2,6 +2,7 @@
  * The HTTP rules S3 applies to object reads: one byte range (`bytes=0-0`, suffix ranges, ends past
  * the object), and the conditional headers in RFC 9110's order of precedence.
  */
+import { etagListMatches } from '../../lambda/shared/etag';
 import { S3Error } from './xml';
 
 export interface ByteRange {
@@ -30,12 +31,6 @@ export function selectRange(header: string | undefined, size: number): ByteRange
   if (m[2] !== '' && Number(m[2]) < start) return undefined;
   if (start >= size) throw unsatisfiable(header, size);
   return { start, end: m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1) };
-}
-
-const bare = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
-
-export function etagListMatches(header: string, etag: string): boolean {
-  return header.split(',').some((c) => c.trim() === '*' || bare(c) === etag);
 }
 
 /** HTTP dates have whole seconds. */

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startLocalService, type LocalService } from '../../local/service';
+import { PROFILE_SUFFIX } from '../../lambda/shared/keys';
 
 /**
  * The AWS CLI and boto3 against the embedded S3, with its admin key: their signatures (botocore's
@@ -42,7 +43,7 @@ afterAll(async () => {
 
 async function profileStatus(user: string, key: string): Promise<number> {
   await service.processing.idle();
-  const res = await fetch(`${service.apiUrl}/buckets/results/objects/${key}.profile.json`, { headers: { authorization: `Bearer ${service.token(user)}` } });
+  const res = await fetch(`${service.apiUrl}/buckets/results/objects/${key}${PROFILE_SUFFIX}`, { headers: { authorization: `Bearer ${service.token(user)}` } });
   return res.status;
 }
 

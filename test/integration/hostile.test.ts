@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HOSTILE_FILES, hostileCorpus, type HostileFile } from '../fixtures/hostile/corpus';
 import { startLocalService, type LocalService } from '../../local/service';
+import { PROFILE_SUFFIX } from '../../lambda/shared/keys';
 
 /**
  * Issue #11's done-when: every file of the hostile corpus (test/fixtures/hostile/corpus.ts, made in
@@ -39,7 +40,7 @@ async function upload(key: string, body: Buffer, contentType: string): Promise<v
 
 /** The stored profile, through the read route (inline, or by the redirect a big one gets). */
 async function profileOf(key: string): Promise<Record<string, unknown>> {
-  const res = await api(objectPath('results', `${key}.profile.json`));
+  const res = await api(objectPath('results', `${key}${PROFILE_SUFFIX}`));
   if (res.status === 307) return (await (await fetch(res.headers.get('location')!)).json()) as Record<string, unknown>;
   expect(res.status).toBe(200);
   return (await res.json()) as Record<string, unknown>;

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { MIN_PART_BYTES } from '../../lambda/core/multipart';
-import { MAX_KEY_BYTES, MAX_UPLOAD_KEY_BYTES } from '../../lambda/shared/keys';
+import { encodeKey } from '../../cli/api-client';
+import { MAX_KEY_BYTES, MAX_UPLOAD_KEY_BYTES, PROFILE_SUFFIX } from '../../lambda/shared/keys';
 import { partsSha256 } from '../../lambda/shared/parts-digest';
 import type { LocalService } from '../../local/service';
 
@@ -25,7 +26,6 @@ export function serviceSuite(getService: () => LocalService): void {
     tokenB = service.token(`user-b-${randomUUID().slice(0, 8)}`);
   });
 
-  const encodeKey = (key: string) => key.split('/').map(encodeURIComponent).join('/');
   const api = (path: string, init: RequestInit & { token?: string | null } = {}) => {
     const { token = tokenA, ...rest } = init;
     const headers = new Headers(rest.headers);
@@ -54,7 +54,7 @@ export function serviceSuite(getService: () => LocalService): void {
 
   async function profileOf(key: string): Promise<{ status: number; body: Json }> {
     await service.processing.idle();
-    return apiJson(`/buckets/results/objects/${encodeKey(key)}.profile.json`);
+    return apiJson(`/buckets/results/objects/${encodeKey(key)}${PROFILE_SUFFIX}`);
   }
 
   const csv = (rows: number) => Buffer.from(['name,age', ...Array.from({ length: rows }, (_, i) => `n${i},${20 + (i % 50)}`)].join('\n') + '\n');

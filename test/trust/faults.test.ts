@@ -15,6 +15,7 @@ import { ADMIN_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from '../../local
 import { startLocalService, type LocalService } from '../../local/service';
 import { functionCredentials, functionPrincipals } from '../../local/function-keys';
 import { ApiUser, call, eventually, LOOPBACK, putPresigned, rawListing, sha256 } from './helpers';
+import { PROFILE_SUFFIX } from '../../lambda/shared/keys';
 
 /**
  * Faults: the S3 server going away mid-upload, a processor that fails, duplicate and out-of-order
@@ -78,7 +79,7 @@ async function readRaw(bucket: string, key: string): Promise<Buffer | undefined>
 }
 
 async function profileOf(key: string): Promise<{ source: { etag: string; sequencer: string | null }; status: string } | undefined> {
-  const body = await readRaw(service.buckets.results, `${ROOT}${key}.profile.json`);
+  const body = await readRaw(service.buckets.results, `${ROOT}${key}${PROFILE_SUFFIX}`);
   return body && (JSON.parse(body.toString('utf8')) as { source: { etag: string; sequencer: string | null }; status: string });
 }
 

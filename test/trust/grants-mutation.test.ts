@@ -1,6 +1,6 @@
 import type { SQSEvent } from 'aws-lambda';
 import { SERVICE_FUNCTIONS, type ServiceFunctionName } from '../../lambda/shared/grants';
-import { LOGICAL_BUCKETS } from '../../lambda/shared/keys';
+import { LOGICAL_BUCKETS, PROFILE_SUFFIX } from '../../lambda/shared/keys';
 import { createProcessHandler } from '../../lambda/handlers/process';
 import { profileObject } from '../../lambda/core/profile';
 import { buildHandlers } from '../../local/handlers';
@@ -40,7 +40,7 @@ async function uploadAndProcess(user: ApiUser, started: Started, key: string, da
 }
 
 async function profileStatus(user: ApiUser, key: string): Promise<number> {
-  return (await call(user.baseUrl, 'GET', `/buckets/results/objects/${key}.profile.json`, { token: user.token })).status;
+  return (await call(user.baseUrl, 'GET', `/buckets/results/objects/${key}${PROFILE_SUFFIX}`, { token: user.token })).status;
 }
 
 const SCENARIOS: Scenario[] = [

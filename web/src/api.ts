@@ -3,6 +3,7 @@
  * on a 401, and the API's `{"error":{"code","message"}}` turned into an ApiError.
  */
 import { ApiError, createApiClient, encodeKey, errorFromResponse, type ApiClient, type ObjectPage, type ObjectUrl, type RowsPage } from '../../client/api-client';
+import { PROFILE_SUFFIX } from '../../lambda/shared/keys';
 import { refresh, session } from './auth';
 import type { ConsoleConfig } from './config';
 
@@ -115,7 +116,7 @@ export function rows(bucket: string, key: string, offset: number, limit: number,
 /** The profile the processor wrote, or null while it does not exist yet. */
 export async function profileOf(key: string): Promise<unknown> {
   try {
-    const res = await call(objectPath('results', `${key}.profile.json`), { headers: { accept: 'application/json' } });
+    const res = await call(objectPath('results', `${key}${PROFILE_SUFFIX}`), { headers: { accept: 'application/json' } });
     const body = (await res.json()) as Record<string, unknown>;
     // A profile over the inline limit comes as its URL.
     if (!('version' in body) && typeof body.url === 'string') return (await fetch(body.url)).json();
