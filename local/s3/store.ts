@@ -17,7 +17,7 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -25,6 +25,7 @@ import type { CorsRule } from './cors';
 import type { ChecksumAlgorithm, ChecksumType } from './checksums';
 import { lowerBound, type IndexedKey } from './listing';
 import { S3Error } from './xml';
+import { readJsonFile } from '../json-file';
 
 /** Response headers stored with an object and returned on GET/HEAD. */
 export const STORED_HEADERS = ['content-type', 'content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires'] as const;
@@ -130,14 +131,6 @@ async function writeJsonAtomically(path: string, tmpDir: string, value: unknown)
   await rename(tmp, path);
 }
 
-async function readJson<T>(path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 export class ObjectStore {
   private readonly buckets = new Map<string, Bucket>();
@@ -164,13 +157,13 @@ export class ObjectStore {
 
   private async load(name: string): Promise<void> {
     const dir = this.bucketDir(name);
-    const config = await readJson<{ created: string; cors?: CorsRule[] }>(join(dir, 'bucket.json'));
+    const config = await readJsonFile<{ created: string; cors?: CorsRule[] }>(join(dir, 'bucket.json'));
     if (!config) return;
     const bucket: Bucket = { name, created: config.created, cors: config.cors ?? [], keys: [], objects: new Map() };
     const referenced = new Set<string>();
     for (const shard of await readdir(join(dir, 'objects')).catch(() => [] as string[])) {
       for (const file of await readdir(join(dir, 'objects', shard))) {
-        const meta = await readJson<ObjectMeta & { blob?: string }>(join(dir, 'objects', shard, file));
+        const meta = await readJsonFile<ObjectMeta & { blob?: string }>(join(dir, 'objects', shard, file));
         if (!meta) continue;
         // The first version of this store kept one blob per object.
         if (!meta.blobs && meta.blob) meta.blobs = [{ name: meta.blob, size: meta.size }];
@@ -429,7 +422,7 @@ export class ObjectStore {
   /** The upload, if it exists for that key (an id of another key is as unknown as a made-up one). */
   async upload(bucket: string, uploadId: string, key: string): Promise<UploadMeta> {
     this.bucket(bucket);
-    const upload = /^[A-Za-z0-9_-]{16,64}$/.test(uploadId) ? await readJson<UploadMeta>(join(this.uploadDir(bucket, uploadId), 'upload.json')) : undefined;
+    const upload = /^[A-Za-z0-9_-]{16,64}$/.test(uploadId) ? await readJsonFile<UploadMeta>(join(this.uploadDir(bucket, uploadId), 'upload.json')) : undefined;
     if (!upload || upload.key !== key) throw noSuchUpload(uploadId);
     return upload;
   }
@@ -437,7 +430,7 @@ export class ObjectStore {
   async listUploads(bucket: string): Promise<UploadMeta[]> {
     const uploads: UploadMeta[] = [];
     for (const id of await readdir(join(this.bucketDir(bucket), 'uploads'))) {
-      const upload = await readJson<UploadMeta>(join(this.uploadDir(bucket, id), 'upload.json'));
+      const upload = await readJsonFile<UploadMeta>(join(this.uploadDir(bucket, id), 'upload.json'));
       if (upload) uploads.push(upload);
     }
     return uploads;
@@ -469,7 +462,7 @@ export class ObjectStore {
     const parts: PartMeta[] = [];
     for (const file of await readdir(dir)) {
       if (!/^\d+\.json$/.test(file)) continue;
-      const part = await readJson<PartMeta>(join(dir, file));
+      const part = await readJsonFile<PartMeta>(join(dir, file));
       if (part) parts.push(part);
     }
     return parts.sort((a, b) => a.partNumber - b.partNumber);

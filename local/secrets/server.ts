@@ -24,6 +24,7 @@ import type { AddressInfo } from 'node:net';
 import { isAllowed, type PolicyStatement } from '../s3/iam';
 import { authenticateWithBody, S3AuthError } from '../s3/sigv4';
 import { readBody } from '../read-body';
+import { sendAwsJson } from '../aws-json';
 
 export interface SecretsPrincipal {
   name: string;
@@ -180,12 +181,12 @@ export async function startLocalSecrets(options: LocalSecretsOptions): Promise<L
         throw new SecretsError('SerializationException', 'The request body is not valid JSON');
       }
       if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new SecretsError('SerializationException', 'The request body must be a JSON object');
-      send(res, 200, await run(input as Record<string, unknown>, principal));
+      sendAwsJson(res, JSON_CONTENT_TYPE, 200, await run(input as Record<string, unknown>, principal));
     } catch (err) {
       if (!(err instanceof SecretsError)) log(`secrets: ${(err as Error)?.stack ?? String(err)}`);
       const e = err instanceof SecretsError ? err : new SecretsError('InternalServiceError', 'Internal error');
       req.resume();
-      if (!res.headersSent) send(res, e.type === 'InternalServiceError' ? 500 : 400, { __type: e.type, message: e.message });
+      if (!res.headersSent) sendAwsJson(res, JSON_CONTENT_TYPE, e.type === 'InternalServiceError' ? 500 : 400, { __type: e.type, message: e.message });
     }
   }
 
@@ -230,8 +231,3 @@ export async function startLocalSecrets(options: LocalSecretsOptions): Promise<L
   };
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const bytes = Buffer.from(JSON.stringify(body), 'utf8');
-  res.writeHead(status, { 'content-type': JSON_CONTENT_TYPE, 'content-length': String(bytes.length), 'x-amzn-requestid': randomUUID() });
-  res.end(bytes);
-}

@@ -32,6 +32,7 @@ import {
 } from './errors';
 import { QueueStore, type PeekedMessage } from './store';
 import { readBody } from '../read-body';
+import { sendAwsJson } from '../aws-json';
 
 export interface LocalQueueOptions {
   /** Where queues and messages are kept; a restart on the same directory finds them again. */
@@ -94,7 +95,7 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
       }
       if (typeof input !== 'object' || input === null || Array.isArray(input)) throw serializationError('The request body must be a JSON object.');
       const output = await run(input as Record<string, unknown>, { store, accessKeyId, queueUrl, signal: gone.signal });
-      send(res, 200, output);
+      sendAwsJson(res, JSON_CONTENT_TYPE, 200, output);
     } catch (err) {
       sendError(req, res, err);
     }
@@ -162,7 +163,7 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
     const extra: Record<string, string> = { 'x-amzn-query-error': `${error.code};${error.senderFault ? 'Sender' : 'Receiver'}` };
     if (!req.complete) extra.connection = 'close';
     req.resume();
-    send(res, error.status, { __type: error.type, message: error.message }, extra);
+    sendAwsJson(res, JSON_CONTENT_TYPE, error.status, { __type: error.type, message: error.message }, extra);
   }
 
   const server = createServer((req, res) => void handle(req, res));
@@ -190,16 +191,6 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
   };
 }
 
-function send(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
-  const bytes = Buffer.from(JSON.stringify(body), 'utf8');
-  res.writeHead(status, {
-    ...extra,
-    'content-type': JSON_CONTENT_TYPE,
-    'content-length': String(bytes.length),
-    'x-amzn-requestid': crypto.randomUUID(),
-  });
-  res.end(bytes);
-}
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];

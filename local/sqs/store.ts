@@ -27,7 +27,7 @@
  * not with their size. Invisible messages sit in a heap ordered by when they become visible.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   invalidAttributeName,
@@ -44,6 +44,7 @@ import {
 } from './errors';
 import { TimeHeap } from './heap';
 import type { MessageAttributes } from './message-attributes';
+import { readJsonFile } from '../json-file';
 
 /** The queue attributes a caller can set, with SQS's ranges and defaults. */
 const INTEGER_ATTRIBUTES: Record<string, { min: number; max: number; default: number }> = {
@@ -487,7 +488,7 @@ export class QueueStore {
         const attributes = systemAttributes(m);
         const content = await this.serially(m.id, async () => {
           await writeJson(this.statePath(queue, m.id), stateOf(m));
-          return readJson<MessageContent>(this.contentPath(queue, m.id));
+          return readJsonFile<MessageContent>(this.contentPath(queue, m.id));
         });
         if (!content) return undefined; // purged or deleted meanwhile
         const received: ReceivedMessage = { messageId: m.id, receiptHandle: handle, body: content.body, md5OfBody: content.md5OfBody, attributes };
@@ -526,7 +527,7 @@ export class QueueStore {
   async peek(queue: Queue): Promise<PeekedMessage[]> {
     const out: PeekedMessage[] = [];
     for (const m of queue.messages.values()) {
-      const content = await this.serially(m.id, () => readJson<MessageContent>(this.contentPath(queue, m.id))).catch(() => undefined);
+      const content = await this.serially(m.id, () => readJsonFile<MessageContent>(this.contentPath(queue, m.id))).catch(() => undefined);
       if (content) out.push({ messageId: m.id, body: content.body, sentTimestamp: m.sentTimestamp, receiveCount: m.receiveCount, ...(m.deadLetterSourceArn ? { deadLetterSourceArn: m.deadLetterSourceArn } : {}) });
     }
     return out.sort((a, b) => a.sentTimestamp - b.sentTimestamp);
@@ -655,7 +656,7 @@ export class QueueStore {
         if (!target || target.deleted) continue;
         this.forget(source, m);
         const moved = await this.serially(m.id, async () => {
-          const content = await readJson<MessageContent>(this.contentPath(source, m.id));
+          const content = await readJsonFile<MessageContent>(this.contentPath(source, m.id));
           if (!content) return false;
           const now = this.now();
           const fresh: MessageContent = { ...content, id: randomUUID(), sentTimestamp: now, visibleAt: now };
@@ -768,7 +769,7 @@ export class QueueStore {
     const now = this.now();
     for (const name of await readdir(root)) {
       const dir = join(root, name);
-      const file = await readJson<QueueFile>(join(dir, 'queue.json'));
+      const file = await readJsonFile<QueueFile>(join(dir, 'queue.json'));
       if (!file) continue;
       const queue = new Queue(file.name, this.arnOf(file.name), dir, file.createdTimestamp, file.lastModifiedTimestamp, file.attributes);
       this.queues.set(queue.name, queue);
@@ -787,9 +788,9 @@ export class QueueStore {
           if (!present.has(entry.replace(/\.state\.json$/, '.json'))) await unlink(join(messagesDir, entry)).catch(ignoreMissing);
           continue;
         }
-        const content = await readJson<MessageContent>(join(messagesDir, entry));
+        const content = await readJsonFile<MessageContent>(join(messagesDir, entry));
         if (!content) continue;
-        const state = await readJson<MessageState>(join(messagesDir, entry.replace(/\.json$/, '.state.json')));
+        const state = await readJsonFile<MessageState>(join(messagesDir, entry.replace(/\.json$/, '.state.json')));
         loaded.push({
           id: content.id,
           sentTimestamp: content.sentTimestamp,
@@ -870,15 +871,6 @@ async function writeJson(path: string, value: unknown): Promise<void> {
   await rename(tmp, path);
 }
 
-async function readJson<T>(path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw err;
-  }
-}
 
 function ignoreMissing(err: unknown): void {
   if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
