@@ -185,8 +185,6 @@ const COMMANDS: Record<string, Command> = {
       const key = (ctx.positionals[1] ?? basename(file)).normalize('NFC');
       const concurrency = positiveInt(ctx.values, 'concurrency', 4);
       const bar = ctx.progress(`put ${key}`);
-      const exitAfter = Number(ctx.io.env.S3FILES_TEST_EXIT_AFTER_PARTS ?? 0); // tests only: simulates a killed upload
-      let partsDone = 0;
       const deps = { api: ctx.api(), stateDir: stateDir(ctx.io.env), checksums: ctx.values['no-checksum'] !== true, ...(ctx.io.fetch ? { fetch: ctx.io.fetch } : {}) };
       const result = await uploadFile(
         deps,
@@ -198,9 +196,6 @@ const COMMANDS: Record<string, Command> = {
           resume: ctx.values.resume === true,
           onProgress: (done, total) => bar.update(done, total),
           onWarning: (message) => ctx.io.stderr.write(`s3files: ${message}\n`),
-          onPartUploaded: () => {
-            if (exitAfter > 0 && ++partsDone >= exitAfter) process.exit(99);
-          },
         },
       ).catch((err: unknown) => {
         bar.finish();
