@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { MIN_PART_BYTES } from '../../lambda/core/multipart';
-import { encodeKey } from '../../cli/api-client';
+import { encodeKey } from '../../client/api-client';
 import { MAX_KEY_BYTES, MAX_UPLOAD_KEY_BYTES, PROFILE_SUFFIX } from '../../lambda/shared/keys';
 import { partsSha256 } from '../../lambda/shared/parts-digest';
 import type { LocalService } from '../../local/service';
