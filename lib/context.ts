@@ -15,6 +15,8 @@ import type { FileServiceStackProps } from './file-service-stack';
  * - apiGatewayCloudWatchRole: `true` lets the stack set the account's API Gateway logging role
  *   (account-wide; it replaces any role already set); default off
  * - alarmEmail: an address subscribed by email to the topic every alarm notifies; default none
+ * - fanOutBytes: objects of at least this many bytes are profiled by the fan-out state machine
+ *   (plan -> Distributed Map of byte ranges -> merge); default 2 GiB
  * - threatProtection: `true` puts the user pool on the Plus feature plan (billed per monthly active
  *   user) with threat protection enforced; default off
  */
@@ -32,6 +34,7 @@ export function stackPropsFromContext(node: Node): FileServiceStackProps {
     apiGatewayCloudWatchRole: flag(node.tryGetContext('apiGatewayCloudWatchRole')),
     ...optional('processorReservedConcurrency', reservedConcurrency(node.tryGetContext('processorReservedConcurrency'))),
     ...optional('alarmEmail', email(node.tryGetContext('alarmEmail'))),
+    ...optional('fanOutBytes', optionalPositive(node.tryGetContext('fanOutBytes'), 'fanOutBytes')),
   };
 }
 
@@ -81,4 +84,9 @@ function positive(value: unknown, fallback: number, name: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${String(value)}"`);
   return n;
+}
+
+function optionalPositive(value: unknown, name: string): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  return positive(value, 0, name);
 }

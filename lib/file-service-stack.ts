@@ -1,16 +1,17 @@
 import * as path from 'node:path';
 import { Aspects, CfnOutput, CfnResource, Lazy, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { ENV } from '../lambda/shared/config';
+import { DEFAULT_FAN_OUT_BYTES, ENV } from '../lambda/shared/config';
 import { PROCESSING_QUEUE } from '../lambda/shared/processing-queue';
 import { SERVICE_FUNCTIONS, type ServiceFunctionName } from '../lambda/shared/grants';
 import { Api } from './constructs/api';
 import { Auth } from './constructs/auth';
 import { ConsoleHosting } from './constructs/console';
+import { FanOut } from './constructs/fan-out';
 import { Firewall } from './constructs/firewall';
 import { Monitoring } from './constructs/monitoring';
 import { Processing } from './constructs/processing';
-import { bindBuckets, JsonFunctionLogs, ServiceFunction } from './constructs/service-function';
+import { bindBuckets, bindFanOut, JsonFunctionLogs, ServiceFunction } from './constructs/service-function';
 import { SigningKeys, bindSigningKeys } from './constructs/signing-keys';
 import { Storage } from './constructs/storage';
 import { acknowledgeNag } from './constructs/nag';
@@ -41,6 +42,8 @@ export interface FileServiceStackProps extends StackProps {
   consoleDomainPrefix?: string;
   /** Where the entry modules live. Default: lambda/functions. */
   functionsDir?: string;
+  /** Objects of at least this many bytes are profiled by the fan-out state machine. Default: DEFAULT_FAN_OUT_BYTES (2 GiB). */
+  fanOutBytes?: number;
   /** Optional overrides of the functions' limits (unset: the defaults in lambda/shared/config.ts). */
   limits?: Partial<Record<'maxUploadBytes' | 'multipartThresholdBytes' | 'presignExpiresSeconds' | 'inlineMaxBytes', number>>;
 }
@@ -71,6 +74,7 @@ export class FileServiceStack extends Stack {
   readonly console: ConsoleHosting;
   readonly api: Api;
   readonly processing: Processing;
+  readonly fanOut: FanOut;
   readonly monitoring: Monitoring;
   readonly firewall: Firewall | undefined;
   readonly signingKeys: SigningKeys;
@@ -108,7 +112,7 @@ export class FileServiceStack extends Stack {
     const serviceFunction = (name: ServiceFunctionName, environment: Record<string, string>, reservedConcurrency?: number) =>
       new ServiceFunction(this, `${name[0]!.toUpperCase()}${name.slice(1)}Function`, {
         name,
-        entry: path.join(functionsDir, `${name}.ts`),
+        entry: path.join(functionsDir, `${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}.ts`),
         environment,
         logRemovalPolicy,
         sourceMaps,
@@ -117,8 +121,12 @@ export class FileServiceStack extends Stack {
     const list = serviceFunction('list', apiEnv);
     const read = serviceFunction('read', apiEnv);
     const upload = serviceFunction('upload', apiEnv);
-    const processor = serviceFunction('process', common, processorReservedConcurrency(props.processorReservedConcurrency));
-    this.functions = { list, read, upload, process: processor };
+    const fanOutBytes = props.fanOutBytes ?? DEFAULT_FAN_OUT_BYTES;
+    const processor = serviceFunction('process', { ...common, [ENV.fanOutBytes]: String(fanOutBytes) }, processorReservedConcurrency(props.processorReservedConcurrency));
+    const fanOutPlan = serviceFunction('fanOutPlan', common);
+    const fanOutRange = serviceFunction('fanOutRange', common);
+    const fanOutMerge = serviceFunction('fanOutMerge', common);
+    this.functions = { list, read, upload, process: processor, fanOutPlan, fanOutRange, fanOutMerge };
 
     const { uploads, results } = this.storage;
     const dataBuckets = {
@@ -131,6 +139,14 @@ export class FileServiceStack extends Stack {
     }
 
     this.processing = new Processing(this, 'Processing', { source: uploads, processor });
+    this.fanOut = new FanOut(this, 'FanOut', {
+      plan: fanOutPlan,
+      range: fanOutRange,
+      merge: fanOutMerge,
+      deadLetterQueue: this.processing.deadLetterQueue,
+      logRemovalPolicy,
+    });
+    bindFanOut(processor, this.fanOut.stateMachine);
     // CDK's singleton function that sets S3 notifications at deploy time: its role is the one
     // Storage made; point its logs at the log group that role may write to.
     const notificationsHandler = this.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834')?.node.tryFindChild('Resource');
@@ -164,7 +180,7 @@ export class FileServiceStack extends Stack {
       queue: this.processing.queue,
       queueVisibilityTimeout: this.processing.queueVisibilityTimeout,
       deadLetterQueue: this.processing.deadLetterQueue,
-      alarms: [this.processing.deadLetterAlarm],
+      alarms: [this.processing.deadLetterAlarm, this.fanOut.failedAlarm],
     });
 
     this.console.deploy(this.api.restApi);

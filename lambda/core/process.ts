@@ -1,13 +1,13 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { StoredChecksum } from '../shared/api-types';
 import { storedChecksumOf } from '../shared/upload-checksums';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Config } from '../shared/config';
 import { errorName, isNotFound } from '../shared/errors';
 import { fromS3Key, profileKeyFor, S3_MAX_KEY_BYTES, userIdOfS3Key, validateKey } from '../shared/keys';
 import { quotedEtag } from '../shared/etag';
-import { SERVICE_FUNCTIONS } from '../shared/grants';
 import { lambdaLogger, type Logger } from '../shared/log';
+import { SERVICE_FUNCTIONS } from '../shared/grants';
 import { ContentError } from './profile/errors';
 
 /**
@@ -37,6 +37,19 @@ export interface ProcessDeps {
   now?: () => Date;
   /** One structured line per record (lambda/shared/log.ts); Lambda's console by default. */
   log?: Logger;
+  /** Starts the fan-out for an object too big for one pass; without it such objects get a `skipped` profile. */
+  fanOut?: FanOutStarter;
+}
+
+/** What starting a fan-out run is asked: the S3 record as received, and how many runs of it failed before. */
+export interface FanOutRequest {
+  record: S3NotificationRecord;
+  attempt: number;
+}
+
+/** Starts one fan-out run per (object, event, attempt): a duplicate request starts none. */
+export interface FanOutStarter {
+  start(request: FanOutRequest): Promise<'started' | 'already-started'>;
 }
 
 /** The parts of an S3 event notification record the processor uses. */
@@ -59,7 +72,10 @@ export type Outcome =
   | 'skipped-key-too-long'
   | 'skipped-deleted'
   | 'skipped-overwritten'
-  | 'skipped-stale';
+  | 'skipped-stale'
+  | 'skipped-too-large'
+  | 'fanned-out'
+  | 'fan-out-already-started';
 
 /** How many times a conditional profile write is re-tried when another writer got there first. */
 const MAX_WRITE_ATTEMPTS = 3;
@@ -99,7 +115,7 @@ interface ExistingProfile {
   sequencer?: string;
 }
 
-async function readExistingProfile(deps: ProcessDeps, key: string): Promise<ExistingProfile | undefined> {
+async function readExistingProfile(deps: Pick<ProcessDeps, 's3' | 'config'>, key: string): Promise<ExistingProfile | undefined> {
   try {
     const out = await deps.s3.send(new GetObjectCommand({ Bucket: deps.config.resultsBucket, Key: key }));
     const text = out.Body ? await out.Body.transformToString('utf8') : '';
@@ -123,14 +139,21 @@ function isSuperseded(existing: ExistingProfile | undefined, sequencer: string |
   return orSame ? cmp >= 0 : cmp > 0;
 }
 
-/** Profiles the object one S3 notification announced. Throws only for failures worth a retry. */
-export async function processS3Record(
-  deps: ProcessDeps,
-  record: S3NotificationRecord,
-  /** Epoch milliseconds: the profiler stops reading then, and the profile says `truncated`. */
-  deadline?: number,
-): Promise<{ outcome: Outcome; key?: string; code?: string }> {
-  const { config, s3 } = deps;
+/** What an S3 record names, once checked: the object to profile and where its profile goes. */
+export interface ProfileTarget {
+  s3Key: string;
+  /** The key as the API names it (without `users/<sub>/`). */
+  apiKey: string;
+  etag: string;
+  sequencer?: string;
+  eventTime?: string;
+  /** The size the event announced. */
+  size: number;
+  resultKey: string;
+}
+
+/** Step 1: the record's object, or why there is nothing to profile (no I/O). */
+export function targetOfRecord(config: Config, record: S3NotificationRecord): { target: ProfileTarget } | { outcome: Outcome; key?: string } {
   if (!record.eventName?.startsWith('ObjectCreated:')) return { outcome: 'skipped-not-created' };
   const object = record.s3?.object;
   if (record.s3?.bucket?.name !== config.uploadsBucket || !object?.key) return { outcome: 'skipped-foreign-bucket' };
@@ -152,82 +175,146 @@ export async function processS3Record(
   } catch {
     return { outcome: 'skipped-outside-user-area', key: s3Key };
   }
-  const etag = object.eTag ?? '';
-  const sequencer = object.sequencer;
-  const resultKey = profileKeyFor(s3Key);
+  return {
+    target: {
+      s3Key,
+      apiKey: apiKey!,
+      etag: object.eTag ?? '',
+      ...(object.sequencer ? { sequencer: object.sequencer } : {}),
+      ...(record.eventTime ? { eventTime: record.eventTime } : {}),
+      size: object.size ?? 0,
+      resultKey: profileKeyFor(s3Key),
+    },
+  };
+}
 
-  // A duplicate, or an event older than the stored profile: nothing to do, and no need to read the file.
-  if (isSuperseded(await readExistingProfile(deps, resultKey), sequencer, true)) return { outcome: 'skipped-stale', key: s3Key };
+/** Step 2: a duplicate, or an event older than the stored profile, needs no work (nor a read of the file). */
+export async function isStale(deps: Pick<ProcessDeps, 's3' | 'config'>, target: ProfileTarget): Promise<boolean> {
+  return isSuperseded(await readExistingProfile(deps, target.resultKey), target.sequencer, true);
+}
 
+/** How the processor treats an object, from its size and the time this invocation has left. */
+export type Route =
+  | { route: 'one-pass' }
+  | { route: 'fan-out'; reason: 'size' | 'estimate' }
+  | { route: 'skip'; reason: 'size' | 'estimate'; estimateSeconds: number; budgetSeconds: number };
+
+/**
+ * Step 3: one pass here, the fan-out, or (with no fan-out to hand it to) a `skipped` profile. An
+ * object goes to the fan-out when it is at least `fanOutBytes`, or when one pass at the assumed
+ * throughput would not end before `budgetMs` (the time this invocation has left for it): so a
+ * batch never runs into the function's timeout, whatever sizes it holds, and no receive of the
+ * message is spent on an attempt that cannot finish.
+ */
+export function routeObject(input: { size: number; budgetMs: number; fanOutBytes: number; profileBytesPerSecond: number; canFanOut: boolean }): Route {
+  const estimateMs = (input.size / input.profileBytesPerSecond) * 1000;
+  const reason = input.size >= input.fanOutBytes ? 'size' : estimateMs > input.budgetMs ? 'estimate' : undefined;
+  if (reason === undefined) return { route: 'one-pass' };
+  if (input.canFanOut) return { route: 'fan-out', reason };
+  return { route: 'skip', reason, estimateSeconds: Math.ceil(estimateMs / 1000), budgetSeconds: Math.floor(Math.max(0, input.budgetMs) / 1000) };
+}
+
+/** The `source` every profile document carries: which object and event it describes. */
+export function profileSource(target: ProfileTarget, size: number, checksum: StoredChecksum | null): Record<string, unknown> {
+  return {
+    bucket: 'uploads',
+    key: target.apiKey,
+    etag: target.etag,
+    size,
+    checksum,
+    sequencer: target.sequencer ?? null,
+    eventTime: target.eventTime ?? null,
+  };
+}
+
+/** The document a profile (or a failed one) is stored as; `status` says which. */
+export function profileDocument(profile: object): Record<string, unknown> {
+  // A profile of the content before a limit (gzip expansion, the deadline) says so in `status` too.
+  return { status: 'truncated' in profile && profile.truncated ? 'truncated' : 'ok', ...profile };
+}
+
+/** A profile that could not be made because the content is not what it claims (no retry helps). */
+export function failedDocument(err: unknown): Record<string, unknown> {
+  return { status: 'failed', error: { name: errorName(err) ?? 'Error', message: (err as Error).message } };
+}
+
+/**
+ * The checksum S3 stored with the object (or null). S3 returns it only when asked, and on a GET the
+ * SDK would then also verify the body as it streams (a CPU cost the profiler does not need, and an
+ * error mid-profile): a HEAD of the same version (If-Match) asks for it alone.
+ */
+export async function storedChecksum(deps: Pick<ProcessDeps, 's3'>, object: { Bucket: string; Key: string; IfMatch?: string }): Promise<StoredChecksum | null> {
+  return storedChecksumOf(await deps.s3.send(new HeadObjectCommand({ ...object, ChecksumMode: 'ENABLED' })));
+}
+
+/** Step 4 (one pass): reads the object once and profiles it. */
+async function profileOnePass(
+  deps: ProcessDeps,
+  target: ProfileTarget,
+  deadline: number | undefined,
+): Promise<{ outcome: Outcome; code?: string; document?: Record<string, unknown>; size?: number; checksum?: StoredChecksum | null }> {
   let out;
   let checksum: StoredChecksum | null;
   try {
-    const target = { Bucket: config.uploadsBucket, Key: s3Key, ...(etag ? { IfMatch: quotedEtag(etag) } : {}) };
-    // S3 returns the stored checksum only when asked, and on a GET the SDK would then also verify
-    // the body as it streams (a CPU cost the profiler does not need, and an error mid-profile):
-    // a HEAD of the same version (If-Match) asks for it alone.
-    checksum = storedChecksumOf(await s3.send(new HeadObjectCommand({ ...target, ChecksumMode: 'ENABLED' })));
-    out = await s3.send(new GetObjectCommand(target));
+    const object = { Bucket: deps.config.uploadsBucket, Key: target.s3Key, ...(target.etag ? { IfMatch: quotedEtag(target.etag) } : {}) };
+    checksum = await storedChecksum(deps, object);
+    out = await deps.s3.send(new GetObjectCommand(object));
   } catch (err) {
-    if (isPreconditionFailed(err)) return { outcome: 'skipped-overwritten', key: s3Key }; // the newer write has its own event
-    if (isNotFound(err)) return { outcome: 'skipped-deleted', key: s3Key };
+    if (isPreconditionFailed(err)) return { outcome: 'skipped-overwritten' }; // the newer write has its own event
+    if (isNotFound(err)) return { outcome: 'skipped-deleted' };
     throw err;
   }
   const body = out.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
-  const size = out.ContentLength ?? object.size ?? 0;
-  const source = {
-    bucket: 'uploads',
-    key: apiKey,
-    etag,
-    size,
-    checksum,
-    sequencer: sequencer ?? null,
-    eventTime: record.eventTime ?? null,
-  };
-
-  let document: Record<string, unknown>;
-  let outcome: Outcome;
-  let code: string | undefined;
+  const size = out.ContentLength ?? target.size;
   try {
     const profile = await deps.profileObject(
       {
         body: body ?? (async function* () {})(),
-        key: apiKey!,
+        key: target.apiKey,
         ...(out.ContentType ? { contentType: out.ContentType } : {}),
         size,
-        ...(etag ? { etag } : {}),
+        ...(target.etag ? { etag: target.etag } : {}),
       },
       deadline !== undefined ? { deadline } : {},
     );
-    // A profile of the content before a limit (gzip expansion, the deadline) says so in `status` too.
-    document = { status: 'truncated' in profile && profile.truncated ? 'truncated' : 'ok', ...profile };
-    outcome = 'profiled';
+    return { outcome: 'profiled', document: profileDocument(profile), size, checksum };
   } catch (err) {
     if (!isContentError(err)) throw err;
-    document = { status: 'failed', error: { name: errorName(err) ?? 'Error', message: (err as Error).message } };
-    outcome = 'failed-profile';
-    code = errorName(err) ?? 'Error';
+    return { outcome: 'failed-profile', code: errorName(err) ?? 'Error', document: failedDocument(err), size, checksum };
   } finally {
     body?.destroy?.();
   }
-  const profiledAt = (deps.now ? deps.now() : new Date()).toISOString();
-  const payload = JSON.stringify({ ...document, source, profiledAt });
+}
 
-  // Compare-and-swap on the stored profile: a concurrent writer with a newer event wins.
+/**
+ * Step 5: stores a profile document for `target` with a compare-and-swap on the stored profile, so
+ * a concurrent writer with a newer event wins. 'stale' when a newer event's profile is there.
+ * The fan-out's merge writes through this too.
+ */
+export async function writeProfile(
+  deps: Pick<ProcessDeps, 's3' | 'config' | 'now'>,
+  target: ProfileTarget,
+  document: Record<string, unknown>,
+  size: number,
+  /** What S3 stored with the object, recorded in the profile's source. */
+  checksum: StoredChecksum | null = null,
+): Promise<'written' | 'stale'> {
+  const profiledAt = (deps.now ? deps.now() : new Date()).toISOString();
+  const payload = JSON.stringify({ ...document, source: profileSource(target, size, checksum), profiledAt });
   for (let attempt = 1; ; attempt++) {
-    const existing = await readExistingProfile(deps, resultKey);
-    if (isSuperseded(existing, sequencer, false)) return { outcome: 'skipped-stale', key: s3Key };
+    const existing = await readExistingProfile(deps, target.resultKey);
+    if (isSuperseded(existing, target.sequencer, false)) return 'stale';
     try {
-      await s3.send(
+      await deps.s3.send(
         new PutObjectCommand({
-          Bucket: config.resultsBucket,
-          Key: resultKey,
+          Bucket: deps.config.resultsBucket,
+          Key: target.resultKey,
           Body: payload,
           ContentType: 'application/json',
           ...(existing ? { IfMatch: existing.etag } : { IfNoneMatch: '*' }),
         }),
       );
-      return { outcome, key: s3Key, ...(code ? { code } : {}) };
+      return 'written';
     } catch (err) {
       if (!isWriteConflict(err) || attempt >= MAX_WRITE_ATTEMPTS) throw err;
     }
@@ -235,14 +322,73 @@ export async function processS3Record(
 }
 
 /**
+ * Profiles the object one S3 notification announced, in named steps: check the record, skip a
+ * stale event, route by size and time left, then profile in one pass (or hand the object to the
+ * fan-out, or write a `skipped` profile) and write. Throws only for failures worth a retry.
+ */
+export async function processS3Record(
+  deps: ProcessDeps,
+  record: S3NotificationRecord,
+  /** Epoch milliseconds: the profiler stops reading then, and the profile says `truncated`. */
+  deadline?: number,
+  /** How many fan-out runs of this event failed before (a replayed dead letter says). */
+  fanOutAttempt = 0,
+): Promise<{ outcome: Outcome; key?: string; code?: string }> {
+  const checked = targetOfRecord(deps.config, record);
+  if (!('target' in checked)) return checked;
+  const { target } = checked;
+  const key = target.s3Key;
+
+  if (await isStale(deps, target)) return { outcome: 'skipped-stale', key };
+
+  const now = Date.now();
+  const route = routeObject({
+    size: target.size,
+    budgetMs: deadline === undefined ? Number.POSITIVE_INFINITY : deadline - now,
+    fanOutBytes: deps.config.fanOutBytes,
+    profileBytesPerSecond: deps.config.profileBytesPerSecond,
+    canFanOut: deps.fanOut !== undefined,
+  });
+  if (route.route === 'fan-out') {
+    const started = await deps.fanOut!.start({ record, attempt: fanOutAttempt });
+    return { outcome: started === 'started' ? 'fanned-out' : 'fan-out-already-started', key };
+  }
+  if (route.route === 'skip') {
+    const document = {
+      status: 'skipped',
+      reason: {
+        code: route.reason === 'size' ? 'TooLarge' : 'OverTimeBudget',
+        message:
+          route.reason === 'size'
+            ? `The object is at least ${deps.config.fanOutBytes} bytes (the fan-out threshold) and no fan-out is configured`
+            : `One pass would take about ${route.estimateSeconds} s, more than the ${route.budgetSeconds} s left, and no fan-out is configured`,
+      },
+      bytes: target.size,
+      etag: target.etag || null,
+    };
+    return { outcome: (await writeProfile(deps, target, document, target.size)) === 'stale' ? 'skipped-stale' : 'skipped-too-large', key };
+  }
+
+  const result = await profileOnePass(deps, target, deadline);
+  if (!result.document) return { outcome: result.outcome, key };
+  const written = await writeProfile(deps, target, result.document, result.size ?? target.size, result.checksum ?? null);
+  return { outcome: written === 'stale' ? 'skipped-stale' : result.outcome, key, ...(result.code ? { code: result.code } : {}) };
+}
+
+/**
  * Handles a batch of SQS messages carrying S3 notifications. A message whose processing failed
  * for a reason worth retrying is reported in `batchItemFailures`; SQS redelivers it and, after
  * the queue's receive limit, moves it to the dead-letter queue.
  */
-export async function processSqsEvent(deps: ProcessDeps, event: SQSEvent): Promise<SQSBatchResponse> {
+export async function processSqsEvent(
+  deps: ProcessDeps,
+  event: SQSEvent,
+  /** Lambda's context: the time left is its; without one (a test), the function's full timeout. */
+  context?: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<SQSBatchResponse> {
   const log = deps.log ?? lambdaLogger;
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-  const timeoutAt = Date.now() + SERVICE_FUNCTIONS.process.timeoutSeconds * 1000;
+  const timeoutAt = Date.now() + (context ? context.getRemainingTimeInMillis() : SERVICE_FUNCTIONS.process.timeoutSeconds * 1000);
   for (const message of event.Records) {
     if (Date.now() > timeoutAt - PROCESS_START_BY_MS) {
       // Too little time left to profile it: SQS delivers it again, in a batch of its own time.
@@ -271,7 +417,8 @@ async function processMessage(
   log: Logger,
   deadline: number,
 ): Promise<void> {
-  let notification: { Event?: string; Records?: S3NotificationRecord[] };
+  // `fanOutAttempt`: set on the dead letter of a failed fan-out run, so that its replay starts a new run.
+  let notification: { Event?: string; Records?: S3NotificationRecord[]; fanOutAttempt?: unknown };
   try {
     notification = JSON.parse(message.body) as typeof notification;
   } catch {
@@ -284,8 +431,9 @@ async function processMessage(
     return;
   }
   for (const record of notification?.Records ?? []) {
+    const attempt = typeof notification.fanOutAttempt === 'number' && Number.isSafeInteger(notification.fanOutAttempt) ? notification.fanOutAttempt : 0;
     const started = Date.now();
-    const { outcome, key, code } = await processS3Record(deps, record, deadline);
+    const { outcome, key, code } = await processS3Record(deps, record, deadline, attempt);
     log({
       level: outcome === 'failed-profile' ? 'warn' : 'info',
       outcome,

@@ -1,8 +1,11 @@
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { createS3Client } from '../shared/clients';
 import { loadConfig } from '../shared/config';
 import { profileObject } from '../core/profile';
+import { stepFunctionsStarter } from '../core/fan-out-start';
 import { createProcessHandler } from '../handlers/process';
 
 const config = loadConfig();
 const s3 = createS3Client(config);
-export const handler = createProcessHandler({ config, s3, profileObject });
+const fanOut = config.fanOutStateMachineArn ? stepFunctionsStarter(new SFNClient({ region: config.region }), config, config.fanOutStateMachineArn) : undefined;
+export const handler = createProcessHandler({ config, s3, profileObject, ...(fanOut ? { fanOut } : {}) });

@@ -31,6 +31,18 @@ export interface Config {
   signingKeysRefreshSeconds: number;
   /** Origins allowed to call the API from a browser (exact matches). */
   allowedOrigins: string[];
+  /**
+   * The processor: objects of at least this many bytes are profiled by the fan-out (plan -> byte
+   * ranges -> merge) rather than in one pass (CDK context `fanOutBytes`).
+   */
+  fanOutBytes: number;
+  /**
+   * The processor: bytes per second one pass of the profiler is assumed to read, for the estimate
+   * that decides whether an object fits the time left (lambda/core/process.ts `routeObject`).
+   */
+  profileBytesPerSecond: number;
+  /** The processor: the fan-out state machine it starts; unset when there is none (then too-large objects get a `skipped` profile). */
+  fanOutStateMachineArn?: string;
 }
 
 export const MiB = 1024 * 1024;
@@ -54,7 +66,19 @@ export const ENV = {
   secretsEndpoint: 'SECRETS_ENDPOINT',
   signingKeysRefreshSeconds: 'SIGNING_KEYS_REFRESH_SECONDS',
   allowedOrigins: 'ALLOWED_ORIGINS',
+  fanOutBytes: 'FAN_OUT_BYTES',
+  profileBytesPerSecond: 'PROFILE_BYTES_PER_SECOND',
+  fanOutStateMachineArn: 'FAN_OUT_STATE_MACHINE_ARN',
 } as const;
+
+/** Default of `fanOutBytes`: 2 GiB, about half a minute of one pass at the assumed throughput below. */
+export const DEFAULT_FAN_OUT_BYTES = 2 * GiB;
+/**
+ * Default of `profileBytesPerSecond`: the slowest shape bench/profile measured on one core here was
+ * about 60 MB/s and the processor's 1,024 MB Lambda has about 0.6 of a vCPU, so 32 MiB/s: an
+ * estimate on the safe side, since too low only fans out an object that would have fitted.
+ */
+export const DEFAULT_PROFILE_BYTES_PER_SECOND = 32 * MiB;
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -95,6 +119,7 @@ function signingKeySecretIds(env: Env): Partial<Record<SigningKeyPurpose, string
 export function loadConfig(env: Env = process.env): Config {
   const endpoint = env[ENV.s3Endpoint]?.trim();
   const secretsEndpoint = env[ENV.secretsEndpoint]?.trim();
+  const stateMachineArn = env[ENV.fanOutStateMachineArn]?.trim();
   return {
     uploadsBucket: required(env, ENV.uploadsBucket),
     resultsBucket: required(env, ENV.resultsBucket),
@@ -111,5 +136,8 @@ export function loadConfig(env: Env = process.env): Config {
       .split(',')
       .map((o) => o.trim())
       .filter(Boolean),
+    fanOutBytes: integer(env, ENV.fanOutBytes, DEFAULT_FAN_OUT_BYTES, 1, S3_MAX_OBJECT_BYTES),
+    profileBytesPerSecond: integer(env, ENV.profileBytesPerSecond, DEFAULT_PROFILE_BYTES_PER_SECOND, 1, 100 * GiB),
+    ...(stateMachineArn ? { fanOutStateMachineArn: stateMachineArn } : {}),
   };
 }

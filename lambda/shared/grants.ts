@@ -8,12 +8,16 @@
  * Plain data and functions, no aws-cdk-lib: the runtime and local mode import this module, and a
  * bundle must not pay for CDK at cold start.
  */
-import { COMPLETIONS_ROOT, LOGICAL_BUCKETS, USER_ROOT, type LogicalBucket } from './keys';
+import { COMPLETIONS_ROOT, FAN_OUT_ROOT, LOGICAL_BUCKETS, USER_ROOT, type LogicalBucket } from './keys';
 import type { ApiFunctionName } from './routes';
 import type { SigningKeyPurpose } from './signing-keys';
 
-/** The API functions of the route table, and the S3-event processor. */
-export type ServiceFunctionName = ApiFunctionName | 'process';
+/**
+ * The API functions of the route table, the S3-event processor, and the three steps of the fan-out
+ * state machine that profiles objects too big for one pass (lib/constructs/fan-out.ts).
+ */
+export type ServiceFunctionName = ApiFunctionName | 'process' | FanOutFunctionName;
+export type FanOutFunctionName = 'fanOutPlan' | 'fanOutRange' | 'fanOutMerge';
 
 /**
  * One kind of access to a bucket. Object actions on users' data are only ever on the user area
@@ -28,8 +32,12 @@ export type ServiceFunctionName = ApiFunctionName | 'process';
  * - delete: s3:DeleteObject
  * - completionClaims: s3:GetObject, s3:PutObject, s3:DeleteObject on `<bucket>/completions/*` only,
  *   the upload function's record of which request completes each upload (no user data there)
+ * - putFanOutParts: s3:PutObject on `<bucket>/fan-out/*` only, where a range worker leaves its
+ *   partial profile
+ * - takeFanOutParts: s3:GetObject, s3:DeleteObject on `<bucket>/fan-out/*` only: the merge reads
+ *   the partial profiles and removes them
  */
-export type BucketAccess = 'list' | 'exists' | 'read' | 'write' | 'delete' | 'writeMultipart' | 'completionClaims';
+export type BucketAccess = 'list' | 'exists' | 'read' | 'write' | 'delete' | 'writeMultipart' | 'completionClaims' | 'putFanOutParts' | 'takeFanOutParts';
 
 export interface ServiceFunctionSpec {
   description: string;
@@ -43,6 +51,8 @@ export interface ServiceFunctionSpec {
    * in its environment. [] for none.
    */
   keys: readonly SigningKeyPurpose[];
+  /** It starts executions of the fan-out state machine (states:StartExecution on that one state machine). */
+  startsFanOut: boolean;
 }
 
 /** API Gateway gives up after 29 s; an API request that takes 10 s is already broken. */
@@ -58,12 +68,14 @@ export const SERVICE_FUNCTIONS: Record<ServiceFunctionName, ServiceFunctionSpec>
     ...API_FUNCTION,
     buckets: { uploads: ['list'], results: ['list'] },
     keys: ['cursor'],
+    startsFanOut: false,
   },
   read: {
     description: 'Reads objects and their metadata (inline or presigned GET)',
     ...API_FUNCTION,
     buckets: { uploads: ['exists', 'read'], results: ['exists', 'read'] },
     keys: [],
+    startsFanOut: false,
   },
   upload: {
     description: 'Upload sessions (presigned PUT, multipart) and deletes',
@@ -73,6 +85,7 @@ export const SERVICE_FUNCTIONS: Record<ServiceFunctionName, ServiceFunctionSpec>
     buckets: { uploads: ['writeMultipart', 'delete'], results: ['delete', 'completionClaims'] },
     // Upload ids.
     keys: ['upload'],
+    startsFanOut: false,
   },
   process: {
     description: 'Profiles each uploaded object into the results bucket',
@@ -86,6 +99,38 @@ export const SERVICE_FUNCTIONS: Record<ServiceFunctionName, ServiceFunctionSpec>
     // a 404, so it is skipped.
     buckets: { uploads: ['exists', 'read'], results: ['exists', 'read', 'write'] },
     keys: [],
+    // Objects over the fan-out threshold, or whose one-pass estimate exceeds the time left, are
+    // handed to the fan-out state machine.
+    startsFanOut: true,
+  },
+  fanOutPlan: {
+    description: 'Fan-out: plans the byte ranges of an object too big for one pass',
+    // HEAD and the first bytes (the header) only.
+    memorySize: 512,
+    timeoutSeconds: 60,
+    buckets: { uploads: ['exists', 'read'], results: [] },
+    keys: [],
+    startsFanOut: false,
+  },
+  fanOutRange: {
+    description: 'Fan-out: profiles one byte range into a partial profile',
+    // Ranges are sized to take well under a minute; a gzip object is one range (it cannot be
+    // split), which gets Lambda's longest timeout and, past its deadline, a truncated profile.
+    memorySize: 1769, // one full vCPU
+    timeoutSeconds: 900,
+    buckets: { uploads: ['exists', 'read'], results: ['putFanOutParts'] },
+    keys: [],
+    startsFanOut: false,
+  },
+  fanOutMerge: {
+    description: 'Fan-out: checks range boundaries, merges partial profiles and writes the profile',
+    // Re-runs a range whose first-record guess was wrong, so it reads uploads too; writes the
+    // profile with the processor's conditional write, which reads the stored one first.
+    memorySize: 1769,
+    timeoutSeconds: 900,
+    buckets: { uploads: ['exists', 'read'], results: ['exists', 'read', 'write', 'takeFanOutParts'] },
+    keys: [],
+    startsFanOut: false,
   },
 };
 
@@ -106,6 +151,8 @@ const OBJECT_ACTIONS: Record<Exclude<BucketAccess, 'list' | 'exists'>, readonly 
   delete: ['s3:DeleteObject'],
   // GetObject: to tell a completed upload from one being completed, and for If-Match on PutObject.
   completionClaims: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+  putFanOutParts: ['s3:PutObject'],
+  takeFanOutParts: ['s3:GetObject', 's3:DeleteObject'],
 };
 
 /** The statement one kind of access to the bucket `bucketArn` needs. */
@@ -117,6 +164,9 @@ function accessStatement(access: BucketAccess, bucketArn: string): GrantStatemen
       return { actions: ['s3:ListBucket'], resources: [bucketArn] };
     case 'completionClaims':
       return { actions: [...OBJECT_ACTIONS[access]], resources: [`${bucketArn}/${COMPLETIONS_ROOT}*`] };
+    case 'putFanOutParts':
+    case 'takeFanOutParts':
+      return { actions: [...OBJECT_ACTIONS[access]], resources: [`${bucketArn}/${FAN_OUT_ROOT}*`] };
     default:
       return { actions: [...OBJECT_ACTIONS[access]], resources: [`${bucketArn}/${USER_AREA}`] };
   }
@@ -151,4 +201,12 @@ export function keyGrantStatements(
   keys: readonly SigningKeyPurpose[] = SERVICE_FUNCTIONS[fn].keys,
 ): GrantStatement[] {
   return keys.map((purpose) => ({ actions: [...READ_SECRET_ACTIONS], resources: [secretArns[purpose]] }));
+}
+
+/** The one action the processor needs on the fan-out state machine. */
+export const START_FAN_OUT_ACTIONS = ['states:StartExecution'] as const;
+
+/** The statement that lets `fn` start the fan-out state machine `stateMachineArn`, if its row says so. */
+export function fanOutGrantStatements(fn: ServiceFunctionName, stateMachineArn: string, startsFanOut = SERVICE_FUNCTIONS[fn].startsFanOut): GrantStatement[] {
+  return startsFanOut ? [{ actions: [...START_FAN_OUT_ACTIONS], resources: [stateMachineArn] }] : [];
 }

@@ -13,6 +13,12 @@ export const PROFILE_SUFFIX = '.profile.json';
  * (lambda/core/completion-claims.ts): outside every user area, so no caller can list or read it.
  */
 export const COMPLETIONS_ROOT = 'completions/';
+/**
+ * Where a fan-out run (lambda/core/fan-out.ts) keeps, in the results bucket, the partial profile of
+ * each byte range until the merge: outside every user area, so no caller can list or read it, and
+ * expired by a lifecycle rule in case a failed run leaves some behind.
+ */
+export const FAN_OUT_ROOT = 'fan-out/';
 /** S3's limit on a key. */
 export const S3_MAX_KEY_BYTES = 1024;
 /** The longest user id: a Cognito `sub` is a UUID (36 characters); local ids are held to the same. */

@@ -6,8 +6,9 @@ import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import type { ENV } from '../../lambda/shared/config';
-import { grantStatements, SERVICE_FUNCTIONS, type ServiceFunctionName } from '../../lambda/shared/grants';
+import { ENV } from '../../lambda/shared/config';
+import { fanOutGrantStatements, grantStatements, SERVICE_FUNCTIONS, type ServiceFunctionName } from '../../lambda/shared/grants';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { LogicalBucket } from '../../lambda/shared/keys';
 import { SERVICE_ESBUILD_OPTIONS } from './bundling';
 import { acknowledgeNag, nagArnRef } from './nag';
@@ -173,4 +174,15 @@ export function bindBuckets(fn: ServiceFunction, buckets: Record<LogicalBucket, 
       );
     }
   }
+}
+
+/**
+ * Lets a function whose row says `startsFanOut` start `stateMachine` (states:StartExecution on it
+ * alone, the statement `fanOutGrantStatements` generates) and names it in the function's
+ * environment, in one call. A function whose row does not say so gets neither.
+ */
+export function bindFanOut(fn: ServiceFunction, stateMachine: IStateMachine): void {
+  const statements = fanOutGrantStatements(fn.serviceName, stateMachine.stateMachineArn);
+  for (const statement of statements) fn.addToRolePolicy(new PolicyStatement(statement));
+  if (statements.length) fn.addEnvironment(ENV.fanOutStateMachineArn, stateMachine.stateMachineArn);
 }

@@ -11,7 +11,8 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { BUCKET_EXPOSED_HEADERS } from '../../lambda/shared/cors';
-import { COMPLETIONS_ROOT } from '../../lambda/shared/keys';
+import { COMPLETIONS_ROOT, FAN_OUT_ROOT } from '../../lambda/shared/keys';
+import { FAN_OUT } from '../../lambda/shared/fan-out';
 import { UPLOAD_LIFETIME_DAYS } from '../../lambda/shared/upload-lifetime';
 
 /** Days a completion claim is kept: a day past the days an upload id is valid. */
@@ -118,7 +119,11 @@ export class Storage extends Construct {
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 'results/',
       // A completion claim is needed while an upload id that names it is valid, and no longer.
-      lifecycleRules: [{ id: 'ExpireCompletionClaims', prefix: COMPLETIONS_ROOT, expiration: Duration.days(COMPLETION_CLAIM_DAYS) }],
+      lifecycleRules: [
+        { id: 'ExpireCompletionClaims', prefix: COMPLETIONS_ROOT, expiration: Duration.days(COMPLETION_CLAIM_DAYS) },
+        // A fan-out run's merge removes its partial profiles; a run that failed leaves them here.
+        { id: 'ExpireFanOutParts', prefix: FAN_OUT_ROOT, expiration: Duration.days(FAN_OUT.partsRetentionDays) },
+      ],
       cors: props.allowedOrigins.length
         ? [
             {

@@ -113,7 +113,7 @@ describe('functions', () => {
     const { stack: debug } = buildStack({ context: { sourceMaps: 'true' } });
     const json = Template.fromStack(debug).toJSON().Resources;
     const options = Object.values(debug.functions).map((fn) => json[logicalId(fn)].Properties.Environment.Variables.NODE_OPTIONS);
-    expect(options).toEqual(Array(4).fill('--enable-source-maps'));
+    expect(options).toEqual(Array(Object.keys(SERVICE_FUNCTIONS).length).fill('--enable-source-maps'));
   });
 
   it.each(Object.keys(SERVICE_FUNCTIONS) as ServiceFunctionName[])(
@@ -135,14 +135,22 @@ describe('functions', () => {
     expect(built.sort()).toEqual(Object.values(SERVICE_FUNCTIONS).map((f) => f.description).sort());
   });
 
-  it('gives the processor 1024 MB and 5 minutes and the API functions 512 MB and 10 seconds', () => {
+  it('gives the processor 1024 MB and 5 minutes, the API functions 512 MB and 10 seconds, the fan-out range and merge a vCPU and 15 minutes', () => {
     const limits = Object.fromEntries(
       Object.entries(stack.functions).map(([name, fn]) => {
         const p = resources[logicalId(fn)]!.Properties;
         return [name, [p.MemorySize, p.Timeout]];
       }),
     );
-    expect(limits).toEqual({ list: [512, 10], read: [512, 10], upload: [512, 10], process: [1024, 300] });
+    expect(limits).toEqual({
+      list: [512, 10],
+      read: [512, 10],
+      upload: [512, 10],
+      process: [1024, 300],
+      fanOutPlan: [512, 60],
+      fanOutRange: [1769, 900],
+      fanOutMerge: [1769, 900],
+    });
   });
 
   const keyRef = (purpose: SigningKeyPurpose) => ({ Ref: logicalId(stack.signingKeys.secrets[purpose]) });
@@ -162,8 +170,13 @@ describe('functions', () => {
     });
   });
 
-  it('sets only the buckets for the process function, which signs nothing', () => {
+  it('sets only the buckets and the fan-out (threshold, state machine) for the process function, which signs nothing', () => {
     const vars = resources[logicalId(stack.functions.process)]!.Properties.Environment.Variables;
+    expect(Object.keys(vars).sort()).toEqual([ENV.resultsBucket, ENV.uploadsBucket, ENV.fanOutBytes, ENV.fanOutStateMachineArn].sort());
+  });
+
+  it.each(['fanOutPlan', 'fanOutRange', 'fanOutMerge'] as const)('sets only the buckets for the %s function', (name) => {
+    const vars = resources[logicalId(stack.functions[name])]!.Properties.Environment.Variables;
     expect(Object.keys(vars).sort()).toEqual([ENV.resultsBucket, ENV.uploadsBucket].sort());
   });
 
@@ -233,6 +246,9 @@ describe('permissions', () => {
     ['read', []],
     ['upload', ['upload']],
     ['process', []],
+    ['fanOutPlan', []],
+    ['fanOutRange', []],
+    ['fanOutMerge', []],
   ] as const)('has a grants table that gives the %s function the keys %p', (name, keys) => {
     expect(SERVICE_FUNCTIONS[name].keys).toEqual(keys);
   });
@@ -247,6 +263,13 @@ describe('permissions', () => {
       { uploads: ['writeMultipart', 'delete'], results: ['delete', 'completionClaims'] },
     ],
     ['process', 'read uploads and read and write results', { uploads: ['exists', 'read'], results: ['exists', 'read', 'write'] }],
+    ['fanOutPlan', 'read uploads (HEAD and the first bytes) and nothing in results', { uploads: ['exists', 'read'], results: [] }],
+    ['fanOutRange', 'read uploads and put its partial profile under fan-out/', { uploads: ['exists', 'read'], results: ['putFanOutParts'] }],
+    [
+      'fanOutMerge',
+      'read uploads (to re-run a range), read and write profiles, take the partial profiles',
+      { uploads: ['exists', 'read'], results: ['exists', 'read', 'write', 'takeFanOutParts'] },
+    ],
   ] as const)('has a grants table that lets the %s function %s', (name, _what, expected) => {
     expect(SERVICE_FUNCTIONS[name].buckets).toEqual(expected);
   });
@@ -348,9 +371,10 @@ describe('buckets', () => {
     expect(UPLOAD_SESSION_SECONDS).toBe(7 * 24 * 3600);
   });
 
-  it('expires completion claims in the results bucket a day after the upload ids that name them', () => {
+  it('expires completion claims in the results bucket a day after the upload ids that name them, and fan-out parts after two days', () => {
     expect(resources[logicalId(stack.storage.results)]!.Properties.LifecycleConfiguration.Rules).toEqual([
       { Id: 'ExpireCompletionClaims', Prefix: 'completions/', ExpirationInDays: 8, Status: 'Enabled' },
+      { Id: 'ExpireFanOutParts', Prefix: 'fan-out/', ExpirationInDays: 2, Status: 'Enabled' },
     ]);
     expect(COMPLETION_CLAIM_DAYS * 24 * 3600).toBeGreaterThan(UPLOAD_SESSION_SECONDS);
   });

@@ -18,6 +18,8 @@ export const TEST_CONFIG: Config = {
   signingKeySecretIds: {},
   signingKeysRefreshSeconds: 300,
   allowedOrigins: ['https://app.example.com'],
+  fanOutBytes: 2 * 1024 ** 3,
+  profileBytesPerSecond: 32 * 1024 * 1024,
 };
 
 /** One key per purpose, as the functions have (each at least MIN_KEY_CHARS long). */
