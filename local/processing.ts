@@ -48,6 +48,8 @@ export interface ProcessingQueue {
   deadLetters(userId?: string): Promise<DeadLetter[]>;
   /** Moves dead letters back to the queue (those of `userId`, those with the given ids); how many moved. */
   replay(select?: { userId?: string; ids?: readonly string[] }): Promise<number>;
+  /** Puts a message straight into the dead-letter queue, as the fan-out state machine's Catch does in AWS. */
+  sendDeadLetter(body: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -114,6 +116,9 @@ export async function startProcessingQueue(options: ProcessingQueueOptions): Pro
         await mapping.idle();
       },
       deadLetters,
+      sendDeadLetter: async (body) => {
+        await sqs.send(new SendMessageCommand({ QueueUrl: deadLetterQueueUrl, MessageBody: body }));
+      },
       replay: async ({ userId, ids } = {}) => {
         if (userId === undefined && ids === undefined) return moveAllDeadLetters(sqs, server.queueArn(deadLetterQueueName));
         return moveDeadLetters(sqs, { from: deadLetterQueueUrl, to: queueUrl }, (l) => (userId === undefined || belongsTo(l, userId)) && (ids === undefined || ids.includes(l.messageId)));

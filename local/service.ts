@@ -26,6 +26,8 @@ import type { DeadLetter } from './dead-letters';
 import { createPoolSignIn } from './cognito/console-sign-in';
 import { startLocalCognito, type LocalCognito } from './cognito/server';
 import { startProcessingQueue, type ProcessHandler } from './processing';
+import { createLocalFanOut } from './fan-out';
+import type { FanOutStarter } from '../lambda/core/process';
 import { startS3Events } from './s3-events';
 import { startStorage } from './storage';
 import { startKeySecrets } from './secrets/keys';
@@ -43,6 +45,8 @@ export type BuildHandlers = (deps: {
   keys: Record<ServiceFunctionName, SigningKeys>;
   /** Where the functions' structured lines go: the service's log, one line of JSON each. */
   log: Logger;
+  /** The local fan-out (local/fan-out.ts), which the processor starts as it would the state machine. */
+  fanOut: FanOutStarter;
 }) => Handlers;
 
 export interface LocalServiceOptions {
@@ -90,6 +94,11 @@ export interface LocalServiceOptions {
   reconcile?: boolean | { maxKeys?: number };
   /** Defaults to the real handlers (local/handlers.ts). */
   buildHandlers?: BuildHandlers;
+  /**
+   * The fan-out's smallest range (AWS: FAN_OUT.minRangeBytes, 512 MiB); tests lower it, with
+   * `env.FAN_OUT_BYTES`, to take small files through plan -> ranges -> merge.
+   */
+  fanOutMinRangeBytes?: number;
   log?: (line: string) => void;
 }
 
@@ -136,6 +145,8 @@ export interface LocalService {
     idle(): Promise<void>;
     deadLetters(): Promise<DeadLetter[]>;
     replayDeadLetters(ids?: readonly string[]): Promise<number>;
+    /** The names of the fan-out runs started so far (local/fan-out.ts). */
+    fanOutRuns(): string[];
   };
   stop(): Promise<void>;
 }
@@ -225,8 +236,18 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     const keys = Object.fromEntries(
       secretsClients.map(([fn, client]) => [fn, createSigningKeys(config, client, SERVICE_FUNCTIONS[fn].keys, { log })]),
     ) as Record<ServiceFunctionName, SigningKeys>;
+    // The fan-out's failed runs go to the processing dead-letter queue, which starts below.
+    let sendDeadLetter = (_body: string): Promise<void> => Promise.reject(new Error('The processing queue has not started'));
+    const fanOut = createLocalFanOut({
+      config,
+      engine: (await import('./handlers')).buildFanOutEngine(),
+      clients: { plan: clients.fanOutPlan, range: clients.fanOutRange, merge: clients.fanOutMerge },
+      sendDeadLetter: (body) => sendDeadLetter(body),
+      ...(options.fanOutMinRangeBytes !== undefined ? { minRangeBytes: options.fanOutMinRangeBytes } : {}),
+      log,
+    });
     const buildHandlers = options.buildHandlers ?? (await import('./handlers')).buildHandlers;
-    const handlers = buildHandlers({ config, clients, keys, log: jsonLines(log) });
+    const handlers = buildHandlers({ config, clients, keys, log: jsonLines(log), fanOut });
 
     const queue = parts.add(
       await startProcessingQueue({
@@ -241,6 +262,9 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         log,
       }),
     );
+    sendDeadLetter = (body) => queue.sendDeadLetter(body);
+    // Stopped before the queue (parts stop in reverse): a run ending now can still dead-letter.
+    parts.add({ stop: () => fanOut.idle() });
     const events = parts.add(
       await startS3Events({
         s3: storage.s3,
@@ -332,7 +356,9 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         idle: async () => {
           await events.idle();
           await queue.idle();
+          await fanOut.idle();
         },
+        fanOutRuns: () => fanOut.runs(),
         deadLetters: () => queue.deadLetters(),
         replayDeadLetters: (ids) => queue.replay(ids ? { ids } : {}),
       },
