@@ -4,10 +4,10 @@ import { createReadHandler } from '../lambda/handlers/read';
 import { createUploadHandler } from '../lambda/handlers/upload';
 import { createProcessHandler } from '../lambda/handlers/process';
 import { profileObject, readRows } from '../lambda/core/profile';
-import { wholeObjectEngine, type FanOutEngine } from '../lambda/core/fan-out';
+import { rangeEngine, type FanOutEngine } from '../lambda/core/fan-out';
 
 /** The engine the fan-out steps use, as lambda/functions/fan-out-*.ts build it. */
-export const buildFanOutEngine = (): FanOutEngine => wholeObjectEngine(profileObject);
+export const buildFanOutEngine = (): FanOutEngine => rangeEngine();
 
 /** The deployed handlers, each with the local service's config, its own function's S3 client and signing keys; nothing local-specific. */
 export const buildHandlers: BuildHandlers = ({ config, clients, keys, log, fanOut }) => ({

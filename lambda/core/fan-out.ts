@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../shared/config';
+import { HEAD_BYTES, mergeRanges, planRanges, profileRange, type ByteRangeSource, type Range, type RangePartial, type RangePlan } from './profile';
 import { errorName, isNotFound } from '../shared/errors';
 import { quotedEtag } from '../shared/etag';
 import { FAN_OUT, rangeBytesFor } from '../shared/fan-out';
@@ -32,12 +33,8 @@ import {
   type ProfileTarget,
 } from './process';
 
-/** One byte range of the object: the records that start in [start, end) are its. */
-export interface RangeSpec {
-  index: number;
-  start: number;
-  end: number;
-}
+/** One byte range of the object: the records that start in [start, end) are its (the engine's `Range`). */
+export type RangeSpec = Range;
 
 /** The object as every step sees it (JSON: it travels in the state machine's payloads). */
 export interface FanOutJob {
@@ -47,7 +44,7 @@ export interface FanOutJob {
   contentType?: string;
   /** The run's name: its partial profiles live under `fan-out/<runName>/`. */
   runName: string;
-  /** What the engine's plan needs each range and the merge to know (the header, the format); small. */
+  /** What the engine's plan gives each range and the merge (format, header, options): tens of KB at most. */
   engineContext: unknown;
 }
 
@@ -64,33 +61,53 @@ export interface RangeReport {
  * touches only the code that builds one (lambda/functions/fan-out-*.ts, local/handlers.ts).
  */
 export interface FanOutEngine {
+  /** Bytes of the object's start the plan needs. */
+  headBytes: number;
   plan(input: { key: string; contentType?: string; size: number; head: Uint8Array; rangeBytes: number }): { context: unknown; ranges: RangeSpec[] };
-  /** Profiles one range from `body`, the object's bytes from `range.start` to its end (stop reading when done). */
-  profileRange(input: {
-    body: AsyncIterable<Uint8Array>;
-    key: string;
-    contentType?: string;
-    size: number;
-    etag?: string;
-    range: RangeSpec;
-    context: unknown;
-    deadline?: number;
-  }): Promise<{ partial: unknown; boundary: unknown }>;
+  /** Profiles one range, reading what it needs of the object from `source`. */
+  profileRange(input: { source: ByteRangeSource; object: { key: string; contentType?: string; size: number; etag?: string }; range: RangeSpec; context: unknown }): Promise<{
+    partial: unknown;
+    boundary: unknown;
+  }>;
   /** The merged profile, or the ranges to profile again (from the boundary the previous range proved). */
-  merge(input: { context: unknown; parts: { range: RangeSpec; boundary: unknown; partial: unknown }[] }): { profile: object } | { rerun: RangeSpec[] };
+  merge(input: { context: unknown; parts: { range: RangeSpec; boundary: unknown; partial: unknown }[]; etag?: string }): { profile: object } | { rerun: RangeSpec[] };
 }
 
 /**
- * The engine while the byte-range split is not there: one range, the whole object, profiled in one
- * pass by the same profiler the processor uses. The fan-out's path (plan -> ranges -> merge, the
- * state, the partials in S3, the conditional write) is the same; only the parallelism is missing.
+ * The engine's byte-range split (lambda/core/profile/ranges.ts): ranges of `rangeBytes`, each worker
+ * finding its first record (speculating on quotes), the merge checking the boundaries and asking
+ * for re-runs. The whole-object SHA-256 cannot be computed from ranges: the profile's sha256 is null.
+ */
+export function rangeEngine(): FanOutEngine {
+  return {
+    headBytes: HEAD_BYTES,
+    plan: ({ key, contentType, size, head, rangeBytes }) => {
+      const plan = planRanges({ size, head, key, ...(contentType ? { contentType } : {}), rangeBytes });
+      return { context: plan, ranges: plan.ranges };
+    },
+    profileRange: async ({ source, range, context }) => {
+      const partial = await profileRange(source, context as RangePlan, range);
+      const { index, start, end, firstRecordStart, nextRecordStart } = partial;
+      return { partial, boundary: { index, start, end, firstRecordStart, nextRecordStart } };
+    },
+    merge: ({ context, parts, etag }) => {
+      const partials = [...parts].sort((a, b) => a.range.index - b.range.index).map((p) => p.partial as RangePartial);
+      return mergeRanges(context as RangePlan, partials, { etag: etag ?? null, sha256: null });
+    },
+  };
+}
+
+/**
+ * One range, the whole object, profiled in one pass by the processor's profiler: the fan-out's
+ * path (plan -> ranges -> merge, the state, the parts in S3, the conditional write) without the split.
  */
 export function wholeObjectEngine(profileObject: ProfileObjectFn): FanOutEngine {
   return {
+    headBytes: 1,
     plan: ({ size }) => ({ context: null, ranges: [{ index: 0, start: 0, end: size }] }),
-    profileRange: async ({ body, key, contentType, size, etag, range, deadline }) => {
-      if (range.start !== 0) throw new Error('wholeObjectEngine profiles whole objects only');
-      const profile = await profileObject({ body, key, ...(contentType ? { contentType } : {}), size, ...(etag ? { etag } : {}) }, deadline !== undefined ? { deadline } : {});
+    profileRange: async ({ source, object }) => {
+      const { key, contentType, size, etag } = object;
+      const profile = await profileObject({ body: source.read(0, size), key, ...(contentType ? { contentType } : {}), size, ...(etag ? { etag } : {}) });
       return { partial: profile, boundary: { start: 0, end: size } };
     },
     merge: ({ parts }) => {
@@ -154,7 +171,7 @@ export async function planFanOut(deps: FanOutDeps, request: FanOutRequest & { ru
       head = new Uint8Array();
     } else {
       const first = await deps.s3.send(
-        new GetObjectCommand({ Bucket: deps.config.uploadsBucket, Key: target.s3Key, Range: `bytes=0-${Math.min(size, FAN_OUT.headBytes) - 1}`, ...ifMatch }),
+        new GetObjectCommand({ Bucket: deps.config.uploadsBucket, Key: target.s3Key, Range: `bytes=0-${Math.min(size, deps.engine.headBytes) - 1}`, ...ifMatch }),
       );
       head = first.Body ? await first.Body.transformToByteArray() : new Uint8Array();
     }
@@ -168,37 +185,43 @@ export async function planFanOut(deps: FanOutDeps, request: FanOutRequest & { ru
   return { job: { target, size, ...(contentType ? { contentType } : {}), runName: request.runName, engineContext: context }, ranges };
 }
 
-/** Profiles one range from S3: the bytes from its start on, as the engine reads them. */
-async function profileRangeFromS3(deps: FanOutDeps, job: FanOutJob, range: RangeSpec, deadline?: number): Promise<{ partial: unknown; boundary: unknown } | 'overwritten'> {
-  let out;
+/** The object's bytes [start, end) from S3, of the version the event announced (If-Match). */
+function s3Source(deps: FanOutDeps, job: FanOutJob): ByteRangeSource {
+  return {
+    read: async function* (start, end) {
+      const last = Math.min(end, job.size) - 1;
+      if (last < start) return;
+      const out = await deps.s3.send(
+        new GetObjectCommand({
+          Bucket: deps.config.uploadsBucket,
+          Key: job.target.s3Key,
+          Range: `bytes=${start}-${last}`,
+          ...(job.target.etag ? { IfMatch: quotedEtag(job.target.etag) } : {}),
+        }),
+      );
+      const body = out.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+      try {
+        if (body) yield* body;
+      } finally {
+        // The engine may stop early (its last record ended): close the connection.
+        body?.destroy?.();
+      }
+    },
+  };
+}
+
+/** Profiles one range from S3; 'overwritten' when the object is no longer the version of the event. */
+async function profileRangeFromS3(deps: FanOutDeps, job: FanOutJob, range: RangeSpec): Promise<{ partial: unknown; boundary: unknown } | 'overwritten'> {
   try {
-    out = await deps.s3.send(
-      new GetObjectCommand({
-        Bucket: deps.config.uploadsBucket,
-        Key: job.target.s3Key,
-        // Open-ended: the range's last record may end past `end`; the engine stops reading when done.
-        ...(job.size > 0 ? { Range: `bytes=${range.start}-` } : {}),
-        ...(job.target.etag ? { IfMatch: quotedEtag(job.target.etag) } : {}),
-      }),
-    );
+    return await deps.engine.profileRange({
+      source: s3Source(deps, job),
+      object: { key: job.target.apiKey, ...(job.contentType ? { contentType: job.contentType } : {}), size: job.size, ...(job.target.etag ? { etag: job.target.etag } : {}) },
+      range,
+      context: job.engineContext,
+    });
   } catch (err) {
     if (isPreconditionFailed(err) || isNotFound(err)) return 'overwritten';
     throw err;
-  }
-  const body = out.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
-  try {
-    return await deps.engine.profileRange({
-      body: body ?? (async function* () {})(),
-      key: job.target.apiKey,
-      ...(job.contentType ? { contentType: job.contentType } : {}),
-      size: job.size,
-      ...(job.target.etag ? { etag: job.target.etag } : {}),
-      range,
-      context: job.engineContext,
-      ...(deadline !== undefined ? { deadline } : {}),
-    });
-  } finally {
-    body?.destroy?.();
   }
 }
 
@@ -214,11 +237,11 @@ interface StoredPart {
  * Step 2: profiles one range and stores its partial profile. A content error is stored too (the
  * merge writes a `failed` profile, as the processor does); only failures worth a retry throw.
  */
-export async function profileRangeStep(deps: FanOutDeps, input: { job: FanOutJob; range: RangeSpec }, deadline?: number): Promise<RangeReport> {
+export async function profileRangeStep(deps: FanOutDeps, input: { job: FanOutJob; range: RangeSpec }): Promise<RangeReport> {
   const { job, range } = input;
   let part: StoredPart;
   try {
-    const result = await profileRangeFromS3(deps, job, range, deadline);
+    const result = await profileRangeFromS3(deps, job, range);
     if (result === 'overwritten') return { index: range.index, overwritten: true };
     part = { range, boundary: result.boundary, partial: result.partial };
   } catch (err) {
@@ -245,11 +268,7 @@ async function deleteParts(deps: FanOutDeps, job: FanOutJob, ranges: readonly Ra
  * Step 3: checks and merges the partial profiles (re-running, here, each range whose first record
  * was guessed wrong), writes the profile with the processor's conditional write, removes the parts.
  */
-export async function mergeFanOut(
-  deps: FanOutDeps,
-  input: { job: FanOutJob; ranges: RangeSpec[] },
-  deadline?: number,
-): Promise<{ outcome: Outcome }> {
+export async function mergeFanOut(deps: FanOutDeps, input: { job: FanOutJob; ranges: RangeSpec[] }): Promise<{ outcome: Outcome }> {
   const { job, ranges } = input;
   try {
     const parts = await Promise.all(ranges.map((r) => readPart(deps, job, r.index).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)))));
@@ -263,7 +282,7 @@ export async function mergeFanOut(
       document = failedDocument(Object.assign(new Error(failed.failed!.message), { name: failed.failed!.name }));
       outcome = 'failed-profile';
     } else {
-      const merged = await mergeWithReruns(deps, job, stored, deadline);
+      const merged = await mergeWithReruns(deps, job, stored);
       if (merged === 'overwritten') return { outcome: 'skipped-overwritten' };
       document = merged;
       outcome = 'profiled';
@@ -275,14 +294,14 @@ export async function mergeFanOut(
   }
 }
 
-async function mergeWithReruns(deps: FanOutDeps, job: FanOutJob, stored: StoredPart[], deadline?: number): Promise<Record<string, unknown> | 'overwritten'> {
+async function mergeWithReruns(deps: FanOutDeps, job: FanOutJob, stored: StoredPart[]): Promise<Record<string, unknown> | 'overwritten'> {
   const parts = stored.map((p) => ({ range: p.range, boundary: p.boundary, partial: p.partial }));
   // Each re-run starts from a boundary the previous range proved, so it is right; one round per
   // range at most, and a wrong engine cannot loop for ever.
   for (let round = 0; round <= parts.length; round++) {
     let result;
     try {
-      result = deps.engine.merge({ context: job.engineContext, parts });
+      result = deps.engine.merge({ context: job.engineContext, parts, ...(job.target.etag ? { etag: job.target.etag } : {}) });
     } catch (err) {
       if (isContentError(err)) return failedDocument(err);
       throw err;
@@ -291,7 +310,7 @@ async function mergeWithReruns(deps: FanOutDeps, job: FanOutJob, stored: StoredP
     for (const range of result.rerun) {
       let rerun;
       try {
-        rerun = await profileRangeFromS3(deps, job, range, deadline);
+        rerun = await profileRangeFromS3(deps, job, range);
       } catch (err) {
         if (isContentError(err)) return failedDocument(err);
         throw err;

@@ -1,9 +1,8 @@
 import { createS3Client } from '../shared/clients';
 import { loadConfig } from '../shared/config';
-import { profileObject } from '../core/profile';
-import { wholeObjectEngine } from '../core/fan-out';
+import { rangeEngine } from '../core/fan-out';
 import { createFanOutPlanHandler } from '../handlers/fan-out';
 
 const config = loadConfig();
 const s3 = createS3Client(config);
-export const handler = createFanOutPlanHandler({ config, s3, engine: wholeObjectEngine(profileObject) });
+export const handler = createFanOutPlanHandler({ config, s3, engine: rangeEngine() });

@@ -19,8 +19,6 @@ export const FAN_OUT = {
   maxRanges: 1000,
   /** Range workers running at once for one object (the Distributed Map's MaxConcurrency). */
   maxConcurrency: 50,
-  /** Bytes of the object the planner reads to find the format and the header. */
-  headBytes: 64 * 1024,
   /** Days a partial profile left behind by a failed run is kept (lifecycle rule on `fan-out/`). */
   partsRetentionDays: 2,
 } as const;
