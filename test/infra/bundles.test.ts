@@ -43,7 +43,7 @@ describe('function bundles', () => {
 
   afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
 
-  it.each(['list', 'read', 'upload', 'process'])('builds a %s bundle that exports a handler function', (name) => {
+  it.each(['list', 'read', 'upload', 'process', 'fanOutPlan', 'fanOutRange', 'fanOutMerge'])('builds a %s bundle that exports a handler function', (name) => {
     const file = bundles[name]!;
     const probe = `import(${JSON.stringify(pathToFileURL(file).href)}).then((m) => process.stdout.write(typeof m.handler))`;
     const output = execFileSync(process.execPath, ['-e', probe], { env: BUNDLE_ENV, encoding: 'utf8' });
