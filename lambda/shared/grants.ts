@@ -118,7 +118,9 @@ export const SERVICE_FUNCTIONS: Record<ServiceFunctionName, ServiceFunctionSpec>
     // split), which gets Lambda's longest timeout and, past its deadline, a truncated profile.
     memorySize: 1769, // one full vCPU
     timeoutSeconds: 900,
-    buckets: { uploads: ['exists', 'read'], results: ['putFanOutParts'] },
+    // No `exists`: the plan has just seen the object; one deleted since is refused (403) rather
+    // than missing (404), and the run fails into the dead letters, whose replay the plan then skips.
+    buckets: { uploads: ['read'], results: ['putFanOutParts'] },
     keys: [],
     startsFanOut: false,
   },
@@ -128,7 +130,7 @@ export const SERVICE_FUNCTIONS: Record<ServiceFunctionName, ServiceFunctionSpec>
     // profile with the processor's conditional write, which reads the stored one first.
     memorySize: 1769,
     timeoutSeconds: 900,
-    buckets: { uploads: ['exists', 'read'], results: ['exists', 'read', 'write', 'takeFanOutParts'] },
+    buckets: { uploads: ['read'], results: ['exists', 'read', 'write', 'takeFanOutParts'] },
     keys: [],
     startsFanOut: false,
   },

@@ -264,11 +264,11 @@ describe('permissions', () => {
     ],
     ['process', 'read uploads and read and write results', { uploads: ['exists', 'read'], results: ['exists', 'read', 'write'] }],
     ['fanOutPlan', 'read uploads (HEAD and the first bytes) and nothing in results', { uploads: ['exists', 'read'], results: [] }],
-    ['fanOutRange', 'read uploads and put its partial profile under fan-out/', { uploads: ['exists', 'read'], results: ['putFanOutParts'] }],
+    ['fanOutRange', 'read uploads and put its partial profile under fan-out/', { uploads: ['read'], results: ['putFanOutParts'] }],
     [
       'fanOutMerge',
       'read uploads (to re-run a range), read and write profiles, take the partial profiles',
-      { uploads: ['exists', 'read'], results: ['exists', 'read', 'write', 'takeFanOutParts'] },
+      { uploads: ['read'], results: ['exists', 'read', 'write', 'takeFanOutParts'] },
     ],
   ] as const)('has a grants table that lets the %s function %s', (name, _what, expected) => {
     expect(SERVICE_FUNCTIONS[name].buckets).toEqual(expected);

@@ -18,8 +18,14 @@ jest.setTimeout(240_000);
 
 interface Scenario {
   name: string;
+  /** Run against the service whose fan-out threshold is lowered (FAN_OUT_BYTES), so uploads take plan -> ranges -> merge. */
+  fanOut?: true;
   run(ctx: { user: ApiUser; started: Started; hold: Hold }): Promise<void>;
 }
+
+/** The lowered threshold and smallest range of the fan-out scenarios' service: CSV above is over it. */
+const FAN_OUT_ENV = { FAN_OUT_BYTES: '12' };
+const FAN_OUT_MIN_RANGE_BYTES = 8;
 
 /** Holds the processor back, so a scenario can change an upload before its event is handled. */
 interface Hold {
@@ -133,6 +139,48 @@ const SCENARIOS: Scenario[] = [
       check((await started.service.processing.deadLetters()).length === 0, 'the deleted upload was dead-lettered instead of skipped');
     },
   },
+  {
+    name: 'profiles an upload over the fan-out threshold through plan, ranges and merge',
+    fanOut: true,
+    async run({ user, started }) {
+      await uploadAndProcess(user, started, 'fanned.csv');
+      check((await profileStatus(user, 'fanned.csv')) === 200, 'no profile was written');
+      check((await started.service.processing.deadLetters()).length === 0, 'the upload was dead-lettered');
+    },
+  },
+  {
+    name: 'profiles a re-upload through the fan-out (the merge reads the stored profile first)',
+    fanOut: true,
+    async run({ user, started }) {
+      await uploadAndProcess(user, started, 'fanned-twice.csv');
+      await uploadAndProcess(user, started, 'fanned-twice.csv', Buffer.from('name,n\nc,3\nd,4\ne,5\n'));
+      const res = await call(user.baseUrl, 'GET', '/buckets/results/objects/fanned-twice.csv.profile.json', { token: user.token });
+      check(res.status === 200 && (res.json as { rows?: number }).rows === 3, `the profile is not of the second upload: ${res.text.slice(0, 100)}`);
+    },
+  },
+  {
+    name: 'ends the fan-out of an upload deleted before it was planned without a dead letter',
+    fanOut: true,
+    async run({ user, started, hold }) {
+      hold.hold();
+      await user.upload('fanned-gone.csv', CSV, 'text/csv');
+      await user.expect('DELETE', '/buckets/uploads/objects/fanned-gone.csv', 204);
+      hold.release();
+      await started.service.processing.idle();
+      check((await started.service.processing.deadLetters()).length === 0, 'the deleted upload was dead-lettered instead of skipped');
+    },
+  },
+  {
+    name: 'merges an upload whose range guessed its first record wrong by reading that range again',
+    fanOut: true,
+    async run({ user, started }) {
+      // A quote inside an unquoted field misleads the first-record guess of the second 8-byte range,
+      // and the merge reads it again from the boundary the first range proved (test/unit/profile/ranges.test.ts).
+      await uploadAndProcess(user, started, 'misguess.csv', Buffer.from('a\nx"y\n"p\nq"\nz\n'));
+      const res = await call(user.baseUrl, 'GET', '/buckets/results/objects/misguess.csv.profile.json', { token: user.token });
+      check(res.status === 200 && (res.json as { status?: string }).status === 'ok', `no profile: ${res.status} ${res.text.slice(0, 100)}`);
+    },
+  },
 ];
 
 /** Every (function, bucket, access) entry of the table. */
@@ -150,7 +198,7 @@ function without(entry: (typeof ENTRIES)[number]): FunctionGrants {
 function holdable(): { build: BuildHandlers; hold: Hold } {
   let gate: { promise: Promise<void>; open: () => void } | undefined;
   const build: BuildHandlers = (deps) => {
-    const process = createProcessHandler({ config: deps.config, s3: deps.clients.process, profileObject, log: () => undefined });
+    const process = createProcessHandler({ config: deps.config, s3: deps.clients.process, profileObject, fanOut: deps.fanOut, log: () => undefined });
     return {
       ...buildHandlers(deps),
       process: async (event: SQSEvent) => {
@@ -176,18 +224,30 @@ function holdable(): { build: BuildHandlers; hold: Hold } {
 async function failingScenarios(grants?: FunctionGrants): Promise<string[]> {
   const { build, hold } = holdable();
   const started = await startService({ buildHandlers: build, reconcile: false, ...(grants ? { grants } : {}) });
+  const fanOutStarted = await startService({
+    buildHandlers: build,
+    reconcile: false,
+    env: FAN_OUT_ENV,
+    fanOutMinRangeBytes: FAN_OUT_MIN_RANGE_BYTES,
+    ...(grants ? { grants } : {}),
+  }).catch(async (err: unknown) => {
+    await started.stop();
+    throw err;
+  });
   const failed: string[] = [];
   try {
     for (const [i, scenario] of SCENARIOS.entries()) {
-      const user = new ApiUser(started.service.apiUrl, started.service.token(`mutant-${i}`));
+      const target = scenario.fanOut ? fanOutStarted : started;
+      const user = new ApiUser(target.service.apiUrl, target.service.token(`mutant-${i}`));
       try {
-        await scenario.run({ user, started, hold });
+        await scenario.run({ user, started: target, hold });
       } catch {
         failed.push(scenario.name);
       }
       hold.release();
     }
   } finally {
+    await fanOutStarted.stop();
     await started.stop();
   }
   return failed;
