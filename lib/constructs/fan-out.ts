@@ -142,7 +142,7 @@ export class FanOut extends Construct {
     acknowledgeNag(
       role,
       'AwsSolutions-IAM5[Resource::*]',
-      'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and log delivery to CloudWatch Logs (logs:CreateLogDelivery and the other delivery actions) support no narrower resource.',
+      'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and log delivery to CloudWatch Logs (logs:CreateLogDelivery and the other delivery actions) support no narrower resource. test/trust/stack-security.test.ts allows these on "*" in this role only.',
     );
     for (const fn of [props.plan, props.range, props.merge]) {
       const cfn = fn.node.defaultChild;
