@@ -15,6 +15,13 @@ import type * as R from './api-responses';
  */
 export const MIN_MULTIPART_THRESHOLD_BYTES = 5 * 1024 * 1024;
 
+/**
+ * The profile of `<key>` in the uploads bucket is `<key>.profile.json` in the results bucket.
+ * Here, with no runtime import, so the console and the CLI take it without lambda/shared/keys.ts
+ * (which needs Node's Buffer).
+ */
+export const PROFILE_SUFFIX = '.profile.json';
+
 /** At most this many part numbers per `POST /uploads/{uploadId}/parts`. */
 export const MAX_PARTS_PER_SIGN_REQUEST = 100;
 

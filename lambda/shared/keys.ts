@@ -5,9 +5,10 @@
  */
 import { BadRequestError, NotFoundError } from './errors';
 import type { Config } from './config';
+import { PROFILE_SUFFIX } from './api-types';
 
 export const USER_ROOT = 'users/';
-export const PROFILE_SUFFIX = '.profile.json';
+export { PROFILE_SUFFIX };
 /**
  * Where the upload function keeps, in the results bucket, which request is completing each upload
  * (lambda/core/completion-claims.ts): outside every user area, so no caller can list or read it.

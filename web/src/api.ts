@@ -3,7 +3,7 @@
  * on a 401, and the API's `{"error":{"code","message"}}` turned into an ApiError.
  */
 import { ApiError, createApiClient, encodeKey, errorFromResponse, type ApiClient, type ObjectPage, type ObjectUrl, type RowsPage } from '../../client/api-client';
-import { PROFILE_SUFFIX } from '../../lambda/shared/keys';
+import { PROFILE_SUFFIX } from '../../lambda/shared/api-types';
 import { refresh, session } from './auth';
 import type { ConsoleConfig } from './config';
 
