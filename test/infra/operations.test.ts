@@ -247,8 +247,13 @@ describe('S3 notifications handler', () => {
     expect(otherPolicies).toEqual([]);
   });
 
-  it('logs to that log group, kept for a month', () => {
-    expect(handler().LoggingConfig).toEqual({ LogGroup: { Ref: logicalId(stack.storage.notificationsHandlerLogs) } });
+  it('logs to that log group, in JSON like every function of the stack, kept for a month', () => {
+    expect(handler().LoggingConfig).toEqual({
+      LogGroup: { Ref: logicalId(stack.storage.notificationsHandlerLogs) },
+      LogFormat: 'JSON',
+      ApplicationLogLevel: 'INFO',
+      SystemLogLevel: 'INFO',
+    });
     expect(resources[logicalId(stack.storage.notificationsHandlerLogs)]!.Properties.RetentionInDays).toBe(30);
   });
 });
