@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { Browser, Page, Request, Route } from 'playwright-core';
 import { startLocalService, type LocalService } from '../../local/service';
 import { launchChromium, screenshot, signedInPage } from './support/console';
@@ -110,6 +110,9 @@ describeWith(CHROMIUM, 'console uploads (headless Chromium, local mode)', () => 
 
     expect(await storedSha256(user, 'dropped/big.bin')).toBe(given);
     expect(parts.size).toBe(9); // 70 MiB in the server's 8 MiB parts
+    // Sent with a CRC32 per part and the whole object's at complete, which S3 checked against the bytes.
+    const head = await service.s3.send(new HeadObjectCommand({ Bucket: service.buckets.uploads, Key: `users/${person(user).sub}/dropped/big.bin`, ChecksumMode: 'ENABLED' }));
+    expect({ crc32: typeof head.ChecksumCRC32, type: head.ChecksumType }).toEqual({ crc32: 'string', type: 'FULL_OBJECT' });
   });
 
   it('uploads a file given to the file input', async () => {

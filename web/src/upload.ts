@@ -6,6 +6,7 @@
  */
 import { signal } from '@preact/signals';
 import { ApiError } from '../../client/api-client';
+import { crc32 } from '../../client/crc';
 import { uploadSource, type ByteSource, type ResumeRecord, type ResumeStore } from '../../client/upload';
 import { apiClient } from './api';
 
@@ -123,7 +124,7 @@ async function run(item: UploadItem): Promise<void> {
   update(item, { state: 'uploading', controller, note: null, speed: null, startedAt: 0 });
   try {
     const result = await uploadSource(
-      { api: apiClient(), resumeStore: localResumeStore },
+      { api: apiClient(), resumeStore: localResumeStore, crc32 },
       {
         source: fileSource(item.file, item.key),
         key: item.key,
