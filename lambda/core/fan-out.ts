@@ -19,6 +19,8 @@ import type { Config } from '../shared/config';
 import { HEAD_BYTES, mergeRanges, planRanges, profileRange, type ByteRangeSource, type Range, type RangePartial, type RangePlan } from './profile';
 import { errorName, isNotFound } from '../shared/errors';
 import { quotedEtag } from '../shared/etag';
+import type { StoredChecksum } from '../shared/api-types';
+import { storedChecksumOf } from '../shared/upload-checksums';
 import { FAN_OUT, rangeBytesFor } from '../shared/fan-out';
 import { FAN_OUT_ROOT } from '../shared/keys';
 import {
@@ -46,6 +48,8 @@ export interface FanOutJob {
   runName: string;
   /** What the engine's plan gives each range and the merge (format, header, options): tens of KB at most. */
   engineContext: unknown;
+  /** What S3 stored with the object (the plan's HEAD asks for it), recorded in the profile. */
+  checksum?: StoredChecksum | null;
 }
 
 /** What the range step returns: only boundaries, the partial profile itself is in S3. */
@@ -72,6 +76,10 @@ export interface FanOutEngine {
   /** The merged profile, or the ranges to profile again (from the boundary the previous range proved). */
   merge(input: { context: unknown; parts: { range: RangeSpec; boundary: unknown; partial: unknown }[]; etag?: string }): { profile: object } | { rerun: RangeSpec[] };
 }
+
+/** Why a fanned-out profile has no `sha256`, and what stands in for it. */
+export const SHA256_UNAVAILABLE =
+  'profiled in byte ranges in parallel, so no SHA-256 of the whole object; source.checksum is the checksum S3 stored with it (null when it was uploaded without one)';
 
 /**
  * The engine's byte-range split (lambda/core/profile/ranges.ts): ranges of `rangeBytes`, each worker
@@ -163,8 +171,10 @@ export async function planFanOut(deps: FanOutDeps, request: FanOutRequest & { ru
   let size: number;
   let contentType: string | undefined;
   let head: Uint8Array;
+  let checksum: StoredChecksum | null;
   try {
-    const meta = await deps.s3.send(new HeadObjectCommand({ Bucket: deps.config.uploadsBucket, Key: target.s3Key, ...ifMatch }));
+    const meta = await deps.s3.send(new HeadObjectCommand({ Bucket: deps.config.uploadsBucket, Key: target.s3Key, ...ifMatch, ChecksumMode: 'ENABLED' }));
+    checksum = storedChecksumOf(meta);
     size = meta.ContentLength ?? target.size;
     contentType = meta.ContentType;
     if (size === 0) {
@@ -182,7 +192,7 @@ export async function planFanOut(deps: FanOutDeps, request: FanOutRequest & { ru
   }
   const rangeBytes = rangeBytesFor(size, deps.minRangeBytes ?? FAN_OUT.minRangeBytes);
   const { context, ranges } = deps.engine.plan({ key: target.apiKey, ...(contentType ? { contentType } : {}), size, head, rangeBytes });
-  return { job: { target, size, ...(contentType ? { contentType } : {}), runName: request.runName, engineContext: context }, ranges };
+  return { job: { target, size, ...(contentType ? { contentType } : {}), runName: request.runName, engineContext: context, checksum }, ranges };
 }
 
 /** The object's bytes [start, end) from S3, of the version the event announced (If-Match). */
@@ -284,10 +294,11 @@ export async function mergeFanOut(deps: FanOutDeps, input: { job: FanOutJob; ran
     } else {
       const merged = await mergeWithReruns(deps, job, stored);
       if (merged === 'overwritten') return { outcome: 'skipped-overwritten' };
-      document = merged;
+      // No one reader saw every byte, so no SHA-256 of the whole object: S3's own checksum stands in.
+      document = { ...merged, sha256Unavailable: SHA256_UNAVAILABLE };
       outcome = 'profiled';
     }
-    const written = await writeProfile(deps, job.target, document, job.size);
+    const written = await writeProfile(deps, job.target, document, job.size, job.checksum ?? null);
     return { outcome: written === 'stale' ? 'skipped-stale' : outcome };
   } finally {
     await deleteParts(deps, job, ranges);

@@ -3,9 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { fanOutRunName } from '../../lambda/core/fan-out';
+import { fanOutRunName, SHA256_UNAVAILABLE } from '../../lambda/core/fan-out';
 import { profileObject } from '../../lambda/core/profile';
 import { isNotFound } from '../../lambda/shared/errors';
 import { FAN_OUT_ROOT } from '../../lambda/shared/keys';
@@ -62,8 +63,8 @@ async function onePass(key: string, body: string): Promise<Record<string, unknow
   return { status: 'ok', ...profile } as Record<string, unknown>;
 }
 
-// sha256: ranges cannot hash the whole object; the fan-out's profile says null (README, limits).
-const withoutWhenAndWhere = ({ source: _source, profiledAt: _at, etag: _etag, sha256: _sha, ...rest }: Record<string, any>) => rest;
+// sha256: ranges cannot hash the whole object; the fan-out's profile says null, and why (README, limits).
+const withoutWhenAndWhere = ({ source: _source, profiledAt: _at, etag: _etag, sha256: _sha, sha256Unavailable: _why, ...rest }: Record<string, any>) => rest;
 
 /**
  * `actual` with each mean and stddev that is within 1e-9 relative of `expected`'s replaced by
@@ -100,7 +101,7 @@ describe('the local fan-out', () => {
     const s3Key = `users/${USER}/big.csv`;
     expect(Buffer.byteLength(CSV)).toBeGreaterThan(THRESHOLD);
 
-    await service.s3.send(new PutObjectCommand({ Bucket: service.buckets.uploads, Key: s3Key, Body: CSV, ContentType: 'text/csv' }));
+    await service.s3.send(new PutObjectCommand({ Bucket: service.buckets.uploads, Key: s3Key, Body: CSV, ContentType: 'text/csv', ChecksumAlgorithm: 'CRC32' }));
     await service.processing.idle();
 
     const profile = await storedProfile(service, s3Key);
@@ -110,6 +111,11 @@ describe('the local fan-out', () => {
     expect(withinTolerance(withoutWhenAndWhere(profile!), expected)).toEqual(expected);
     expect(profile!.source).toMatchObject({ key: 'big.csv', size: Buffer.byteLength(CSV) });
     expect(profile!.sha256).toBeNull();
+    expect(profile!.sha256Unavailable).toBe(SHA256_UNAVAILABLE);
+    // In its place, the checksum S3 stored with the object (and checked against its bytes).
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.from(CSV)));
+    expect(profile!.source.checksum).toEqual({ algorithm: 'CRC32', type: 'FULL_OBJECT', value: crc.toString('base64') });
     // Split for real: CSV is many times the lowered smallest range.
     const ranges = logLines.map((l) => /fan-out \S+: profiled users\/fan-out-user\/big\.csv in (\d+) range/.exec(l)?.[1]).find(Boolean);
     expect(Number(ranges)).toBeGreaterThan(2);
