@@ -1,5 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- stored profiles are untyped JSON */
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -41,6 +41,8 @@ beforeEach(() => {
   started.length = 0;
   s3Mock.on(GetObjectCommand, { Bucket: 'phys-results' }).rejects(new NoSuchKey({ message: 'missing', $metadata: {} }));
   s3Mock.on(GetObjectCommand, { Bucket: 'phys-uploads' }).resolves({ Body: s3Body('a,b\n1,2\n'), ContentLength: 8 });
+  // The one-pass path asks S3 for the stored checksum first (none here).
+  s3Mock.on(HeadObjectCommand, { Bucket: 'phys-uploads' }).resolves({ ContentLength: 8 });
   s3Mock.on(PutObjectCommand).resolves({});
   profileObject.mockResolvedValue({ version: 1, format: 'csv', rows: 1 });
 });
