@@ -6,7 +6,7 @@ import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { Browser, Page, Request, Route } from 'playwright-core';
 import { startLocalService, type LocalService } from '../../local/service';
 import { launchChromium, screenshot, signedInPage } from './support/console';
-import { addConsoleUser, type ConsoleUser } from './support/console-sign-in';
+import { consolePerson } from './support/console-sign-in';
 import { CHROMIUM, describeWith } from './support/optional-tools';
 
 /**
@@ -45,11 +45,7 @@ describeWith(CHROMIUM, 'console uploads (headless Chromium, local mode)', () => 
   });
 
   /** Each test's person: a user of the local pool, made on first use. */
-  const people = new Map<string, ConsoleUser>();
-  function person(name: string): ConsoleUser {
-    if (!people.has(name)) people.set(name, addConsoleUser(service, name));
-    return people.get(name)!;
-  }
+  const person = (name: string) => consolePerson(service, name);
 
   let open: Page | undefined;
   /** A signed-in tab, closed after the test even when it fails (an upload left running slows the next). */

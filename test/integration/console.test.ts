@@ -6,7 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildHandlers } from '../../local/handlers';
 import { startLocalService, type LocalService } from '../../local/service';
 import { base32Decode, totp } from '../../local/cognito/totp';
-import { addConsoleUser, signInConsole, type ConsoleUser } from './support/console-sign-in';
+import { consolePerson, signInConsole } from './support/console-sign-in';
 import { launchChromium, screenshot, signedInPage } from './support/console';
 import { CHROMIUM, describeWith } from './support/optional-tools';
 
@@ -58,11 +58,7 @@ describeWith(CHROMIUM, 'the web console (headless Chromium, local mode)', () => 
   });
 
   /** Each test's person: a user of the local pool, made on first use. */
-  const people = new Map<string, ConsoleUser>();
-  function person(name: string): ConsoleUser {
-    if (!people.has(name)) people.set(name, addConsoleUser(service, name));
-    return people.get(name)!;
-  }
+  const person = (name: string) => consolePerson(service, name);
   /** A token for the person, as `npm run token` mints it (the API's view of them is their sub). */
   const tokenOf = (name: string) => service.token(person(name).sub);
 

@@ -33,6 +33,16 @@ export function addConsoleUser(service: Pick<LocalService, 'cognito'>, user: str
   return { user, password, sub: stored.sub, totpSecret };
 }
 
+const people = new WeakMap<object, Map<string, ConsoleUser>>();
+
+/** The service's user called `name`, added (addConsoleUser) the first time a suite asks for them. */
+export function consolePerson(service: Pick<LocalService, 'cognito'>, name: string): ConsoleUser {
+  let known = people.get(service);
+  if (!known) people.set(service, (known = new Map()));
+  if (!known.has(name)) known.set(name, addConsoleUser(service, name));
+  return known.get(name)!;
+}
+
 /** Waits for what the last step should lead to; a refusal shown instead fails at once, with its words. */
 async function next(page: Page, expected: Locator, step: string): Promise<void> {
   const alert = page.getByRole('alert');
