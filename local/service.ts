@@ -4,8 +4,6 @@
  * upload notifications delivered to the process handler. Used by `npm start` and by tests.
  */
 import { mkdir } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../lambda/shared/clients';
@@ -31,6 +29,7 @@ import type { FanOutStarter } from '../lambda/core/process';
 import { startS3Events } from './s3-events';
 import { startStorage } from './storage';
 import { startKeySecrets } from './secrets/keys';
+import { listen } from './listen';
 
 export type { Credentials };
 
@@ -154,16 +153,6 @@ export interface LocalService {
 export const DEFAULT_BUCKETS = { uploads: 's3fs-uploads', results: 's3fs-results' } as const;
 export const DEFAULT_USER_ID = 'local-user';
 const LOCAL_CORS_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*'];
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolvePort((server.address() as AddressInfo).port);
-    });
-  });
-}
 
 /** Stops, in the reverse order of their starts: each part of the service owns its own stop. */
 class Parts {

@@ -11,11 +11,11 @@
  */
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { signIdToken } from '../auth';
 import { CognitoError, createIdentityProvider } from './identity-provider';
 import { PasswordLockout } from './lockout';
 import { UserStore } from './users';
+import { listen } from '../listen';
 
 export interface LocalCognitoOptions {
   dataDir: string;
@@ -124,13 +124,7 @@ export async function startLocalCognito(options: LocalCognitoOptions): Promise<L
   }
 
   const server = createServer((req, res) => void handle(req, res));
-  const port = await new Promise<number>((resolvePort, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolvePort((server.address() as AddressInfo).port);
-    });
-  });
+  const port = await listen(server, options.port ?? 0, '127.0.0.1');
   return {
     endpoint: `http://127.0.0.1:${port}`,
     region: options.region,

@@ -11,7 +11,6 @@
  * fails here as it would in AWS. Writes announce themselves as S3 events (`onEvent`).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Readable, type Transform } from 'node:stream';
 import { bucketCorsRule, corsResponseHeaders, preflight } from './cors';
 import { isAllowed, validatePolicy, type Authorization, type PolicyStatement } from './iam';
@@ -22,6 +21,7 @@ import { authenticate, S3AuthError, type Authenticated } from './sigv4';
 import { importS3rverData } from './import-s3rver';
 import { ObjectStore } from './store';
 import { errorDocument, S3Error } from './xml';
+import { listen } from '../listen';
 
 export type { ObjectCreatedEvent } from './operations';
 
@@ -247,14 +247,7 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
   const server = createServer((req, res) => void handle(req, res));
   // Answer `Expect: 100-continue` only once the request was authenticated and authorized.
   server.on('checkContinue', (req, res) => void handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, options.port, options.host ?? '127.0.0.1');
   return {
     endpoint: `http://${options.host ?? '127.0.0.1'}:${port}`,
     port,

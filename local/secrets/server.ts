@@ -25,6 +25,7 @@ import { isAllowed, type PolicyStatement } from '../s3/iam';
 import { authenticateWithBody, S3AuthError } from '../s3/sigv4';
 import { readBody } from '../read-body';
 import { sendAwsJson } from '../aws-json';
+import { listen } from '../listen';
 
 export interface SecretsPrincipal {
   name: string;
@@ -213,13 +214,7 @@ export async function startLocalSecrets(options: LocalSecretsOptions): Promise<L
   }
 
   const server = createServer((req, res) => void handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, HOST, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, options.port ?? 0, HOST);
   return {
     endpoint: `http://${HOST}:${(server.address() as AddressInfo).port}`,
     arns,

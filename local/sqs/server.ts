@@ -33,6 +33,7 @@ import {
 import { QueueStore, type PeekedMessage } from './store';
 import { readBody } from '../read-body';
 import { sendAwsJson } from '../aws-json';
+import { listen } from '../listen';
 
 export interface LocalQueueOptions {
   /** Where queues and messages are kept; a restart on the same directory finds them again. */
@@ -167,13 +168,7 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
   }
 
   const server = createServer((req, res) => void handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, HOST, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, options.port ?? 0, HOST);
   endpoint = `http://${HOST}:${(server.address() as AddressInfo).port}`;
 
   return {
