@@ -35,6 +35,7 @@ import { claimCompletion } from './completion-claims';
 import { bareEtag } from '../shared/etag';
 import { partsSha256 } from '../shared/parts-digest';
 import { UPLOAD_LIFETIME_SECONDS } from '../shared/upload-lifetime';
+import { lambdaLogger } from '../shared/log';
 
 export interface UploadDeps {
   s3: S3Client;
@@ -453,7 +454,7 @@ export async function completeCheckedUpload(
 }
 
 function logClaimFailure(what: string, target: MultipartTarget, err: unknown): void {
-  console.error(JSON.stringify({ level: 'error', message: `Could not ${what} the completion claim`, key: target.s3Key, error: String((err as Error)?.message ?? err) }));
+  lambdaLogger({ level: 'error', message: `Could not ${what} the completion claim`, key: target.s3Key, error: String((err as Error)?.message ?? err) });
 }
 
 async function checkAndComplete(

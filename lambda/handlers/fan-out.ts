@@ -1,5 +1,6 @@
 import { mergeFanOut, planFanOut, profileRangeStep, type FanOutDeps, type FanOutJob, type PlanResult, type RangeReport, type RangeSpec } from '../core/fan-out';
 import type { FanOutRequest, Outcome } from '../core/process';
+import { lambdaLogger } from '../shared/log';
 
 export type { FanOutDeps } from '../core/fan-out';
 
@@ -43,7 +44,7 @@ export function createFanOutMergeHandler(deps: FanOutDeps): (event: { job: FanOu
   return async (event) => {
     if (!isJob(event?.job) || !Array.isArray(event.ranges) || !event.ranges.every(isRange)) throw new FanOutInputError('merge', 'job and ranges');
     const result = await mergeFanOut(deps, { job: event.job, ranges: event.ranges });
-    console.log(JSON.stringify({ level: 'info', outcome: result.outcome, key: event.job.target.s3Key, run: event.job.runName }));
+    lambdaLogger({ level: 'info', outcome: result.outcome, key: event.job.target.s3Key, run: event.job.runName });
     return result;
   };
 }
