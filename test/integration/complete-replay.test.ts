@@ -1,19 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   HeadObjectCommand,
   PutObjectCommand,
-  UploadPartCommand,
-  type S3Client,
+  UploadPartCommand
 } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../lambda/shared/clients';
-import { ADMIN_CREDENTIALS, startEmbeddedS3 } from '../../local/s3/server';
-import { MOTO, MOTO_CREDENTIALS, startMoto } from './support/moto';
+import { MOTO } from './support/moto';
+import { embeddedS3Target, motoS3Target, type S3Target } from './support/s3-targets';
 import { describeWith } from './support/optional-tools';
 
 /**
@@ -24,39 +18,7 @@ import { describeWith } from './support/optional-tools';
  */
 jest.setTimeout(120_000);
 
-interface Target {
-  s3: S3Client;
-  stop(): Promise<void>;
-}
-
-async function embedded(): Promise<Target> {
-  const dir = await mkdtemp(join(tmpdir(), 's3fs-replay-'));
-  const server = await startEmbeddedS3({ directory: dir, port: 0, buckets: ['replay-bucket'], corsOrigins: [] });
-  const s3 = createS3Client({ region: 'us-east-1', s3Endpoint: server.endpoint }, { credentials: ADMIN_CREDENTIALS });
-  return {
-    s3,
-    stop: async () => {
-      s3.destroy();
-      await server.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function moto(): Promise<Target> {
-  const server = await startMoto();
-  const s3 = createS3Client({ region: 'us-east-1', s3Endpoint: server.endpoint }, { credentials: { ...MOTO_CREDENTIALS } });
-  await s3.send(new CreateBucketCommand({ Bucket: 'replay-bucket' }));
-  return {
-    s3,
-    stop: async () => {
-      s3.destroy();
-      await server.stop();
-    },
-  };
-}
-
-async function completedUpload(target: Target, Bucket: string, Key: string) {
+async function completedUpload(target: S3Target, Bucket: string, Key: string) {
   const { UploadId } = await target.s3.send(new CreateMultipartUploadCommand({ Bucket, Key }));
   const part = await target.s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: 'one part' }));
   const complete = () =>
@@ -65,9 +27,9 @@ async function completedUpload(target: Target, Bucket: string, Key: string) {
   return { UploadId: UploadId!, first, complete };
 }
 
-function serverSuite(start: () => Promise<Target>): void {
+function serverSuite(start: () => Promise<S3Target>): void {
   const Bucket = 'replay-bucket';
-  let target: Target;
+  let target: S3Target;
   beforeAll(async () => {
     target = await start();
   });
@@ -85,16 +47,16 @@ function serverSuite(start: () => Promise<Target>): void {
   });
 }
 
-describe('a repeated CompleteMultipartUpload on the embedded S3', () => serverSuite(embedded));
-describeWith(MOTO, 'a repeated CompleteMultipartUpload on moto_server', () => serverSuite(moto));
+describe('a repeated CompleteMultipartUpload on the embedded S3', () => serverSuite(() => embeddedS3Target('replay-bucket')));
+describeWith(MOTO, 'a repeated CompleteMultipartUpload on moto_server', () => serverSuite(() => motoS3Target('replay-bucket')));
 
 // Not checked against moto: moto 5.2 answers a completion of an upload it no longer has with a 500
 // (a KeyError), where S3 answers 404 NoSuchUpload.
 describe('a completion of an upload that is gone, on the embedded S3', () => {
   const Bucket = 'replay-bucket';
-  let target: Target;
+  let target: S3Target;
   beforeAll(async () => {
-    target = await embedded();
+    target = await embeddedS3Target('replay-bucket');
   });
   afterAll(async () => {
     await target?.stop();

@@ -1,10 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../lambda/shared/clients';
-import { ADMIN_CREDENTIALS, startEmbeddedS3 } from '../../local/s3/server';
-import { MOTO, MOTO_CREDENTIALS, startMoto } from './support/moto';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { MOTO } from './support/moto';
+import { embeddedS3Target, motoS3Target, type S3Target } from './support/s3-targets';
 import { describeWith } from './support/optional-tools';
 
 /**
@@ -15,42 +11,10 @@ import { describeWith } from './support/optional-tools';
  */
 jest.setTimeout(120_000);
 
-interface Target {
-  s3: S3Client;
-  stop(): Promise<void>;
-}
-
 const Bucket = 'conditional-bucket';
 
-async function embedded(): Promise<Target> {
-  const dir = await mkdtemp(join(tmpdir(), 's3fs-conditional-'));
-  const server = await startEmbeddedS3({ directory: dir, port: 0, buckets: [Bucket], corsOrigins: [] });
-  const s3 = createS3Client({ region: 'us-east-1', s3Endpoint: server.endpoint }, { credentials: ADMIN_CREDENTIALS });
-  return {
-    s3,
-    stop: async () => {
-      s3.destroy();
-      await server.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function moto(): Promise<Target> {
-  const server = await startMoto();
-  const s3 = createS3Client({ region: 'us-east-1', s3Endpoint: server.endpoint }, { credentials: { ...MOTO_CREDENTIALS } });
-  await s3.send(new CreateBucketCommand({ Bucket }));
-  return {
-    s3,
-    stop: async () => {
-      s3.destroy();
-      await server.stop();
-    },
-  };
-}
-
-function serverSuite(start: () => Promise<Target>): void {
-  let target: Target;
+function serverSuite(start: () => Promise<S3Target>): void {
+  let target: S3Target;
   beforeAll(async () => {
     target = await start();
   });
@@ -93,5 +57,5 @@ function serverSuite(start: () => Promise<Target>): void {
   });
 }
 
-describe('conditional PutObject on the embedded S3', () => serverSuite(embedded));
-describeWith(MOTO, 'conditional PutObject on moto_server', () => serverSuite(moto));
+describe('conditional PutObject on the embedded S3', () => serverSuite(() => embeddedS3Target(Bucket)));
+describeWith(MOTO, 'conditional PutObject on moto_server', () => serverSuite(() => motoS3Target(Bucket)));
