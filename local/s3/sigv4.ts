@@ -16,7 +16,7 @@
  * SHA-256 is the payload hash. Refusals are S3AuthErrors there too (S3's words); such a server
  * translates their `code` into its own service's errors.
  */
-import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   ALGORITHM_IDENTIFIER,
   ALGORITHM_IDENTIFIER_V4A,
@@ -27,7 +27,8 @@ import {
   createScope,
   getCanonicalHeaders,
 } from '@smithy/signature-v4';
-import type { Checksum, HttpRequest, QueryParameterBag, SourceData } from '@smithy/types';
+import type { HttpRequest, QueryParameterBag } from '@smithy/types';
+import { Sha256 } from '../../lambda/shared/sha256';
 
 export interface IncomingS3Request {
   method: string;
@@ -469,37 +470,6 @@ class SignatureVerifier extends SignatureV4 {
     const signature = await this.sign(stringToSign, { signingDate: signed.signingDate });
     return { signature, stringToSign, canonicalRequest };
   }
-}
-
-/** SHA-256 and HMAC-SHA256 over node:crypto, in the shape the signer takes (what @smithy/hash-node is). */
-export class Sha256 implements Checksum {
-  private hash: Hash | Hmac;
-
-  constructor(private readonly secret?: SourceData) {
-    this.hash = this.create();
-  }
-
-  update(chunk: Uint8Array): void {
-    this.hash.update(chunk);
-  }
-
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-
-  reset(): void {
-    this.hash = this.create();
-  }
-
-  private create(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(this.secret));
-  }
-}
-
-function toBuffer(data: SourceData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
 }
 
 /** Hex signatures compared in constant time; S3 takes the hex digits in either case. */

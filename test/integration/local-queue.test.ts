@@ -11,7 +11,7 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { Sha256 } from '../../local/s3/sigv4';
+import { Sha256 } from '../../lambda/shared/sha256';
 import { startLocalQueue, type LocalQueue } from '../../local/sqs/server';
 
 /**
