@@ -2,12 +2,16 @@
  * Fetching the signing keys (./signing-keys.ts) from Secrets Manager: once per cold start, started
  * while the module loads so it overlaps the rest of the start, awaited by the first request; then
  * again when they are older than `signingKeysRefreshSeconds`, so a warm function sees a rotation.
- * Only the functions that sign or verify tokens import this module (read and process do not, and
- * their bundles carry no Secrets Manager client).
+ * Only the functions that sign or verify tokens import this module. Two GetSecretValue calls are
+ * all it makes, through the small AWS JSON client (./aws-json.ts) rather than the SDK's Secrets
+ * Manager client, whose protocol stack costs every cold start load time (bench/bundles/NOTES.md).
  */
-import { GetSecretValueCommand, SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+import { createAwsJsonClient, type AwsJsonClient, type AwsJsonClientOptions } from './aws-json';
 import { ConfigError, type Config } from './config';
 import { keyRing, ringOf, SIGNING_KEY_PURPOSES, SigningKeyError, type KeyRing, type KeyVersion, type SigningKeyPurpose, type SigningKeys } from './signing-keys';
+
+/** Secrets Manager's AWS JSON 1.1 API (`X-Amz-Target: secretsmanager.GetSecretValue`). */
+export const SECRETS_MANAGER_API = { service: 'secretsmanager', targetPrefix: 'secretsmanager', jsonVersion: '1.1' } as const;
 
 /**
  * The one way the service builds its Secrets Manager client. `credentials` only for local mode,
@@ -15,23 +19,31 @@ import { keyRing, ringOf, SIGNING_KEY_PURPOSES, SigningKeyError, type KeyRing, t
  */
 export function createSecretsClient(
   config: Pick<Config, 'region' | 'secretsEndpoint'>,
-  options: Pick<SecretsManagerClientConfig, 'credentials'> = {},
-): SecretsManagerClient {
-  return new SecretsManagerClient({
+  options: Pick<AwsJsonClientOptions, 'credentials'> = {},
+): AwsJsonClient {
+  return createAwsJsonClient({
+    ...SECRETS_MANAGER_API,
     ...options,
     region: config.region,
     ...(config.secretsEndpoint ? { endpoint: config.secretsEndpoint } : {}),
   });
 }
 
+/** What GetSecretValue answers, of what we use (CreatedDate: epoch seconds, as JSON 1.1 sends dates). */
+interface SecretValue {
+  SecretString?: unknown;
+  CreatedDate?: unknown;
+}
+
 type Stage = 'AWSCURRENT' | 'AWSPREVIOUS';
 
-async function fetchVersion(client: SecretsManagerClient, secretId: string, stage: Stage): Promise<KeyVersion | undefined> {
+async function fetchVersion(client: AwsJsonClient, secretId: string, stage: Stage): Promise<KeyVersion | undefined> {
   try {
-    const out = await client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }));
+    const out = await client.call<SecretValue>('GetSecretValue', { SecretId: secretId, VersionStage: stage });
     if (typeof out.SecretString !== 'string') throw new SigningKeyError(`Secret ${secretId} (${stage}) has no SecretString`);
     // Without a creation date the rotation time is unknown: then the previous key is not accepted.
-    return { value: out.SecretString, createdAt: out.CreatedDate ?? new Date(0) };
+    const created = typeof out.CreatedDate === 'number' && Number.isFinite(out.CreatedDate) ? new Date(out.CreatedDate * 1000) : new Date(0);
+    return { value: out.SecretString, createdAt: created };
   } catch (err) {
     // A secret that was never rotated has no AWSPREVIOUS version: Secrets Manager says ResourceNotFoundException.
     if (stage === 'AWSPREVIOUS' && (err as { name?: string }).name === 'ResourceNotFoundException') return undefined;
@@ -40,7 +52,7 @@ async function fetchVersion(client: SecretsManagerClient, secretId: string, stag
 }
 
 /** The key ring of `purpose` from its secret's AWSCURRENT and AWSPREVIOUS versions (two calls, in parallel). */
-export async function fetchKeyRing(client: SecretsManagerClient, purpose: SigningKeyPurpose, secretId: string, now: Date): Promise<KeyRing> {
+export async function fetchKeyRing(client: AwsJsonClient, purpose: SigningKeyPurpose, secretId: string, now: Date): Promise<KeyRing> {
   const [current, previous] = await Promise.all([fetchVersion(client, secretId, 'AWSCURRENT'), fetchVersion(client, secretId, 'AWSPREVIOUS')]);
   if (!current) throw new SigningKeyError(`Secret ${secretId} has no AWSCURRENT version`);
   return keyRing(purpose, current, previous, now);
@@ -59,7 +71,7 @@ export interface SigningKeysOptions {
  */
 export function createSigningKeys(
   config: Pick<Config, 'signingKeySecretIds' | 'signingKeysRefreshSeconds'>,
-  client: SecretsManagerClient,
+  client: AwsJsonClient,
   purposes: readonly SigningKeyPurpose[],
   options: SigningKeysOptions = {},
 ): SigningKeys {

@@ -1,17 +1,16 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- stored profiles are untyped JSON */
 import { GetObjectCommand, HeadObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { fanOutRunName } from '../../../lambda/core/fan-out';
 import { stepFunctionsStarter } from '../../../lambda/core/fan-out-start';
 import { routeObject, type FanOutRequest, type ProfileObjectFn } from '../../../lambda/core/process';
 import { createProcessHandler } from '../../../lambda/handlers/process';
+import { AwsServiceError, type AwsJsonClient } from '../../../lambda/shared/aws-json';
 import { TEST_CONFIG, USER } from '../helpers/events';
 import { s3Body } from '../helpers/s3-body';
 
 const s3Mock = mockClient(S3Client);
-const sfnMock = mockClient(SFNClient);
 const profileObject = jest.fn<ReturnType<ProfileObjectFn>, Parameters<ProfileObjectFn>>();
 const started: FanOutRequest[] = [];
 const fanOut = { start: jest.fn(async (request: FanOutRequest) => (started.push(request), 'started' as const)) };
@@ -35,7 +34,6 @@ function writtenProfile(): Record<string, any> {
 
 beforeEach(() => {
   s3Mock.reset();
-  sfnMock.reset();
   profileObject.mockReset();
   fanOut.start.mockClear();
   started.length = 0;
@@ -121,20 +119,40 @@ describe('stepFunctionsStarter', () => {
   const arn = 'arn:aws:states:eu-west-1:111111111111:stateMachine:fan-out';
   const request = { record: record(3 * 1024 * MiB), attempt: 0 };
 
-  it('starts one execution named by key, sequencer and attempt, with the record as input', async () => {
-    sfnMock.on(StartExecutionCommand).resolves({ executionArn: `${arn}:x` });
+  /** Step Functions' StartExecution as the JSON client reaches it: answers, or throws what the real client throws. */
+  function stepFunctions(answer: () => Promise<object>) {
+    const calls: { action: string; input: object }[] = [];
+    const sfn: AwsJsonClient = {
+      call: async <T>(action: string, input: object): Promise<T> => (calls.push({ action, input }), (await answer()) as T),
+      destroy: () => undefined,
+    };
+    return { sfn, calls };
+  }
 
-    await expect(stepFunctionsStarter(new SFNClient({}), config, arn).start(request)).resolves.toBe('started');
+  it('starts one execution named by key, sequencer and attempt, with the record as input', async () => {
+    const { sfn, calls } = stepFunctions(async () => ({ executionArn: `${arn}:x`, startDate: 1.7e9 }));
+
+    await expect(stepFunctionsStarter(sfn, config, arn).start(request)).resolves.toBe('started');
 
     const name = fanOutRunName(`users/${USER}/big.csv`, '0055AED6DCD90281E5', 0);
     expect(name).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
-    expect(sfnMock).toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: arn, name, input: JSON.stringify(request) });
+    expect(calls).toEqual([{ action: 'StartExecution', input: { stateMachineArn: arn, name, input: JSON.stringify(request) } }]);
   });
 
   it('counts ExecutionAlreadyExists (a duplicate event) as started', async () => {
-    sfnMock.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
+    const { sfn } = stepFunctions(async () => {
+      throw new AwsServiceError('ExecutionAlreadyExists', 'Execution Already Exists', 400);
+    });
 
-    await expect(stepFunctionsStarter(new SFNClient({}), config, arn).start(request)).resolves.toBe('already-started');
+    await expect(stepFunctionsStarter(sfn, config, arn).start(request)).resolves.toBe('already-started');
+  });
+
+  it('fails on any other error, so the record is retried', async () => {
+    const { sfn } = stepFunctions(async () => {
+      throw new AwsServiceError('StateMachineDoesNotExist', 'State Machine Does Not Exist', 400);
+    });
+
+    await expect(stepFunctionsStarter(sfn, config, arn).start(request)).rejects.toMatchObject({ name: 'StateMachineDoesNotExist' });
   });
 
   it('gives another attempt of the same event another name', () => {

@@ -1,12 +1,8 @@
-import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
-import 'aws-sdk-client-mock-jest';
+import { AwsServiceError, type AwsJsonClient } from '../../../lambda/shared/aws-json';
 import { ConfigError } from '../../../lambda/shared/config';
 import { createSigningKeys } from '../../../lambda/shared/secrets';
 import { SIGNING_KEY_PURPOSES } from '../../../lambda/shared/signing-keys';
 
-const sm = mockClient(SecretsManagerClient);
-const client = new SecretsManagerClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' } });
 const ids = { cursor: 'arn:aws:secretsmanager:us-east-1:1:secret:cursor-AbCdEf', upload: 'arn:aws:secretsmanager:us-east-1:1:secret:upload-AbCdEf' };
 const config = { signingKeySecretIds: ids, signingKeysRefreshSeconds: 300 };
 
@@ -14,16 +10,41 @@ const K1 = 'first-key-first-key-first-key-first-key';
 const K2 = 'second-key-second-key-second-key-second';
 const T0 = new Date('2025-01-01T00:00:00Z');
 const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
-const noPrevious = () => new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret value for staging label: AWSPREVIOUS", $metadata: {} });
+/** What the JSON client throws for Secrets Manager's 400 on a stage that does not exist. */
+const noPrevious = () => new AwsServiceError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for staging label: AWSPREVIOUS", 400);
+
+/**
+ * A Secrets Manager answering GetSecretValue by stage, as its JSON API does (CreatedDate in epoch
+ * seconds), or failing every call with `failure` (an error the real client throws).
+ */
+let byStage: Record<string, { SecretString: string; CreatedDate: number } | Error> = {};
+let failure: Error | undefined;
+const calls: { action: string; input: Record<string, unknown> }[] = [];
+const client: AwsJsonClient = {
+  call: async <T>(action: string, input: object): Promise<T> => {
+    calls.push({ action, input: input as Record<string, unknown> });
+    if (failure) throw failure;
+    const answer = byStage[String((input as { VersionStage?: string }).VersionStage)];
+    if (!answer || answer instanceof Error) throw answer ?? new AwsServiceError('ResourceNotFoundException', 'no such version', 400);
+    return answer as T;
+  },
+  destroy: () => undefined,
+};
 
 /** The secret's versions as Secrets Manager would answer for each stage. */
 function versions(current: { value: string; at: Date }, previous?: { value: string; at: Date }) {
-  sm.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' }).resolves({ SecretString: current.value, CreatedDate: current.at });
-  if (previous) sm.on(GetSecretValueCommand, { VersionStage: 'AWSPREVIOUS' }).resolves({ SecretString: previous.value, CreatedDate: previous.at });
-  else sm.on(GetSecretValueCommand, { VersionStage: 'AWSPREVIOUS' }).rejects(noPrevious());
+  failure = undefined;
+  byStage = {
+    AWSCURRENT: { SecretString: current.value, CreatedDate: current.at.getTime() / 1000 },
+    AWSPREVIOUS: previous ? { SecretString: previous.value, CreatedDate: previous.at.getTime() / 1000 } : noPrevious(),
+  };
 }
 
-beforeEach(() => sm.reset());
+beforeEach(() => {
+  byStage = {};
+  failure = undefined;
+  calls.length = 0;
+});
 
 describe('createSigningKeys', () => {
   it('names the missing variable when a key of the function has no secret id', () => {
@@ -37,9 +58,13 @@ describe('createSigningKeys', () => {
 
     await keys.refresh();
 
-    expect(sm).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
-    expect(sm).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: ids.cursor, VersionStage: 'AWSCURRENT' });
-    expect(sm).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: ids.cursor, VersionStage: 'AWSPREVIOUS' });
+    expect(calls).toEqual(
+      expect.arrayContaining([
+        { action: 'GetSecretValue', input: { SecretId: ids.cursor, VersionStage: 'AWSCURRENT' } },
+        { action: 'GetSecretValue', input: { SecretId: ids.cursor, VersionStage: 'AWSPREVIOUS' } },
+      ]),
+    );
+    expect(calls).toHaveLength(2);
     expect(keys.ring('cursor')).toEqual({ purpose: 'cursor', signing: K1, verifying: [K1] });
     expect(() => keys.ring('upload')).toThrow('no upload key');
   });
@@ -85,7 +110,7 @@ describe('createSigningKeys', () => {
     const log = jest.fn();
     const keys = createSigningKeys(config, client, ['cursor'], { now: () => now, log });
     await keys.refresh();
-    sm.on(GetSecretValueCommand).rejects(new Error('network down'));
+    failure = Object.assign(new Error('connect ECONNREFUSED (network down)'), { code: 'ECONNREFUSED' });
 
     now = minutes(10);
     await keys.refresh();
@@ -95,10 +120,10 @@ describe('createSigningKeys', () => {
   });
 
   it('fails the first request when the cold-start fetch fails, and fetches again on the next', async () => {
-    sm.on(GetSecretValueCommand).rejects(new Error('AccessDeniedException'));
+    failure = new AwsServiceError('AccessDeniedException', 'not authorized to perform secretsmanager:GetSecretValue', 400);
     const keys = createSigningKeys(config, client, ['cursor'], { now: () => T0 });
 
-    await expect(keys.refresh()).rejects.toThrow('AccessDeniedException');
+    await expect(keys.refresh()).rejects.toMatchObject({ name: 'AccessDeniedException' });
     versions({ value: K1, at: T0 });
     await keys.refresh();
 
@@ -117,6 +142,6 @@ describe('createSigningKeys', () => {
 
     await keys.refresh();
 
-    expect(sm).toHaveReceivedCommandTimes(GetSecretValueCommand, 0);
+    expect(calls).toHaveLength(0);
   });
 });
