@@ -1,6 +1,7 @@
 import { createS3Client } from '../shared/clients';
 import { loadConfig } from '../shared/config';
-import { readRows } from '../core/profile';
+// The rows reader alone: the profile index would bring the profiler's module-level state along.
+import { readRows } from '../core/profile/rows';
 import { createReadHandler } from '../handlers/read';
 
 const config = loadConfig();

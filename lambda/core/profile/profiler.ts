@@ -30,29 +30,10 @@ import {
   MEMORY_BUDGET_BYTES,
 } from './limits';
 import type { ColumnProfile, LightColumnProfile, ProfileBudget, ProfileErrors, ProfileOptions } from './types';
+import { uniqueNames } from './names';
 
 const MAX_SAMPLES = 10;
 const BOM = [0xef, 0xbb, 0xbf];
-
-/**
- * Column names as pandas makes them: `Unnamed: i` for blanks, `.1`, `.2` suffixes for repeats, and
- * a suffixed name that is taken is suffixed again (pandas' `_dedup_names`: `a.1,a,a` gives
- * `a.1, a, a.1.1`). Linear: each step takes a count that only grows.
- */
-export function uniqueNames(raw: string[]): string[] {
-  const counts = new Map<string, number>();
-  return raw.map((name, i) => {
-    let col = name.trim() === '' ? `Unnamed: ${i}` : name;
-    let count = counts.get(col) ?? 0;
-    while (count > 0) {
-      counts.set(col, count + 1);
-      col = `${col}.${count}`;
-      count = counts.get(col) ?? 0;
-    }
-    counts.set(col, count + 1);
-    return col;
-  });
-}
 
 /** What the tabular profilers produce, before the object-level fields are added. */
 export interface TabularResult {

@@ -20,7 +20,7 @@ import {
 } from './errors';
 import { nestsDeeperThan } from './json-depth';
 import { MAX_COLUMNS, MAX_FIELD_BYTES, MAX_JSON_DEPTH, MAX_LINE_BYTES, MAX_NAME_BYTES } from './limits';
-import { uniqueNames } from './profiler';
+import { uniqueNames } from './names';
 import { cutUtf8 } from './budget';
 import { detectFormat, openSource } from './source';
 import type { ProfileInput, RowsRequest, RowsResult } from './index';

@@ -24,7 +24,7 @@ import { nestsDeeperThan } from '../../../lambda/core/profile/json-depth';
 import { PROFILE_RSS_BOUND_MB, ROWS_RSS_BOUND_MB } from '../../../lambda/core/profile/limits';
 import { ROWS_DEADLINE_MS } from '../../../lambda/core/read-limits';
 import { SERVICE_FUNCTIONS } from '../../../lambda/shared/grants';
-import { uniqueNames } from '../../../lambda/core/profile/profiler';
+import { uniqueNames } from '../../../lambda/core/profile/names';
 import { bodyOf } from './helpers';
 
 // Some of these read tens of MiB (a gzip bomb to its cap): room for a loaded machine.
