@@ -116,8 +116,11 @@ async function main(): Promise<void> {
     // The same functions as of BASELINE_REF, built with today's options from that ref's lambda/.
     const refDir = join(out, 'ref');
     mkdirSync(refDir);
-    const archive = execFileSync('git', ['-C', ROOT, 'archive', '--format=tar', BASELINE_REF, 'lambda'], { maxBuffer: 64 * 1024 * 1024 });
+    const archive = execFileSync('git', ['-C', ROOT, 'archive', '--format=tar', BASELINE_REF, 'lambda', 'package.json', 'package-lock.json'], { maxBuffer: 64 * 1024 * 1024 });
     execFileSync('tar', ['-x', '-C', refDir], { input: archive });
+    // The ref's own runtime dependencies, at its locked versions: a dependency since dropped (or
+    // changed) would otherwise be missing, or measured at today's version. From npm's cache.
+    execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--silent'], { cwd: refDir, stdio: 'inherit' });
     for (const name of FUNCTIONS) {
       const file = join(out, `${name}-ref`, `index.${service.format === 'esm' ? 'mjs' : 'cjs'}`);
       await build({ ...service, entryPoints: [join(refDir, 'lambda', 'functions', `${name}.ts`)], nodePaths: [join(ROOT, 'node_modules')], outfile: file, logLevel: 'error' });
