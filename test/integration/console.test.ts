@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildHandlers } from '../../local/handlers';
+import { objectPath, putThroughApi } from './support/api';
 import { startLocalService, type LocalService } from '../../local/service';
 import { base32Decode, totp } from '../../local/cognito/totp';
 import { consolePerson, signInConsole } from './support/console-sign-in';
@@ -63,17 +64,10 @@ describeWith(CHROMIUM, 'the web console (headless Chromium, local mode)', () => 
   const tokenOf = (name: string) => service.token(person(name).sub);
 
   /** Uploads through the API, as any client does (presigned PUT). */
-  async function upload(user: string, key: string, body: string, contentType = 'text/csv'): Promise<void> {
-    const auth = { authorization: `Bearer ${tokenOf(user)}`, 'content-type': 'application/json' };
-    const res = await fetch(`${service.apiUrl}/uploads`, { method: 'POST', headers: auth, body: JSON.stringify({ key, contentType, size: Buffer.byteLength(body) }) });
-    const session = (await res.json()) as { url: string; headers: Record<string, string> };
-    const put = await fetch(session.url, { method: 'PUT', headers: session.headers, body });
-    expect(put.status).toBe(200);
-  }
+  const upload = (user: string, key: string, body: string, contentType = 'text/csv') => putThroughApi(service.apiUrl, tokenOf(user), key, body, contentType);
 
   async function exists(user: string, key: string): Promise<number> {
-    const path = key.split('/').map(encodeURIComponent).join('/');
-    return (await fetch(`${service.apiUrl}/buckets/uploads/objects/${path}`, { method: 'HEAD', headers: { authorization: `Bearer ${tokenOf(user)}` } })).status;
+    return (await fetch(`${service.apiUrl}${objectPath('uploads', key)}`, { method: 'HEAD', headers: { authorization: `Bearer ${tokenOf(user)}` } })).status;
   }
 
   /** A fresh tab signed in through the sign-in page, as a person does. */

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HOSTILE_FILES, hostileCorpus, type HostileFile } from '../fixtures/hostile/corpus';
+import { objectPath, putThroughApi } from './support/api';
 import { startLocalService, type LocalService } from '../../local/service';
 import { PROFILE_SUFFIX } from '../../lambda/shared/keys';
 
@@ -23,20 +24,9 @@ const user = 'hostile-user';
 /** The error codes about a limit, whose message says the limit in numbers. */
 const LIMIT_CODES = new Set(['LineTooLong', 'FieldTooLong', 'NestingTooDeep', 'TooManyColumns', 'DecompressionLimit', 'ResponseTooLarge']);
 
-const objectPath = (bucket: string, key: string) => `/buckets/${bucket}/objects/${key.split('/').map(encodeURIComponent).join('/')}`;
 const api = (path: string) => fetch(`${service.apiUrl}${path}`, { headers: { authorization: `Bearer ${token}` }, redirect: 'manual' });
 
-async function upload(key: string, body: Buffer, contentType: string): Promise<void> {
-  const created = await fetch(`${service.apiUrl}/uploads`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ key, contentType, size: body.length }),
-  });
-  expect(created.status).toBe(201);
-  const session = (await created.json()) as { url: string; headers: Record<string, string> };
-  const put = await fetch(session.url, { method: 'PUT', headers: session.headers, body: new Uint8Array(body) });
-  expect(put.status).toBe(200);
-}
+const upload = (key: string, body: Buffer, contentType: string) => putThroughApi(service.apiUrl, token, key, body, contentType);
 
 /** The stored profile, through the read route (inline, or by the redirect a big one gets). */
 async function profileOf(key: string): Promise<Record<string, unknown>> {

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ObjectUrl } from '../../lambda/shared/api-types';
+import { objectPath as objectPathIn, putThroughApi } from './support/api';
 import { startLocalService, type LocalService } from '../../local/service';
 
 /**
@@ -37,21 +38,11 @@ afterEach(() => {
   jest.restoreAllMocks();
 });
 
-const objectPath = (key: string) => `/buckets/uploads/objects/${key.split('/').map(encodeURIComponent).join('/')}`;
+const objectPath = (key: string) => objectPathIn('uploads', key);
 const api = (path: string, headers: Record<string, string> = {}) =>
   fetch(`${service.apiUrl}${path}`, { headers: { authorization: `Bearer ${token}`, ...headers }, redirect: 'manual' });
 
-async function upload(key: string, body: Buffer, contentType: string): Promise<void> {
-  const created = await fetch(`${service.apiUrl}/uploads`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ key, contentType, size: body.length }),
-  });
-  expect(created.status).toBe(201);
-  const session = (await created.json()) as { url: string; headers: Record<string, string> };
-  const put = await fetch(session.url, { method: 'PUT', headers: session.headers, body: new Uint8Array(body) });
-  expect(put.status).toBe(200);
-}
+const upload = (key: string, body: Buffer, contentType: string) => putThroughApi(service.apiUrl, token, key, body, contentType);
 
 describe('rows over the response limit', () => {
   // 1,000 rows of 1,700 quotes: 3.4 MB of rows JSON (the old 5 MiB check let it through), 6.8 MB
