@@ -507,17 +507,14 @@ export function mergeTabularPartials(a: TabularPartial, b: TabularPartial, optio
   };
 }
 
-/** What the object-level fields of a profile are, beside its tabular part. */
-export interface ObjectFacts {
-  format: ProfileFormat;
-  compression: 'gzip' | null;
-  contentType: string | null;
-  bytes: number;
-  etag: string | null;
-  sha256: string | null;
+/**
+ * What the object-level fields of a profile are, beside its tabular part: the Profile's own
+ * fields, with the delimiter always said and `truncated` null when the read was whole.
+ */
+export type ObjectFacts = Pick<Profile, 'format' | 'compression' | 'contentType' | 'bytes' | 'etag' | 'sha256'> & {
   delimiter: string | null;
   truncated?: Truncation | null;
-}
+};
 
 /** A profile from the object's facts and its tabular part: the one shape, split or not. */
 export function assembleProfile(facts: ObjectFacts, tabular: TabularResult | null): Profile {
