@@ -71,9 +71,15 @@ describe('function bundles', () => {
     ['upload', true],
     ['read', false],
     ['process', false],
-  ])('builds a %s bundle that carries a Secrets Manager client: %p (only functions with keys pay for one)', (name, carries) => {
+  ])('builds a %s bundle that fetches signing keys from Secrets Manager: %p (only functions with keys pay for it)', (name, carries) => {
     const code = fs.readFileSync(bundles[name]!, 'utf8');
-    expect(code.includes('secretsmanager.GetSecretValue') || code.includes('GetSecretValue')).toBe(carries);
+    expect(code.includes('GetSecretValue')).toBe(carries);
+  });
+
+  it.each(['list', 'read', 'upload', 'process'])('builds a %s bundle with one SDK client, S3 (other services through lambda/shared/aws-json.ts)', (name) => {
+    // Each SDK client names its package for the user agent; a second one would bring its own protocol stack.
+    const code = fs.readFileSync(bundles[name]!, 'utf8');
+    expect([...new Set(code.match(/"@aws-sdk\/client-[a-z0-9-]+"/g))]).toEqual(['"@aws-sdk/client-s3"']);
   });
 
   it('writes a source map next to every bundle', () => {
