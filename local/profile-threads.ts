@@ -5,10 +5,10 @@
  */
 import { availableParallelism } from 'node:os';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { readFileRange } from './file-range';
 import { HEAD_BYTES, planRanges, profileRanges, type Profile, type ProfileOptions, type Range, type RangePartial, type RangePlan } from '../lambda/core/profile';
 
 /** Below this many bytes per range a thread costs more than it saves. */
@@ -77,9 +77,10 @@ export class ProfileThreads {
   }
 }
 
-async function sha256Of(path: string): Promise<string> {
+/** The file's SHA-256, read into two reused buffers (file-range.ts): no dead read buffers pile up on the main thread. */
+async function sha256Of(path: string, size: number): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  for await (const chunk of readFileRange(path, 0, size, 1024 * 1024)) hash.update(chunk);
   return hash.digest('hex');
 }
 
@@ -114,7 +115,7 @@ export async function profileFileParallel(path: string, options: ProfileOptions 
   // fewer than a hash thread of its own: ~30 MB of RSS); an unsplit range hashes as it reads.
   const threads = new ProfileThreads(plan.ranges.length, parallel.workerScript);
   try {
-    const sha256 = plan.splittable ? sha256Of(path) : Promise.resolve(null);
+    const sha256 = plan.splittable ? sha256Of(path, size) : Promise.resolve(null);
     const run = async (range: Range): Promise<RangePartial> => unwrap(await threads.run({ kind: 'range', path, plan, range })).partial!;
     const [profile, hash] = await Promise.all([profileRanges(plan, run), sha256]);
     return plan.splittable ? { ...profile, sha256: hash } : profile;

@@ -5,19 +5,25 @@
 import { createReadStream } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { profileRange, type ByteRangeSource, type Range, type RangePlan } from '../lambda/core/profile';
+import { READ_CHUNK, readFileRange } from './file-range';
 import type { ThreadRequest, ThreadReply } from './profile-threads';
 
-const READ_CHUNK = 256 * 1024;
-
-export function fileSource(path: string): ByteRangeSource {
+/**
+ * The file as a range's source. A splittable plan's range keeps no chunk past the next, so it reads
+ * into two reused buffers (file-range.ts: flat memory per thread); an unsplit one (gzip through
+ * zlib) keeps chunks, so it gets fresh ones.
+ */
+export function fileSource(path: string, reuse = false): ByteRangeSource {
   return {
-    read: (start, end) => (end > start ? createReadStream(path, { start, end: end - 1, highWaterMark: READ_CHUNK }) : (async function* () {})()),
+    read: (start, end) =>
+      reuse ? readFileRange(path, start, end) : end > start ? createReadStream(path, { start, end: end - 1, highWaterMark: READ_CHUNK }) : (async function* () {})(),
   };
 }
 
 async function handle(request: ThreadRequest): Promise<ThreadReply> {
   try {
-    const partial = await profileRange(fileSource(request.path), request.plan as RangePlan, request.range as Range);
+    const plan = request.plan as RangePlan;
+    const partial = await profileRange(fileSource(request.path, plan.splittable), plan, request.range as Range);
     return { id: request.id, partial };
   } catch (err) {
     return { id: request.id, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };

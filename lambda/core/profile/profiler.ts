@@ -319,7 +319,11 @@ export async function delimitedPartial(
     if (head !== null) {
       // A UTF-8 byte order mark is not part of the first column's name (it may come in pieces).
       head = head.length ? Buffer.concat([head, chunk]) : chunk;
-      if (head.length < 3 && head.every((b, i) => b === BOM[i])) continue;
+      // Kept past this chunk, it is copied: a range's source may reuse its buffer (ranges.ts).
+      if (head.length < 3 && head.every((b, i) => b === BOM[i])) {
+        head = Buffer.from(head);
+        continue;
+      }
       skipped = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
       bytes = head.subarray(skipped);
       head = null;

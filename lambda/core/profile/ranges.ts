@@ -28,7 +28,13 @@ import type { Profile, ProfileErrors, ProfileFormat, ProfileOptions, Truncation 
 
 export { HEAD_BYTES };
 
-/** Where a range worker reads bytes: [start, end) of the object as stored. It may stop iterating early. */
+/**
+ * Where a range worker reads bytes: [start, end) of the object as stored. It may stop iterating early.
+ * A splittable plan's range keeps no chunk once it asks for the next (what it keeps, it copies), so
+ * a source may read every chunk into the same buffer: a thread's file source does, and its memory
+ * stays flat instead of piling up dead read buffers until V8 collects them. An unsplittable plan's
+ * one range (gzip through zlib) may keep chunks: give it fresh ones.
+ */
 export interface ByteRangeSource {
   read(start: number, end: number): AsyncIterable<Uint8Array>;
 }
@@ -172,7 +178,7 @@ export function planRanges(input: PlanInput): RangePlan {
   return { ...plain, splittable: true, header: { cells: header.cells, count: header.count }, dataStart: header.dataStart, ranges: cut(input.size, n) };
 }
 
-/** Pulls chunks from an iterator into a growing window. */
+/** Pulls chunks from an iterator into a growing window (of copies: the source may reuse its buffer). */
 class Window {
   chunks: Buffer[] = [];
   length = 0;
@@ -183,7 +189,7 @@ class Window {
       const next = await this.it.next();
       if (next.done) this.done = true;
       else {
-        const b = asBuffer(next.value);
+        const b = Buffer.from(asBuffer(next.value));
         this.chunks.push(b);
         this.length += b.length;
       }
