@@ -113,13 +113,25 @@ export async function profileFileParallel(path: string, options: ProfileOptions 
   const plan = planRanges({ size, head, key: basename(path), workers, options });
   // The main thread, idle while the range threads parse, hashes the file beside them (one V8 isolate
   // fewer than a hash thread of its own: ~30 MB of RSS); an unsplit range hashes as it reads.
-  const threads = new ProfileThreads(plan.ranges.length, parallel.workerScript);
+  const sha256 = plan.splittable ? sha256Of(path, size) : Promise.resolve(null);
+  let threads: ProfileThreads | null = new ProfileThreads(plan.ranges.length, parallel.workerScript);
+  const close = async () => {
+    const closing = threads;
+    threads = null;
+    await closing?.close();
+  };
+  const onThread = async (range: Range): Promise<RangePartial> => {
+    threads ??= new ProfileThreads(1, parallel.workerScript);
+    return unwrap(await threads.run({ kind: 'range', path, plan, range })).partial!;
+  };
   try {
-    const sha256 = plan.splittable ? sha256Of(path, size) : Promise.resolve(null);
-    const run = async (range: Range): Promise<RangePartial> => unwrap(await threads.run({ kind: 'range', path, plan, range })).partial!;
-    const [profile, hash] = await Promise.all([profileRanges(plan, run), sha256]);
+    // The threads go once every range is in, before the main thread merges: their isolates (~30 MB
+    // of RSS each) would otherwise sit beside the merge's heap, the run's peak on a wide file. A
+    // re-run from a known boundary (rare) gets a thread of its own.
+    const [first, hash] = await Promise.all([Promise.all(plan.ranges.map(onThread)).finally(close), sha256]);
+    const profile = await profileRanges(plan, (range) => (range.knownStart === undefined ? Promise.resolve(first[range.index]!) : onThread(range)));
     return plan.splittable ? { ...profile, sha256: hash } : profile;
   } finally {
-    await threads.close();
+    await close();
   }
 }

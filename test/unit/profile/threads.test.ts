@@ -27,6 +27,16 @@ describe('profileFileParallel', () => {
     parallel.columns!.forEach((c, i) => expect(c.mean ?? 0).toBeCloseTo(single.columns![i]!.mean ?? 0, 9));
   }, 60_000);
 
+  it('re-runs a wrong guess on a thread of its own once the range threads have gone', async () => {
+    // Cut at byte 3, the second range's "outside quotes" reading is wrong (see ranges.test.ts): it
+    // is run again from the known boundary after the first pass's threads were closed.
+    const path = join(dir, 'rerun.csv');
+    writeFileSync(path, 'a\nx"y\n"p\nq"\nz\n');
+    const single = await profileObject({ body: createReadStream(path), key: 'rerun.csv' });
+
+    expect(await profileFileParallel(path, {}, { threads: 5, minRangeBytes: 1 })).toEqual(single);
+  }, 60_000);
+
   it('profiles a gzip file as one range on one thread, hashing it as it reads', async () => {
     const { gzipSync } = await import('node:zlib');
     const path = join(dir, 'small.csv.gz');
