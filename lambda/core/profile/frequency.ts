@@ -308,19 +308,23 @@ export class FrequencyTable {
   /** Every counter with its text, and the sketch: what a range worker hands to the merge. */
   state(): FrequencyState {
     const t = this.cur;
-    const keys: number[] = [];
-    const counts: number[] = [];
-    const texts: (Buffer | null)[] = [];
+    let n = 0;
+    let textBytes = 0;
+    for (let i = 0; i < t.length; i++) {
+      if (t.cells[2 * i] === EMPTY) continue;
+      n++;
+      if (t.cells[2 * i + 1]! > 0) textBytes += t.textLen[i]!;
+    }
+    const out = new CounterWriter(n, textBytes);
     for (let i = 0; i < t.length; i++) {
       const key = t.cells[2 * i]!;
       if (key === EMPTY) continue;
       const signed = t.cells[2 * i + 1]!;
-      keys.push(key);
-      counts.push(Math.abs(signed) * this.scale);
-      const at = t.textAt[i]!;
-      texts.push(signed > 0 ? Buffer.from(t.arena.subarray(at, at + t.textLen[i]!)) : null);
+      const count = Math.abs(signed) * this.scale;
+      if (signed > 0) out.add(key, count, t.arena, t.textAt[i]!, t.textLen[i]!);
+      else out.add(key, count, null, 0, 0);
     }
-    const counters = encodeCounters({ keys: Float64Array.from(keys), counts: Float64Array.from(counts), texts });
+    const counters = out.encode();
     if (this.hll === null) return { exact: true, ...counters };
     return { exact: false, ...counters, hll: this.hll.toBase64(), reason: this.sketchReason!, capacity: this.capacity, sampled: this.sampled };
   }
@@ -491,11 +495,17 @@ export interface FrequencyState {
   sampled?: boolean;
 }
 
-/** A FrequencyState decoded: one entry per counter. */
+/**
+ * A FrequencyState decoded: one entry per counter, its text (length -1: none) at `starts[i]` in
+ * `text`. Typed arrays and one buffer, not an object per value: the merge of a wide file's
+ * partials decodes a few hundred thousand counters on the main thread.
+ */
 interface Counters {
   keys: Float64Array;
   counts: Float64Array;
-  texts: (Buffer | null)[];
+  lens: Int32Array;
+  starts: Int32Array;
+  text: Buffer;
 }
 
 const f64 = (a: Float64Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
@@ -508,31 +518,59 @@ function i32From(text: string): Int32Array {
   return new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
 
-function encodeCounters(c: Counters): Pick<FrequencyState, 'keys' | 'counts' | 'textLens' | 'texts'> {
-  const lens = new Int32Array(c.texts.length);
-  const parts: Buffer[] = [];
-  c.texts.forEach((t, i) => {
-    lens[i] = t === null ? -1 : t.length;
-    if (t) parts.push(t);
-  });
-  return { keys: f64(c.keys), counts: f64(c.counts), textLens: Buffer.from(lens.buffer).toString('base64'), texts: Buffer.concat(parts).toString('base64') };
+/** Counters written one after another into typed arrays and one text buffer, then encoded. */
+class CounterWriter {
+  private readonly keys: Float64Array;
+  private readonly counts: Float64Array;
+  private readonly lens: Int32Array;
+  private readonly text: Buffer;
+  private n = 0;
+  private textLen = 0;
+
+  constructor(capacity: number, textBytes: number) {
+    this.keys = new Float64Array(capacity);
+    this.counts = new Float64Array(capacity);
+    this.lens = new Int32Array(capacity);
+    this.text = Buffer.allocUnsafe(textBytes);
+  }
+
+  /** One counter; its text is src[start, start + len), or none when src is null. */
+  add(key: number, count: number, src: Uint8Array | null, start: number, len: number): void {
+    const i = this.n++;
+    this.keys[i] = key;
+    this.counts[i] = count;
+    if (src === null) {
+      this.lens[i] = -1;
+      return;
+    }
+    this.lens[i] = len;
+    const text = this.text;
+    for (let j = 0, at = this.textLen; j < len; j++) text[at + j] = src[start + j]!;
+    this.textLen += len;
+  }
+
+  encode(): Pick<FrequencyState, 'keys' | 'counts' | 'textLens' | 'texts'> {
+    const n = this.n;
+    const lens = this.lens.subarray(0, n);
+    return {
+      keys: f64(this.keys.subarray(0, n)),
+      counts: f64(this.counts.subarray(0, n)),
+      textLens: Buffer.from(lens.buffer, lens.byteOffset, lens.byteLength).toString('base64'),
+      texts: this.text.toString('base64', 0, this.textLen),
+    };
+  }
 }
 
 function decodeCounters(state: FrequencyState): Counters {
   const keys = f64From(state.keys);
   const counts = f64From(state.counts);
   const lens = i32From(state.textLens);
-  const all = Buffer.from(state.texts, 'base64');
-  const texts: (Buffer | null)[] = [];
-  let at = 0;
-  for (const len of lens) {
-    if (len < 0) texts.push(null);
-    else {
-      texts.push(all.subarray(at, at + len));
-      at += len;
-    }
+  const starts = new Int32Array(lens.length);
+  for (let i = 0, at = 0; i < lens.length; i++) {
+    starts[i] = at;
+    if (lens[i]! > 0) at += lens[i]!;
   }
-  return { keys, counts, texts };
+  return { keys, counts, lens, starts, text: Buffer.from(state.texts, 'base64') };
 }
 
 /** The table's counters and sketch as a FrequencyState. */
@@ -555,44 +593,71 @@ function hllOfKeys(keys: Float64Array): HyperLogLog {
  * single pass's are, but not necessarily the same ones.
  */
 export function mergeFrequencyStates(a: FrequencyState, b: FrequencyState, exactLimit: number): FrequencyState {
-  const ca = decodeCounters(a);
-  const cb = decodeCounters(b);
+  const sources = [decodeCounters(a), decodeCounters(b)] as const;
+  const [ca, cb] = sources;
+  const total = ca.keys.length + cb.keys.length;
   const index = new Map<number, number>();
-  const keys: number[] = [];
-  const counts: number[] = [];
-  const texts: (Buffer | null)[] = [];
-  for (const c of [ca, cb]) {
+  const keys = new Float64Array(total);
+  const counts = new Float64Array(total);
+  // Where each merged counter's text is: which part (-1: none) and which of its counters.
+  const textPart = new Int8Array(total).fill(-1);
+  const textOf = new Int32Array(total);
+  let n = 0;
+  for (let part = 0; part < 2; part++) {
+    const c = sources[part]!;
     for (let i = 0; i < c.keys.length; i++) {
       const key = c.keys[i]!;
       const at = index.get(key);
+      const hasText = c.lens[i]! >= 0;
       if (at === undefined) {
-        index.set(key, keys.length);
-        keys.push(key);
-        counts.push(c.counts[i]!);
-        texts.push(c.texts[i]!);
+        index.set(key, n);
+        keys[n] = key;
+        counts[n] = c.counts[i]!;
+        if (hasText) {
+          textPart[n] = part;
+          textOf[n] = i;
+        }
+        n++;
       } else {
         counts[at]! += c.counts[i]!;
-        if (texts[at] === null) texts[at] = c.texts[i]!;
+        if (textPart[at] === -1 && hasText) {
+          textPart[at] = part;
+          textOf[at] = i;
+        }
       }
     }
   }
-  if (a.exact && b.exact && keys.length <= exactLimit) {
-    return { exact: true, ...encodeCounters({ keys: Float64Array.from(keys), counts: Float64Array.from(counts), texts }) };
+  const write = (order: ArrayLike<number>, count: (i: number) => number) => {
+    let textBytes = 0;
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      if (textPart[i] !== -1) textBytes += sources[textPart[i]!]!.lens[textOf[i]!]!;
+    }
+    const out = new CounterWriter(order.length, textBytes);
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      const part = textPart[i]!;
+      if (part === -1) out.add(keys[i]!, count(i), null, 0, 0);
+      else {
+        const c = sources[part]!;
+        out.add(keys[i]!, count(i), c.text, c.starts[textOf[i]!]!, c.lens[textOf[i]!]!);
+      }
+    }
+    return out.encode();
+  };
+  if (a.exact && b.exact && n <= exactLimit) {
+    return { exact: true, ...write(Array.from({ length: n }, (_, i) => i), (i) => counts[i]!) };
   }
   const hll = a.hll ? HyperLogLog.fromBase64(a.hll) : hllOfKeys(ca.keys);
   hll.merge(b.hll ? HyperLogLog.fromBase64(b.hll) : hllOfKeys(cb.keys));
   const capacity = Math.min(a.capacity ?? MAX_CAPACITY, b.capacity ?? MAX_CAPACITY);
-  const order = keys.map((_, i) => i).sort((x, y) => counts[y]! - counts[x]!);
+  const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => counts[y]! - counts[x]!);
   const cut = order.length > capacity ? counts[order[capacity]!]! : 0;
   const kept = order.slice(0, capacity).filter((i) => counts[i]! - cut > 0);
   const reason = a.reason === 'memory-budget' || b.reason === 'memory-budget' ? 'memory-budget' : 'distinct-limit';
   return {
     exact: false,
-    ...encodeCounters({
-      keys: Float64Array.from(kept.map((i) => keys[i]!)),
-      counts: Float64Array.from(kept.map((i) => counts[i]! - cut)),
-      texts: kept.map((i) => texts[i]!),
-    }),
+    ...write(kept, (i) => counts[i]! - cut),
     hll: hll.toBase64(),
     reason,
     capacity,
@@ -608,11 +673,22 @@ export function distinctOf(state: FrequencyState): number {
 
 /** The counted values with text, most frequent first, ties by value: as `FrequencyTable.entries`. */
 export function entriesOf(state: FrequencyState, limit: number): { value: string; count: number }[] {
+  if (limit <= 0) return [];
   const c = decodeCounters(state);
+  // Only counters that can rank among the first `limit` become strings: a count below the
+  // limit-th largest has at least `limit` counters before it whatever the ties.
+  const withText: number[] = [];
+  for (let i = 0; i < c.lens.length; i++) if (c.lens[i]! >= 0) withText.push(i);
+  let least = -Infinity;
+  if (withText.length > limit) {
+    const sorted = Float64Array.from(withText, (i) => c.counts[i]!).sort();
+    least = sorted[sorted.length - limit]!;
+  }
   const out: { value: string; count: number }[] = [];
-  c.texts.forEach((t, i) => {
-    if (t !== null) out.push({ value: t.toString('utf8'), count: c.counts[i]! });
-  });
+  for (const i of withText) {
+    const count = c.counts[i]!;
+    if (count >= least) out.push({ value: c.text.toString('utf8', c.starts[i]!, c.starts[i]! + c.lens[i]!), count });
+  }
   out.sort((x, y) => y.count - x.count || (x.value < y.value ? -1 : x.value > y.value ? 1 : 0));
   return out.slice(0, limit);
 }
