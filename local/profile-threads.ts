@@ -122,24 +122,26 @@ export async function profileFileParallel(path: string, options: ProfileOptions 
   // The main thread, idle while the range threads parse, hashes the file beside them (one V8 isolate
   // fewer than a hash thread of its own: ~30 MB of RSS); an unsplit range hashes as it reads.
   const sha256 = plan.splittable ? sha256Of(path, size) : Promise.resolve(null);
-  let threads: ProfileThreads | null = new ProfileThreads(plan.ranges.length, parallel.workerScript);
-  const close = async () => {
-    const closing = threads;
-    threads = null;
-    await closing?.close();
-  };
+  // One thread per range, closed as soon as its partial is in: a thread done early would otherwise
+  // sit idle, its isolate (~10 MB of RSS) beside the others' last work and the merge, the run's peak
+  // on a wide file. A re-run from a known boundary (rare) gets a thread of its own too.
+  const live = new Set<ProfileThreads>();
   const onThread = async (range: Range): Promise<RangePartial> => {
-    threads ??= new ProfileThreads(1, parallel.workerScript);
-    return unwrap(await threads.run({ kind: 'range', path, plan, range })).partial!;
+    const thread = new ProfileThreads(1, parallel.workerScript);
+    live.add(thread);
+    try {
+      return unwrap(await thread.run({ kind: 'range', path, plan, range })).partial!;
+    } finally {
+      live.delete(thread);
+      await thread.close();
+    }
   };
   try {
-    // The threads go once every range is in, before the main thread merges: their isolates (~30 MB
-    // of RSS each) would otherwise sit beside the merge's heap, the run's peak on a wide file. A
-    // re-run from a known boundary (rare) gets a thread of its own.
-    const [first, hash] = await Promise.all([Promise.all(plan.ranges.map(onThread)).finally(close), sha256]);
+    const [first, hash] = await Promise.all([Promise.all(plan.ranges.map(onThread)), sha256]);
     const profile = await profileRanges(plan, (range) => (range.knownStart === undefined ? Promise.resolve(first[range.index]!) : onThread(range)));
     return plan.splittable ? { ...profile, sha256: hash } : profile;
   } finally {
-    await close();
+    // A failed range stops the others' threads.
+    await Promise.all([...live].map((thread) => thread.close()));
   }
 }
