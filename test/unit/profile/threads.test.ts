@@ -37,6 +37,15 @@ describe('profileFileParallel', () => {
     expect(await profileFileParallel(path, {}, { threads: 5, minRangeBytes: 1 })).toEqual(single);
   }, 60_000);
 
+  it('rejects with the error of a range thread that fails', async () => {
+    const path = join(dir, 'fails.csv');
+    writeFileSync(path, `a,b\n${'1,2\n'.repeat(100)}`);
+    const script = join(dir, 'broken-worker.js');
+    writeFileSync(script, "throw new Error('broken worker');\n");
+
+    await expect(profileFileParallel(path, {}, { threads: 3, minRangeBytes: 1, workerScript: script })).rejects.toThrow('broken worker');
+  }, 60_000);
+
   it('profiles a gzip file as one range on one thread, hashing it as it reads', async () => {
     const { gzipSync } = await import('node:zlib');
     const path = join(dir, 'small.csv.gz');
