@@ -9,6 +9,7 @@ import { open, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { readFileRange } from './file-range';
+import { ThreadPool } from '../lambda/shared/thread-pool';
 import { HEAD_BYTES, planRanges, profileRanges, type Profile, type ProfileOptions, type Range, type RangePartial, type RangePlan } from '../lambda/core/profile';
 
 /** Below this many bytes per range a thread costs more than it saves. */
@@ -26,62 +27,10 @@ export type ThreadJob = { kind: 'range'; path: string; plan: RangePlan; range: R
 export type ThreadRequest = ThreadJob & { id: number };
 export type ThreadReply = { id: number; partial?: RangePartial; error?: string };
 
-/** A fixed set of worker threads taking requests in turn. */
-export class ProfileThreads {
-  private readonly workers: Worker[] = [];
-  private readonly idle: Worker[] = [];
-  private readonly queue: { request: ThreadRequest; resolve: (r: ThreadReply) => void; reject: (e: Error) => void }[] = [];
-  private readonly pending = new Map<number, { resolve: (r: ThreadReply) => void; reject: (e: Error) => void; worker: Worker }>();
-  private nextId = 1;
-
-  constructor(
-    readonly size: number,
-    script = join(__dirname, 'profile-worker.cjs'),
-  ) {
-    for (let i = 0; i < size; i++) {
-      const worker = new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB } });
-      worker.on('message', (reply: ThreadReply) => {
-        const waiting = this.pending.get(reply.id);
-        if (!waiting) return;
-        this.pending.delete(reply.id);
-        this.release(worker);
-        waiting.resolve(reply);
-      });
-      worker.on('error', (err) => {
-        for (const [id, waiting] of this.pending) {
-          if (waiting.worker !== worker) continue;
-          this.pending.delete(id);
-          waiting.reject(err);
-        }
-      });
-      this.workers.push(worker);
-      this.idle.push(worker);
-    }
-  }
-
-  run(request: ThreadJob): Promise<ThreadReply> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ request: { ...request, id: this.nextId++ } as ThreadRequest, resolve, reject });
-      this.dispatch();
-    });
-  }
-
-  private release(worker: Worker): void {
-    this.idle.push(worker);
-    this.dispatch();
-  }
-
-  private dispatch(): void {
-    while (this.idle.length && this.queue.length) {
-      const worker = this.idle.pop()!;
-      const job = this.queue.shift()!;
-      this.pending.set(job.request.id, { resolve: job.resolve, reject: job.reject, worker });
-      worker.postMessage(job.request);
-    }
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+/** The shared pool (lambda/shared/thread-pool.ts) with the file-range worker as its script. */
+export class ProfileThreads extends ThreadPool<ThreadJob, ThreadReply> {
+  constructor(size: number, script = join(__dirname, 'profile-worker.cjs')) {
+    super(size, () => new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB } }));
   }
 }
 
