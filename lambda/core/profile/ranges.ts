@@ -21,7 +21,7 @@ import { asBuffer } from './bytes';
 import { CsvRecordParser, type RecordSink } from './csv-parser';
 import { HyperLogLog } from './hll';
 import { MAX_COLUMNS, MAX_FULL_COLUMNS, MAX_NAME_BYTES } from './limits';
-import { delimitedPartial, finishTabular, jsonLinesPartial, type TabularPartial, type TabularResult } from './profiler';
+import { delimitedPartial, finishTabular, jsonLinesPartial, type StopSignal, type TabularPartial, type TabularResult } from './profiler';
 import { mergeColumnPartials, mergeLightPartials, type ColumnPartial, type LightColumnPartial } from './column';
 import { detectFormat, drain, HEAD_BYTES, openSource } from './source';
 import type { Profile, ProfileErrors, ProfileFormat, ProfileOptions, Truncation } from './types';
@@ -92,6 +92,11 @@ export interface RangePartial {
   /** How the first record was found: the object's start, a known boundary, a newline (JSON Lines), or a quote reading. */
   guess: 'file-start' | 'known' | 'newline' | 'outside-quotes' | 'inside-quotes';
   tabular: TabularPartial | null;
+  /**
+   * Set when the plan's deadline passed while the range was read: its statistics are those of the
+   * records that ended before `bytesRead` (an offset in the object), and the merge ends with it.
+   */
+  truncated?: Truncation;
   /** Only for an unsplittable plan's one range: what the single pass knows of the object. */
   whole?: {
     format: ProfileFormat;
@@ -255,17 +260,53 @@ function fit(buf: Buffer, p: number, delimiter: string, width: number, atEnd: bo
 
 const EMPTY: AsyncIterable<Buffer> = { async *[Symbol.asyncIterator]() {} };
 
-/** Profiles one range of a plan. */
+/**
+ * The source with its reads ended at the first chunk after the deadline, as the single pass's
+ * source ends (lambda/core/profile/source.ts): `reach` is the furthest offset read before it.
+ */
+function deadlineGuard(source: ByteRangeSource, deadline: number): { source: ByteRangeSource; stop: StopSignal; truncation: (from: number) => Truncation | undefined } {
+  let stopped = false;
+  let reach = 0;
+  return {
+    source: {
+      read: async function* (start, end) {
+        let at = start;
+        for await (const chunk of source.read(start, end)) {
+          if (Date.now() >= deadline) {
+            stopped = true;
+            return;
+          }
+          at += chunk.length;
+          reach = Math.max(reach, at);
+          yield chunk;
+        }
+      },
+    },
+    stop: { stopped: () => stopped },
+    // The content before the range's first record was read by the ranges before it.
+    truncation: (from) => (stopped ? { reason: 'deadline', bytesRead: Math.max(reach, from), contentBytes: Math.max(reach, from) } : undefined),
+  };
+}
+
+/** Profiles one range of a plan; past `plan.options.deadline` it stops reading and says so in `truncated`. */
 export async function profileRange(source: ByteRangeSource, plan: RangePlan, range: Range): Promise<RangePartial> {
+  if (!plan.splittable) return profileWhole(source, plan, range);
+  if (plan.options.deadline === undefined) return splitRange(source, plan, range);
+  const guard = deadlineGuard(source, plan.options.deadline);
+  const partial = await splitRange(guard.source, plan, range, guard.stop);
+  const truncated = guard.truncation(partial.firstRecordStart);
+  return truncated ? { ...partial, truncated } : partial;
+}
+
+async function splitRange(source: ByteRangeSource, plan: RangePlan, range: Range, stop?: StopSignal): Promise<RangePartial> {
   const options = plan.options;
   const out = { index: range.index, start: range.start, end: range.end };
-  if (!plan.splittable) return profileWhole(source, plan, range);
-  if (plan.format === 'jsonl') return jsonLinesRange(source, plan, range);
+  if (plan.format === 'jsonl') return jsonLinesRange(source, plan, range, stop);
   const delimiter = plan.delimiter!;
   const header = plan.header!;
   const end = Math.max(range.end, plan.dataStart);
   if (range.index === 0) {
-    const { partial, stoppedAt } = await delimitedPartial(toBuffers(source.read(0, plan.size)), delimiter, options, undefined, {
+    const { partial, stoppedAt } = await delimitedPartial(toBuffers(source.read(0, plan.size)), delimiter, options, stop, {
       atFileStart: true,
       stopAt: end,
     });
@@ -307,7 +348,7 @@ export async function profileRange(source: ByteRangeSource, plan: RangePlan, ran
     content = first < end ? rest(buf, at, it, window.done) : EMPTY;
     if (first >= end) await it.return?.();
   }
-  const { partial, stoppedAt } = await delimitedPartial(content, delimiter, options, undefined, {
+  const { partial, stoppedAt } = await delimitedPartial(content, delimiter, options, stop, {
     atFileStart: false,
     header,
     stopAt: end - first,
@@ -337,7 +378,7 @@ async function* throughLine(content: AsyncIterable<Buffer>, lastByte: number, se
   seen.end = at;
 }
 
-async function jsonLinesRange(source: ByteRangeSource, plan: RangePlan, range: Range): Promise<RangePartial> {
+async function jsonLinesRange(source: ByteRangeSource, plan: RangePlan, range: Range, stop?: StopSignal): Promise<RangePartial> {
   const out = { index: range.index, start: range.start, end: range.end };
   let first = 0;
   let guess: RangePartial['guess'] = 'file-start';
@@ -366,11 +407,11 @@ async function jsonLinesRange(source: ByteRangeSource, plan: RangePlan, range: R
   }
   if (first >= range.end) {
     await it?.return?.();
-    const tabular = await jsonLinesPartial(EMPTY, plan.options, undefined, { atFileStart: false });
+    const tabular = await jsonLinesPartial(EMPTY, plan.options, stop, { atFileStart: false });
     return { ...out, firstRecordStart: first, nextRecordStart: first, guess, tabular };
   }
   const seen = { end: 0 };
-  const tabular = await jsonLinesPartial(throughLine(content, range.end - 1 - first, seen), plan.options, undefined, { atFileStart: first === 0 });
+  const tabular = await jsonLinesPartial(throughLine(content, range.end - 1 - first, seen), plan.options, stop, { atFileStart: first === 0 });
   return { ...out, firstRecordStart: first, nextRecordStart: first + seen.end, guess, tabular };
 }
 
@@ -560,26 +601,33 @@ export function mergeRanges(plan: RangePlan, partials: RangePartial[], meta: { e
   if (sorted.length !== plan.ranges.length || sorted.some((p, i) => p.index !== i)) {
     throw new Error(`mergeRanges: expected partials for ranges 0..${plan.ranges.length - 1}, got ${sorted.map((p) => p.index).join(',')}`);
   }
-  let known = sorted[0]!.nextRecordStart;
-  for (let i = 1; i < sorted.length; i++) {
-    const p = sorted[i]!;
+  // A range stopped by the deadline ends the profile, as the deadline ends the single pass: the
+  // statistics are those of the content before it, and the ranges after it are left out.
+  const cut = sorted.findIndex((p) => p.truncated);
+  const used = cut < 0 ? sorted : sorted.slice(0, cut + 1);
+  const truncated = cut < 0 ? undefined : sorted[cut]!.truncated;
+  let known = used[0]!.nextRecordStart;
+  for (let i = 1; i < used.length; i++) {
+    const p = used[i]!;
     if (p.firstRecordStart !== known) return { rerun: [{ ...plan.ranges[i]!, knownStart: known }] };
     known = p.nextRecordStart;
   }
-  if (known !== plan.size && plan.splittable) throw new Error(`mergeRanges: the last range ended at ${known}, not at the size ${plan.size}`);
-  const whole = sorted[0]!.whole;
-  let tabular: TabularPartial | null = sorted[0]!.tabular;
-  for (const p of sorted.slice(1)) tabular = mergeTabularPartials(tabular!, p.tabular!, plan.options);
+  if (!truncated && known !== plan.size && plan.splittable) throw new Error(`mergeRanges: the last range ended at ${known}, not at the size ${plan.size}`);
+  const whole = used[0]!.whole;
+  let tabular: TabularPartial | null = used[0]!.tabular;
+  for (const p of used.slice(1)) tabular = mergeTabularPartials(tabular!, p.tabular!, plan.options);
   const facts: ObjectFacts = whole
     ? { ...whole, contentType: plan.contentType, etag: meta.etag ?? null, sha256: whole.sha256 }
     : {
         format: plan.format!,
         compression: plan.compression,
         contentType: plan.contentType,
-        bytes: plan.size,
+        bytes: truncated ? truncated.bytesRead : plan.size,
         etag: meta.etag ?? null,
-        sha256: meta.sha256 ?? null,
+        // Of the whole object only: a truncated profile has not seen it all.
+        sha256: truncated ? null : (meta.sha256 ?? null),
         delimiter: plan.delimiter,
+        ...(truncated ? { truncated } : {}),
       };
   return { profile: assembleProfile(facts, tabular ? finishTabular(tabular, plan.options) : null) };
 }

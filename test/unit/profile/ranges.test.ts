@@ -10,9 +10,10 @@ import {
   type ByteRangeSource,
   type Profile,
   type Range,
+  type RangePartial,
   type RangePlan,
 } from '../../../lambda/core/profile';
-import { bodyOf, seededRandom } from './helpers';
+import { bodyOf, expectSame, seededRandom } from './helpers';
 
 /** Chunk sizes the source yields, cycled: single bytes to whole lines. */
 const CHUNKS = [1, 2, 3, 5, 8, 13, 64, 257];
@@ -69,32 +70,6 @@ async function split(bytes: Buffer, key: string, cuts: number[], chunk: number, 
     },
     { sha256 },
   );
-}
-
-/** The profile with mean and stddev set aside: they are compared within 1e-9 relative. */
-function exactPart(p: Profile): { exact: Profile; moments: (number | null)[] } {
-  const moments: (number | null)[] = [];
-  const columns = p.columns?.map((c) => {
-    moments.push(c.mean, c.stddev);
-    return { ...c, mean: null, stddev: null };
-  });
-  return { exact: { ...p, ...(columns ? { columns } : {}) }, moments };
-}
-
-function expectSame(merged: Profile, single: Profile, label: string): void {
-  const m = exactPart(merged);
-  const s = exactPart(single);
-  try {
-    expect(m.exact).toEqual(s.exact);
-    expect(m.moments.length).toBe(s.moments.length);
-    m.moments.forEach((v, i) => {
-      const w = s.moments[i]!;
-      if (v === null || w === null) expect(v).toBe(w);
-      else expect(Math.abs(v - w)).toBeLessThanOrEqual(1e-9 * Math.max(Math.abs(w), 1e-300));
-    });
-  } catch (err) {
-    throw new Error(`${label}: ${(err as Error).message}`);
-  }
 }
 
 function generated(): Record<string, Buffer> {
@@ -175,6 +150,33 @@ describe('split and merge', () => {
     partials[1] = await profileRange(source, plan, { ...plan.ranges[1]!, knownStart: 6 });
     const merged = mergeRanges(plan, partials, { sha256: single.sha256 });
     expect(merged).toEqual({ profile: single });
+  });
+
+  it('ends the merge with a range the deadline stopped: the profile of the records before it, truncated, with no sha256', async () => {
+    const bytes = Buffer.from(`id,text\n${Array.from({ length: 40 }, (_, i) => `${i},"t ${i % 7}\nmore"`).join('\n')}\n`);
+    const plan = planAt(bytes, 'd.csv', [Math.floor(bytes.length / 3), Math.floor((2 * bytes.length) / 3)]);
+    const source = sourceOf(bytes, 16);
+    // Range 0 ends before the deadline; ranges 1 and 2 start after it (a deadline already past).
+    const past = { ...plan, options: { deadline: Date.now() - 1 } };
+    const first = await profileRange(source, plan, plan.ranges[0]!);
+    const partials: RangePartial[] = [];
+
+    const merged = await profileRanges(plan, async (range) => {
+      const partial = range.index === 0 ? first : await profileRange(source, past, range);
+      partials[range.index] = partial;
+      return partial;
+    });
+
+    const prefix = bytes.subarray(0, first.nextRecordStart);
+    const single = await profileObject({ body: bodyOf(prefix, 64), key: 'd.csv' });
+    // Its first record was not read before the deadline: re-run from the boundary range 0 proved.
+    expect(partials[1]).toMatchObject({ guess: 'known', firstRecordStart: first.nextRecordStart });
+    expect(merged.truncated).toEqual({ reason: 'deadline', bytesRead: first.nextRecordStart, contentBytes: first.nextRecordStart });
+    expect(merged.sha256).toBeNull();
+    expect(merged.bytes).toBe(first.nextRecordStart);
+    const { truncated: _t, sha256: _s, ...rest } = merged;
+    const { sha256: _s1, ...expected } = single;
+    expectSame(rest as typeof single, expected as typeof single, 'prefix');
   });
 
   it('keeps line numbers in errors absolute', async () => {
