@@ -23,6 +23,7 @@ import type { StoredChecksum } from '../shared/api-types';
 import { storedChecksumOf } from '../shared/upload-checksums';
 import { FAN_OUT, rangeBytesFor } from '../shared/fan-out';
 import { FAN_OUT_ROOT } from '../shared/keys';
+import { s3ByteRanges } from './ranged-profile';
 import {
   failedDocument,
   isContentError,
@@ -197,27 +198,7 @@ export async function planFanOut(deps: FanOutDeps, request: FanOutRequest & { ru
 
 /** The object's bytes [start, end) from S3, of the version the event announced (If-Match). */
 function s3Source(deps: FanOutDeps, job: FanOutJob): ByteRangeSource {
-  return {
-    read: async function* (start, end) {
-      const last = Math.min(end, job.size) - 1;
-      if (last < start) return;
-      const out = await deps.s3.send(
-        new GetObjectCommand({
-          Bucket: deps.config.uploadsBucket,
-          Key: job.target.s3Key,
-          Range: `bytes=${start}-${last}`,
-          ...(job.target.etag ? { IfMatch: quotedEtag(job.target.etag) } : {}),
-        }),
-      );
-      const body = out.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
-      try {
-        if (body) yield* body;
-      } finally {
-        // The engine may stop early (its last record ended): close the connection.
-        body?.destroy?.();
-      }
-    },
-  };
+  return s3ByteRanges(deps.s3, { bucket: deps.config.uploadsBucket, key: job.target.s3Key, size: job.size, ...(job.target.etag ? { etag: job.target.etag } : {}) });
 }
 
 /** Profiles one range from S3; 'overwritten' when the object is no longer the version of the event. */

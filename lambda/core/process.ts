@@ -30,10 +30,22 @@ export type ProfileObjectFn = (
   options?: { deadline?: number },
 ) => Promise<object>;
 
+/**
+ * Profiles the stored object by reading it itself, in byte ranges on worker threads
+ * (lambda/core/ranged-profile.ts): the profile equals profileObject's. Throws the S3 errors of its
+ * reads (PreconditionFailed when the object changed) and the engine's ContentErrors.
+ */
+export type ProfileStoredFn = (
+  input: { bucket: string; key: string; etag?: string; size: number; name: string; contentType?: string },
+  options?: { deadline?: number },
+) => Promise<object>;
+
 export interface ProcessDeps {
   s3: S3Client;
   config: Config;
   profileObject: ProfileObjectFn;
+  /** When given, one pass is this (all cores) rather than a GetObject read by profileObject. */
+  profileStored?: ProfileStoredFn;
   now?: () => Date;
   /** One structured line per record (lambda/shared/log.ts); Lambda's console by default. */
   log?: Logger;
@@ -247,12 +259,11 @@ export async function storedChecksum(deps: Pick<ProcessDeps, 's3'>, object: { Bu
   return storedChecksumOf(await deps.s3.send(new HeadObjectCommand({ ...object, ChecksumMode: 'ENABLED' })));
 }
 
-/** Step 4 (one pass): reads the object once and profiles it. */
-async function profileOnePass(
-  deps: ProcessDeps,
-  target: ProfileTarget,
-  deadline: number | undefined,
-): Promise<{ outcome: Outcome; code?: string; document?: Record<string, unknown>; size?: number; checksum?: StoredChecksum | null }> {
+type OnePassResult = { outcome: Outcome; code?: string; document?: Record<string, unknown>; size?: number; checksum?: StoredChecksum | null };
+
+/** Step 4 (one pass): reads the object once and profiles it; with `profileStored`, in ranges on all cores. */
+async function profileOnePass(deps: ProcessDeps, target: ProfileTarget, deadline: number | undefined): Promise<OnePassResult> {
+  if (deps.profileStored) return profileStoredOnePass(deps, deps.profileStored, target, deadline);
   let out;
   let checksum: StoredChecksum | null;
   try {
@@ -283,6 +294,33 @@ async function profileOnePass(
     return { outcome: 'failed-profile', code: errorName(err) ?? 'Error', document: failedDocument(err), size, checksum };
   } finally {
     body?.destroy?.();
+  }
+}
+
+/** Step 4 on all cores: a HEAD of the event's version (size, type, checksum), then the ranged profiler. */
+async function profileStoredOnePass(deps: ProcessDeps, profileStored: ProfileStoredFn, target: ProfileTarget, deadline: number | undefined): Promise<OnePassResult> {
+  const object = { Bucket: deps.config.uploadsBucket, Key: target.s3Key, ...(target.etag ? { IfMatch: quotedEtag(target.etag) } : {}) };
+  let size = target.size;
+  let checksum: StoredChecksum | null = null;
+  try {
+    const head = await deps.s3.send(new HeadObjectCommand({ ...object, ChecksumMode: 'ENABLED' }));
+    checksum = storedChecksumOf(head);
+    size = head.ContentLength ?? target.size;
+    const input = {
+      bucket: object.Bucket,
+      key: target.s3Key,
+      ...(target.etag ? { etag: target.etag } : {}),
+      size,
+      name: target.apiKey,
+      ...(head.ContentType ? { contentType: head.ContentType } : {}),
+    };
+    const profile = await profileStored(input, deadline !== undefined ? { deadline } : {});
+    return { outcome: 'profiled', document: profileDocument(profile), size, checksum };
+  } catch (err) {
+    if (isPreconditionFailed(err)) return { outcome: 'skipped-overwritten' }; // the newer write has its own event
+    if (isNotFound(err)) return { outcome: 'skipped-deleted' };
+    if (!isContentError(err)) throw err;
+    return { outcome: 'failed-profile', code: errorName(err) ?? 'Error', document: failedDocument(err), size, checksum };
   }
 }
 
