@@ -7,12 +7,13 @@
  * `already-started`), the start returns at once and the run goes on in the background, each step
  * is tried up to three times, and a run that still fails puts `{ Records: [record], fanOutAttempt }`
  * into the processing dead-letter queue, whose replay starts a new run. Ranges run a few at a time
- * (the Distributed Map's MaxConcurrency, locally the machine's cores). Run names are remembered for
+ * (the Distributed Map's MaxConcurrency, locally the machine's cores), on worker threads when the
+ * service gives range threads (it does unless told to use one). Run names are remembered for
  * the service's lifetime only (Step Functions keeps them 90 days).
  */
 import { availableParallelism } from 'node:os';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { mergeFanOut, planFanOut, profileRangeStep, runNameOf, type FanOutDeps, type FanOutEngine } from '../lambda/core/fan-out';
+import { mergeFanOut, planFanOut, profileRangeStep, runNameOf, type FanOutDeps, type FanOutEngine, type FanOutJob, type RangeReport, type RangeSpec } from '../lambda/core/fan-out';
 import type { FanOutStarter } from '../lambda/core/process';
 import type { Config } from '../lambda/shared/config';
 import { errorName } from '../lambda/shared/errors';
@@ -29,8 +30,13 @@ export interface LocalFanOutOptions {
   sendDeadLetter: (body: string) => Promise<void>;
   /** Bytes per range at least (default FAN_OUT.minRangeBytes); tests lower it to split small files. */
   minRangeBytes?: number;
-  /** Ranges profiled at once. Default: the machine's cores. */
+  /** Ranges profiled at once. Default: the range threads', else the machine's cores. */
   concurrency?: number;
+  /**
+   * Runs the range step on worker threads (local/range-threads.ts, with the range function's key),
+   * so CPU-bound ranges use every core; without it they run in this thread, one CPU in all.
+   */
+  rangeThreads?: { threads: number; run(input: { job: FanOutJob; range: RangeSpec }): Promise<RangeReport> };
   log: (line: string) => void;
 }
 
@@ -47,7 +53,8 @@ export function createLocalFanOut(options: LocalFanOutOptions): LocalFanOut {
   const plan = step(options.clients.plan);
   const range = step(options.clients.range);
   const merge = step(options.clients.merge);
-  const concurrency = Math.max(1, options.concurrency ?? availableParallelism());
+  const concurrency = Math.max(1, options.concurrency ?? options.rangeThreads?.threads ?? availableParallelism());
+  const rangeStep = options.rangeThreads ?? { run: (input: { job: FanOutJob; range: RangeSpec }) => profileRangeStep(range, input) };
   const started: string[] = [];
   const running = new Set<Promise<void>>();
 
@@ -72,7 +79,7 @@ export function createLocalFanOut(options: LocalFanOutOptions): LocalFanOut {
       const worker = async () => {
         for (let next = queue.shift(); next; next = queue.shift()) {
           const item = next;
-          await retried(() => profileRangeStep(range, { job: planned.job, range: item }));
+          await retried(() => rangeStep.run({ job: planned.job, range: item }));
         }
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));

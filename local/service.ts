@@ -4,6 +4,7 @@
  * upload notifications delivered to the process handler. Used by `npm start` and by tests.
  */
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../lambda/shared/clients';
@@ -25,6 +26,8 @@ import { createPoolSignIn } from './cognito/console-sign-in';
 import { startLocalCognito, type LocalCognito } from './cognito/server';
 import { startProcessingQueue, type ProcessHandler } from './processing';
 import { createLocalFanOut } from './fan-out';
+import { fanOutRangeThreads, processRangeRunner } from './range-threads';
+import type { RangeRunner } from '../lambda/core/ranged-profile';
 import type { FanOutStarter } from '../lambda/core/process';
 import { startS3Events } from './s3-events';
 import { startStorage } from './storage';
@@ -46,6 +49,8 @@ export type BuildHandlers = (deps: {
   log: Logger;
   /** The local fan-out (local/fan-out.ts), which the processor starts as it would the state machine. */
   fanOut: FanOutStarter;
+  /** The processor's range threads (local/range-threads.ts), signing with its key, and its smallest range. */
+  processRanges: { runner: RangeRunner; minRangeBytes?: number };
 }) => Handlers;
 
 export interface LocalServiceOptions {
@@ -98,6 +103,13 @@ export interface LocalServiceOptions {
    * `env.FAN_OUT_BYTES`, to take small files through plan -> ranges -> merge.
    */
   fanOutMinRangeBytes?: number;
+  /**
+   * Range threads of the processor and of the fan-out's range step (default: the cores). With 1,
+   * the processor's ranges run in its own thread and the fan-out's in-process, one at a time.
+   */
+  rangeThreads?: number;
+  /** The processor's smallest range (default 8 MiB: smaller objects are one range); tests lower it. */
+  processMinRangeBytes?: number;
   log?: (line: string) => void;
 }
 
@@ -227,16 +239,28 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     ) as Record<ServiceFunctionName, SigningKeys>;
     // The fan-out's failed runs go to the processing dead-letter queue, which starts below.
     let sendDeadLetter = (_body: string): Promise<void> => Promise.reject(new Error('The processing queue has not started'));
+    const threads = options.rangeThreads ?? availableParallelism();
+    const processRanges = processRangeRunner(config, clients.process, storage.functionCredentials.process, threads);
+    const rangeThreads = threads > 1 ? fanOutRangeThreads(config, storage.functionCredentials.fanOutRange, threads) : undefined;
+    parts.add({ stop: async () => void (await Promise.all([processRanges.close(), rangeThreads?.close()])) });
     const fanOut = createLocalFanOut({
       config,
       engine: (await import('./handlers')).buildFanOutEngine(),
       clients: { plan: clients.fanOutPlan, range: clients.fanOutRange, merge: clients.fanOutMerge },
+      ...(rangeThreads ? { rangeThreads } : {}),
       sendDeadLetter: (body) => sendDeadLetter(body),
       ...(options.fanOutMinRangeBytes !== undefined ? { minRangeBytes: options.fanOutMinRangeBytes } : {}),
       log,
     });
     const buildHandlers = options.buildHandlers ?? (await import('./handlers')).buildHandlers;
-    const handlers = buildHandlers({ config, clients, keys, log: jsonLines(log), fanOut });
+    const handlers = buildHandlers({
+      config,
+      clients,
+      keys,
+      log: jsonLines(log),
+      fanOut,
+      processRanges: { runner: processRanges, ...(options.processMinRangeBytes !== undefined ? { minRangeBytes: options.processMinRangeBytes } : {}) },
+    });
 
     const queue = parts.add(
       await startProcessingQueue({
