@@ -21,6 +21,20 @@ import { ThreadPool } from '../shared/thread-pool';
 /** Below this many bytes per range a thread costs more than it saves (as the CLI's MIN_RANGE_BYTES). */
 export const MIN_RANGE_BYTES = 8 * 1024 * 1024;
 
+/** Lambda's CPU time: one vCPU-second per second for each 1,769 MB of memory. */
+export const LAMBDA_MB_PER_VCPU = 1769;
+
+/**
+ * Range threads for a Lambda function: one per vCPU its memory pays for, at most the cores it
+ * sees. Lambda shows two cores from 128 to 3,008 MB but gives CPU time in proportion to memory, so
+ * at 1,024 MB (0.58 vCPU) two threads would share 0.58 vCPU: no faster, two heaps. Outside Lambda
+ * (no memory size), the cores.
+ */
+export function lambdaRangeThreads(cores: number, memoryMb: number | undefined): number {
+  const paid = memoryMb && memoryMb > 0 ? Math.floor(memoryMb / LAMBDA_MB_PER_VCPU) : cores;
+  return Math.max(1, Math.min(cores, paid));
+}
+
 /** One version of an S3 object. */
 export interface StoredObject {
   bucket: string;

@@ -5,7 +5,7 @@ import { createS3Client } from '../shared/clients';
 import { loadConfig } from '../shared/config';
 import { profileObject } from '../core/profile';
 import { STEP_FUNCTIONS_API, stepFunctionsStarter } from '../core/fan-out-start';
-import { inlineRangeRunner, profileStoredObject, serveRangeJobs, threadRangeRunner } from '../core/ranged-profile';
+import { inlineRangeRunner, lambdaRangeThreads, profileStoredObject, serveRangeJobs, threadRangeRunner } from '../core/ranged-profile';
 import { createProcessHandler } from '../handlers/process';
 
 const config = loadConfig();
@@ -17,8 +17,8 @@ if (!isMainThread) serveRangeJobs(parentPort!, s3);
 
 // With more than one vCPU (the function's memory decides: lambda/shared/grants.ts), ranges run on
 // one thread per vCPU; with one, in this thread: the ranged profiler's one code path either way.
-const cores = availableParallelism();
-const ranges = cores > 1 ? threadRangeRunner(cores, () => new Worker(__filename), s3) : inlineRangeRunner(s3);
+const threads = lambdaRangeThreads(availableParallelism(), Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE));
+const ranges = threads > 1 ? threadRangeRunner(threads, () => new Worker(__filename), s3) : inlineRangeRunner(s3);
 const fanOut =
   isMainThread && config.fanOutStateMachineArn
     ? stepFunctionsStarter(createAwsJsonClient({ ...STEP_FUNCTIONS_API, region: config.region }), config, config.fanOutStateMachineArn)

@@ -89,9 +89,12 @@ export const SERVICE_FUNCTIONS: Record<ServiceFunctionName, ServiceFunctionSpec>
   },
   process: {
     description: 'Profiles each uploaded object into the results bucket',
-    // Profiling is CPU-bound and Lambda gives CPU in proportion to memory. The queue's visibility
-    // timeout is derived from this timeout (lib/constructs/processing.ts).
-    memorySize: 1024,
+    // Profiling is CPU-bound and Lambda gives CPU in proportion to memory: 3,538 MB is two vCPUs,
+    // the least at which the processor's range threads help (one per vCPU, lambda/core/ranged-profile.ts).
+    // CPU-bound seconds cost about what they did at 1,024 MB (0.58 vCPU: 3.45x the memory for
+    // 3.45x the CPU); the I/O waits of small objects cost 3.45x (README, "Processing on all cores").
+    // The queue's visibility timeout is derived from this timeout (lib/constructs/processing.ts).
+    memorySize: 3538,
     timeoutSeconds: 300,
     // `exists` on results: before writing, the processor reads the profile already there, and for
     // a new object there is none; without ListBucket S3 answers that read with 403, not 404, and no

@@ -135,7 +135,7 @@ describe('functions', () => {
     expect(built.sort()).toEqual(Object.values(SERVICE_FUNCTIONS).map((f) => f.description).sort());
   });
 
-  it('gives the processor 1024 MB and 5 minutes, the API functions 512 MB and 10 seconds, the fan-out range and merge a vCPU and 15 minutes', () => {
+  it('gives the processor two vCPUs (3538 MB) and 5 minutes, the API functions 512 MB and 10 seconds, the fan-out range and merge a vCPU and 15 minutes', () => {
     const limits = Object.fromEntries(
       Object.entries(stack.functions).map(([name, fn]) => {
         const p = resources[logicalId(fn)]!.Properties;
@@ -146,7 +146,7 @@ describe('functions', () => {
       list: [512, 10],
       read: [512, 10],
       upload: [512, 10],
-      process: [1024, 300],
+      process: [3538, 300],
       fanOutPlan: [512, 60],
       fanOutRange: [1769, 900],
       fanOutMerge: [1769, 900],
