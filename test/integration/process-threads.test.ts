@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { profileDocument } from '../../lambda/core/process';
 import { profileObject, type Profile, type Range } from '../../lambda/core/profile';
@@ -95,6 +96,24 @@ describe('the processor on range threads', () => {
     expect(jobs.get(s3Key)!.map((r) => r.index)).toEqual([0, 1, 2]);
   });
 
+  it('profiles JSON Lines in ranges and gzip in one range, each as the single pass does', async () => {
+    const jsonl = Array.from({ length: 400 }, (_, i) => JSON.stringify({ id: i, name: `n${i % 11}`, ...(i % 3 ? { extra: i / 4 } : {}) })).join('\n') + '\n';
+    const gz = gzipSync(QUOTED);
+    const cases = [
+      { s3Key: `users/${USER}/lines.jsonl`, body: Buffer.from(jsonl), name: 'lines.jsonl', ranges: 3 },
+      { s3Key: `users/${USER}/packed.csv.gz`, body: gz, name: 'packed.csv.gz', ranges: 1 },
+    ];
+    for (const { s3Key, body, name, ranges } of cases) {
+      await service.s3.send(new PutObjectCommand({ Bucket: service.buckets.uploads, Key: s3Key, Body: body }));
+      await service.processing.idle();
+
+      const stored = await storedProfile(service, s3Key);
+      const single = await profileObject({ body: Readable.from([body]), key: name, contentType: stored.contentType as string, size: body.length, etag: stored.source.etag as string });
+      expectSame(asProfile(stored), single, name);
+      expect(new Set(jobs.get(s3Key)!.map((r) => r.index)).size).toBe(ranges);
+    }
+  });
+
   it('merges exactly when a range guessed its first record wrong, re-running it from the proven boundary', async () => {
     // A one-column file cut in two right after the "x" of x"y: the quote is a literal, so the
     // "outside quotes" reading is misled, and the records after both readings fit the header.
@@ -112,6 +131,36 @@ describe('the processor on range threads', () => {
       { index: 1, start: 513, end: 1026 },
       { index: 1, start: 513, end: 1026, knownStart: 516 },
     ]);
+  });
+
+  it('passes a range thread\'s PreconditionFailed (the object overwritten under it) back as S3 raised it', async () => {
+    const s3Key = `users/${USER}/moving.csv`;
+    await upload(service, s3Key, QUOTED);
+    const head = await service.s3.send(new HeadObjectCommand({ Bucket: service.buckets.uploads, Key: s3Key }));
+    const threads = processRangeRunner(service.config, service.s3, service.credentials, 2);
+    let overwritten = false;
+    // Overwritten after the plan read the head, before the first range's GET (If-Match on the old ETag).
+    const runner: RangeRunner = {
+      ...threads,
+      run: async (job) => {
+        if (!overwritten) {
+          overwritten = true;
+          await service.s3.send(new PutObjectCommand({ Bucket: service.buckets.uploads, Key: s3Key, Body: `${QUOTED}1,"new",2\n` }));
+        }
+        return threads.run(job);
+      },
+    };
+    const input = { bucket: service.buckets.uploads, key: s3Key, etag: head.ETag!.replace(/"/g, ''), size: head.ContentLength!, name: 'moving.csv' };
+
+    try {
+      await expect(profileStoredObject({ s3: service.s3, runner, minRangeBytes: MIN_RANGE_BYTES }, input)).rejects.toMatchObject({
+        name: 'PreconditionFailed',
+        $metadata: { httpStatusCode: 412 },
+      });
+    } finally {
+      await threads.close();
+      await service.processing.idle();
+    }
   });
 
   it('stops the range threads at the deadline with the truncated profile the one pass makes', async () => {
