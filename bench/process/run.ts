@@ -5,7 +5,9 @@
  * (1) the baseline, one GetObject read by profileObject on this thread, and (2) profileStored:
  * ranges on one worker thread per core, each reading its own bytes with a ranged GET. One warm-up
  * of each (the threads start there, as on a cold start), then ROUNDS timed runs of each; prints
- * the medians and the ratio, and checks that both profiles have the same rows and sha256.
+ * the medians and the ratio, and checks that both profiles have the same rows and sha256. A third
+ * row, one GetObject drained, shows what the embedded S3 serving the bytes costs: it runs in this
+ * process, on the same cores as the range threads (in AWS, S3 is elsewhere).
  */
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
@@ -97,6 +99,19 @@ async function main(): Promise<void> {
       }
     }
     if (seen.size !== 1) throw new Error(`the contenders disagree: ${[...seen].join(' | ')}`);
+    // What the embedded S3 (in this process, on these cores) costs alone: one GetObject drained.
+    const get = { seconds: [] as number[], cpu: [] as number[] };
+    for (let r = 0; r < ROUNDS; r++) {
+      const c = process.cpuUsage();
+      const t = performance.now();
+      const out = await service.s3.send(new GetObjectCommand({ Bucket: service.buckets.uploads, Key: s3Key }));
+      for await (const _chunk of out.Body as AsyncIterable<Uint8Array>) {
+        // drained
+      }
+      get.seconds.push((performance.now() - t) / 1000);
+      const used = process.cpuUsage(c);
+      get.cpu.push((used.user + used.system) / 1e6);
+    }
 
     const before = median(times['one thread']!);
     const after = median(times['range threads']!);
@@ -106,6 +121,7 @@ async function main(): Promise<void> {
     console.log(`| processor | warm-up s | median s | MB/s | vs one thread | median CPU s (process) |`);
     console.log(`|---|---:|---:|---:|---:|---:|`);
     console.log(`| one thread (GetObject + profileObject, baseline) | ${warm['one thread']!.toFixed(2)} | ${before.toFixed(2)} | ${(size / 1e6 / before).toFixed(0)} | 1.00× | ${median(cpu['one thread']!).toFixed(2)} |`);
+    console.log(`| GetObject alone, no profile (the in-process S3 and its client) | | ${median(get.seconds).toFixed(2)} | ${(size / 1e6 / median(get.seconds)).toFixed(0)} | | ${median(get.cpu).toFixed(2)} |`);
     console.log(`| range threads (profileStored) | ${warm['range threads']!.toFixed(2)} | ${after.toFixed(2)} | ${(size / 1e6 / after).toFixed(0)} | ${(before / after).toFixed(2)}× | ${median(cpu['range threads']!).toFixed(2)} |`);
   } finally {
     await runner.close();

@@ -96,12 +96,14 @@ describe('the processor on range threads', () => {
     expect(jobs.get(s3Key)!.map((r) => r.index)).toEqual([0, 1, 2]);
   });
 
-  it('profiles JSON Lines in ranges and gzip in one range, each as the single pass does', async () => {
+  it('profiles JSON Lines in ranges, and gzip, an empty object and binary in one range, each as the single pass does', async () => {
     const jsonl = Array.from({ length: 400 }, (_, i) => JSON.stringify({ id: i, name: `n${i % 11}`, ...(i % 3 ? { extra: i / 4 } : {}) })).join('\n') + '\n';
     const gz = gzipSync(QUOTED);
     const cases = [
       { s3Key: `users/${USER}/lines.jsonl`, body: Buffer.from(jsonl), name: 'lines.jsonl', ranges: 3 },
       { s3Key: `users/${USER}/packed.csv.gz`, body: gz, name: 'packed.csv.gz', ranges: 1 },
+      { s3Key: `users/${USER}/empty.csv`, body: Buffer.alloc(0), name: 'empty.csv', ranges: 1 },
+      { s3Key: `users/${USER}/blob.bin`, body: Buffer.from(Array.from({ length: 4000 }, (_, i) => (i * 31) % 256)), name: 'blob.bin', ranges: 1 },
     ];
     for (const { s3Key, body, name, ranges } of cases) {
       await service.s3.send(new PutObjectCommand({ Bucket: service.buckets.uploads, Key: s3Key, Body: body }));
