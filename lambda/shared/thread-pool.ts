@@ -1,7 +1,7 @@
 /**
  * A fixed set of worker threads taking requests in turn (moved from local/profile-threads.ts so the
  * process function can use it too). Each request gets an `id`; a worker answers it with a message
- * carrying the same `id`. A thread that dies fails the requests it held. Threads are unref'd: an
+ * carrying the same `id`. A thread that dies fails the request it held and is replaced. Threads are unref'd: an
  * idle pool does not keep a process alive (a pending request does, through its promise's owner).
  */
 import type { Worker } from 'node:worker_threads';
@@ -13,34 +13,64 @@ export class ThreadPool<Job extends object, Reply extends { id: number }> {
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void; worker: Worker }>();
   private nextId = 1;
 
+  private closing = false;
+  /** Set when the last thread exited without ever answering: every request fails with it. */
+  private broken: Error | undefined;
+
   constructor(
     readonly size: number,
-    start: () => Worker,
+    private readonly start: () => Worker,
   ) {
-    for (let i = 0; i < size; i++) {
-      const worker = start();
-      worker.unref();
-      worker.on('message', (reply: Reply) => {
-        const waiting = this.pending.get(reply.id);
-        if (!waiting) return;
-        this.pending.delete(reply.id);
-        this.release(worker);
-        waiting.resolve(reply);
-      });
-      worker.on('error', (err) => {
-        for (const [id, waiting] of this.pending) {
-          if (waiting.worker !== worker) continue;
-          this.pending.delete(id);
-          waiting.reject(err);
-        }
-      });
-      this.workers.push(worker);
-      this.idle.push(worker);
+    for (let i = 0; i < size; i++) this.spawn();
+  }
+
+  /**
+   * Starts a thread. One that exits (a crash, an out-of-memory kill) fails the request it held and,
+   * if it had answered one before, is replaced; one that never answered (a script that cannot
+   * start) is not, lest it restart for ever, and with no thread left the queued requests fail.
+   */
+  private spawn(): void {
+    const worker = this.start();
+    let answered = false;
+    worker.unref();
+    worker.on('message', (reply: Reply) => {
+      answered = true;
+      const waiting = this.pending.get(reply.id);
+      if (!waiting) return;
+      this.pending.delete(reply.id);
+      this.release(worker);
+      waiting.resolve(reply);
+    });
+    worker.on('error', (err) => this.fail(worker, err));
+    worker.on('exit', (code) => {
+      const err = new Error(`A worker thread exited (code ${code})`);
+      this.fail(worker, err);
+      this.workers.splice(this.workers.indexOf(worker), 1);
+      const idle = this.idle.indexOf(worker);
+      if (idle >= 0) this.idle.splice(idle, 1);
+      if (this.closing) return;
+      if (answered) this.spawn();
+      else if (this.workers.length === 0) {
+        this.broken = err;
+        for (const job of this.queue.splice(0)) job.reject(err);
+      }
+    });
+    this.workers.push(worker);
+    this.idle.push(worker);
+    this.dispatch();
+  }
+
+  private fail(worker: Worker, err: Error): void {
+    for (const [id, waiting] of this.pending) {
+      if (waiting.worker !== worker) continue;
+      this.pending.delete(id);
+      waiting.reject(err);
     }
   }
 
   run(request: Job): Promise<Reply> {
     return new Promise((resolve, reject) => {
+      if (this.broken) return reject(this.broken);
       this.queue.push({ request: { ...request, id: this.nextId++ }, resolve, reject });
       this.dispatch();
     });
@@ -61,6 +91,7 @@ export class ThreadPool<Job extends object, Reply extends { id: number }> {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.closing = true;
+    await Promise.all([...this.workers].map((w) => w.terminate()));
   }
 }
