@@ -5,8 +5,9 @@
  * (1) the baseline, one GetObject read by profileObject on this thread, and (2) profileStored:
  * ranges on one worker thread per core, each reading its own bytes with a ranged GET. One warm-up
  * of each (the threads start there, as on a cold start), then ROUNDS timed runs of each; prints
- * the medians and the ratio, and checks that both profiles have the same rows and sha256. A third
- * row, one GetObject drained, shows what the embedded S3 serving the bytes costs: it runs in this
+ * the medians and the ratio, and checks that the profiles have the same rows and sha256. A third
+ * contender runs the same ranges without the hash (not shipped), to show what sha256 costs. A row,
+ * one GetObject drained, shows what the embedded S3 serving the bytes costs: it runs in this
  * process, on the same cores as the range threads (in AWS, S3 is elsewhere).
  */
 import { createReadStream } from 'node:fs';
@@ -14,8 +15,8 @@ import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { processS3Record, type ProcessDeps } from '../../lambda/core/process';
-import { profileObject } from '../../lambda/core/profile';
+import { processS3Record, type ProcessDeps, type ProfileStoredFn } from '../../lambda/core/process';
+import { HEAD_BYTES, planRanges, profileObject, profileRanges } from '../../lambda/core/profile';
 import { profileStoredObject } from '../../lambda/core/ranged-profile';
 import { encodeEventKey } from '../../local/notifications';
 import { processRangeRunner } from '../../local/range-threads';
@@ -24,6 +25,8 @@ import { machineDescription } from '../support/machine';
 import { seededRandom } from '../support/seeded-random';
 
 const ROUNDS = 3;
+const CONTENDERS = ['one thread', 'range threads', 'range threads, no sha256'] as const;
+type Contender = (typeof CONTENDERS)[number];
 
 async function writeCsv(file: string, bytes: number): Promise<void> {
   const rand = seededRandom(150);
@@ -63,9 +66,17 @@ async function main(): Promise<void> {
     const head = await service.s3.send(new HeadObjectCommand({ Bucket: service.buckets.uploads, Key: s3Key }));
 
     const base: ProcessDeps = { s3: service.s3, config: service.config, profileObject };
-    const contenders: Record<'one thread' | 'range threads', ProcessDeps> = {
+    // The third: the same ranges without the whole-object hash (what the fan-out does, recording
+    // S3's checksum instead), to show what keeping sha256 costs: the first range's thread reading the rest.
+    const noHash: ProfileStoredFn = async (input) => {
+      const first = await service.s3.send(new GetObjectCommand({ Bucket: input.bucket, Key: input.key, Range: `bytes=0-${Math.min(input.size, HEAD_BYTES) - 1}` }));
+      const plan = planRanges({ size: input.size, head: await first.Body!.transformToByteArray(), key: input.name, workers: threads });
+      return profileRanges(plan, async (range) => (await runner.run({ object: input, plan, range })).partial);
+    };
+    const contenders: Record<Contender, ProcessDeps> = {
       'one thread': base,
       'range threads': { ...base, profileStored: (input, options) => profileStoredObject({ s3: service.s3, runner }, input, options) },
+      'range threads, no sha256': { ...base, profileStored: noHash },
     };
     // Each run is a newer event (a higher sequencer than the upload's and the run before), so each writes its profile.
     let sequencer = 0x100000;
@@ -81,24 +92,26 @@ async function main(): Promise<void> {
       const used = process.cpuUsage(c);
       if (outcome !== 'profiled') throw new Error(`expected profiled, got ${outcome}`);
       const out = await service.s3.send(new GetObjectCommand({ Bucket: service.buckets.results, Key: `${s3Key}.profile.json` }));
-      const profile = JSON.parse(await out.Body!.transformToString()) as { rows: number; sha256: string };
+      const profile = JSON.parse(await out.Body!.transformToString()) as { rows: number; sha256: string | null };
       return { seconds, cpu: (used.user + used.system) / 1e6, rows: profile.rows, sha256: profile.sha256 };
     };
 
     const warm: Record<string, number> = {};
     for (const [name, deps] of Object.entries(contenders)) warm[name] = (await run(deps)).seconds;
-    const times: Record<string, number[]> = { 'one thread': [], 'range threads': [] };
-    const cpu: Record<string, number[]> = { 'one thread': [], 'range threads': [] };
-    const seen = new Set<string>();
+    const times: Record<string, number[]> = Object.fromEntries(CONTENDERS.map((c) => [c, []]));
+    const cpu: Record<string, number[]> = Object.fromEntries(CONTENDERS.map((c) => [c, []]));
+    const rows = new Set<number>();
+    const hashes = new Set<string>();
     for (let r = 0; r < ROUNDS; r++) {
       for (const [name, deps] of Object.entries(contenders)) {
         const result = await run(deps);
         times[name]!.push(result.seconds);
         cpu[name]!.push(result.cpu);
-        seen.add(`${result.rows} ${result.sha256}`);
+        rows.add(result.rows);
+        if (result.sha256 !== null) hashes.add(result.sha256);
       }
     }
-    if (seen.size !== 1) throw new Error(`the contenders disagree: ${[...seen].join(' | ')}`);
+    if (rows.size !== 1 || hashes.size !== 1) throw new Error(`the contenders disagree: rows ${[...rows].join(', ')}; sha256 ${[...hashes].join(', ')}`);
     // What the embedded S3 (in this process, on these cores) costs alone: one GetObject drained.
     const get = { seconds: [] as number[], cpu: [] as number[] };
     for (let r = 0; r < ROUNDS; r++) {
@@ -116,13 +129,15 @@ async function main(): Promise<void> {
     const before = median(times['one thread']!);
     const after = median(times['range threads']!);
     console.log(`machine: ${machineDescription()}; load average before: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-    console.log(`object: ${(size / 1e6).toFixed(0)} MB CSV, ${[...seen][0]!.split(' ')[0]} rows; ${threads} range threads; median of ${ROUNDS} after one warm-up each`);
+    console.log(`object: ${(size / 1e6).toFixed(0)} MB CSV, ${[...rows][0]} rows; ${threads} range threads; median of ${ROUNDS} after one warm-up each`);
     // CPU seconds of the whole process: the embedded S3 serving the reads is in it, for both.
     console.log(`| processor | warm-up s | median s | MB/s | vs one thread | median CPU s (process) |`);
     console.log(`|---|---:|---:|---:|---:|---:|`);
     console.log(`| one thread (GetObject + profileObject, baseline) | ${warm['one thread']!.toFixed(2)} | ${before.toFixed(2)} | ${(size / 1e6 / before).toFixed(0)} | 1.00× | ${median(cpu['one thread']!).toFixed(2)} |`);
     console.log(`| GetObject alone, no profile (the in-process S3 and its client) | | ${median(get.seconds).toFixed(2)} | ${(size / 1e6 / median(get.seconds)).toFixed(0)} | | ${median(get.cpu).toFixed(2)} |`);
     console.log(`| range threads (profileStored) | ${warm['range threads']!.toFixed(2)} | ${after.toFixed(2)} | ${(size / 1e6 / after).toFixed(0)} | ${(before / after).toFixed(2)}× | ${median(cpu['range threads']!).toFixed(2)} |`);
+    const bare = median(times['range threads, no sha256']!);
+    console.log(`| range threads, no sha256 (not shipped: what the hash costs) | ${warm['range threads, no sha256']!.toFixed(2)} | ${bare.toFixed(2)} | ${(size / 1e6 / bare).toFixed(0)} | ${(before / bare).toFixed(2)}× | ${median(cpu['range threads, no sha256']!).toFixed(2)} |`);
   } finally {
     await runner.close();
     await service.stop();
