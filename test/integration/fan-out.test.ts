@@ -37,6 +37,8 @@ async function startService(dir: string, extra: Partial<Parameters<typeof startL
     reconcile: false,
     env: { FAN_OUT_BYTES: String(THRESHOLD) },
     fanOutMinRangeBytes: 256,
+    // Ranges on two worker threads (local/range-threads.ts) whatever the machine: the path that uses all cores.
+    rangeThreads: 2,
     log: (line) => logLines.push(line),
     ...extra,
   });
