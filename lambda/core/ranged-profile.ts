@@ -7,8 +7,10 @@
  * function's own bundle in Lambda, a tsx worker locally). Small objects are one range: the same path.
  *
  * The profile equals the single pass's, `sha256` included: the worker of range 0 hashes the whole
- * object, its own range as it parses it and then the rest, so no thread waits for the hash and no
- * profile loses it (the fan-out, with no one reader of every byte, records S3's checksum instead).
+ * object, its own range as it parses it and then the rest (a second read of most of the object,
+ * after its range; past the deadline too, which the hash alone cannot overrun by much). The fan-out,
+ * with no one reader of every byte, records S3's checksum instead; that would save the second read
+ * but change every profile's sha256 to null.
  */
 import { createHash } from 'node:crypto';
 import type { MessagePort, Worker } from 'node:worker_threads';
