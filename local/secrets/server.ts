@@ -1,8 +1,9 @@
 /**
- * Local mode's Secrets Manager: an HTTP server on 127.0.0.1 speaking the JSON 1.1 protocol that
- * `@aws-sdk/client-secrets-manager` speaks (`POST /`, `Content-Type: application/x-amz-json-1.1`,
- * `X-Amz-Target: secretsmanager.<Action>`), so the functions fetch their signing keys with the
- * same code as in AWS (lambda/shared/secrets.ts), only with SECRETS_ENDPOINT set.
+ * Local mode's Secrets Manager: an HTTP server on 127.0.0.1 speaking Secrets Manager's JSON 1.1
+ * protocol (`POST /`, `Content-Type: application/x-amz-json-1.1`, `X-Amz-Target:
+ * secretsmanager.<Action>`), as the functions' own client (lambda/shared/aws-json.ts), the SDK's
+ * client and the AWS CLI speak it, so the functions fetch their signing keys with the same code as
+ * in AWS (lambda/shared/secrets.ts), only with SECRETS_ENDPOINT set.
  *
  * Every request goes through:
  *   protocol (JSON only) → SigV4 for service `secretsmanager` (../s3/sigv4.ts, the embedded S3's
