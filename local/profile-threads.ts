@@ -10,10 +10,7 @@ import { basename, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { readFileRange } from './file-range';
 import { ThreadPool } from '../lambda/shared/thread-pool';
-import { HEAD_BYTES, planRanges, profileRanges, type Profile, type ProfileOptions, type Range, type RangePartial, type RangePlan } from '../lambda/core/profile';
-
-/** Below this many bytes per range a thread costs more than it saves. */
-export const MIN_RANGE_BYTES = 8 * 1024 * 1024;
+import { HEAD_BYTES, planRanges, profileRanges, rangeWorkers, type Profile, type ProfileOptions, type Range, type RangePartial, type RangePlan } from '../lambda/core/profile';
 
 /**
  * A range thread's young generation, at most (V8 grows it to ~48 MB when allocation is fast). The
@@ -66,7 +63,7 @@ export async function profileFileParallel(path: string, options: ProfileOptions 
     await file.close();
   }
   const cores = parallel.threads ?? availableParallelism();
-  const workers = Math.max(1, Math.min(cores, Math.floor(size / (parallel.minRangeBytes ?? MIN_RANGE_BYTES))));
+  const workers = rangeWorkers(size, cores, parallel.minRangeBytes);
   const plan = planRanges({ size, head, key: basename(path), workers, options });
   // The main thread, idle while the range threads parse, hashes the file beside them (one V8 isolate
   // fewer than a hash thread of its own: ~30 MB of RSS); an unsplit range hashes as it reads.

@@ -15,13 +15,10 @@
 import { createHash } from 'node:crypto';
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ContentError, HEAD_BYTES, planRanges, profileRange, profileRanges, type ByteRangeSource, type Profile, type ProfileOptions, type Range, type RangePartial, type RangePlan } from './profile';
+import { ContentError, HEAD_BYTES, planRanges, rangeWorkers, profileRange, profileRanges, type ByteRangeSource, type Profile, type ProfileOptions, type Range, type RangePartial, type RangePlan } from './profile';
 import { quotedEtag } from '../shared/etag';
 import { errorName } from '../shared/errors';
 import { ThreadPool } from '../shared/thread-pool';
-
-/** Below this many bytes per range a thread costs more than it saves (as the CLI's MIN_RANGE_BYTES). */
-export const MIN_RANGE_BYTES = 8 * 1024 * 1024;
 
 /** Lambda's CPU time: one vCPU-second per second for each 1,769 MB of memory. */
 export const LAMBDA_MB_PER_VCPU = 1769;
@@ -217,7 +214,7 @@ export async function profileStoredObject(
   const chunks: Uint8Array[] = [];
   for await (const chunk of s3ByteRanges(deps.s3, object).read(0, Math.min(input.size, HEAD_BYTES))) chunks.push(chunk);
   const head = Buffer.concat(chunks);
-  const workers = Math.max(1, Math.min(deps.runner.threads, Math.floor(input.size / (deps.minRangeBytes ?? MIN_RANGE_BYTES))));
+  const workers = rangeWorkers(input.size, deps.runner.threads, deps.minRangeBytes);
   const plan = planRanges({ size: input.size, head, key: input.name, ...(input.contentType ? { contentType: input.contentType } : {}), workers, options });
   let sha256: string | null = null;
   const run = async (range: Range): Promise<RangePartial> => {

@@ -15,6 +15,8 @@ export * from './limits';
 export { CsvRecordParser, parseRecords } from './csv-parser';
 export {
   HEAD_BYTES,
+  MIN_RANGE_BYTES,
+  rangeWorkers,
   mergeRanges,
   planRanges,
   profileRange,

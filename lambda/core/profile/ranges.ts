@@ -158,6 +158,14 @@ function cut(size: number, n: number): Range[] {
   return ranges;
 }
 
+/** Below this many bytes per range a thread costs more than it saves (`s3files profile`, the processor). */
+export const MIN_RANGE_BYTES = 8 * 1024 * 1024;
+
+/** How many ranges to cut `size` bytes into for `threads` threads: at least MIN_RANGE_BYTES (or `minRangeBytes`) each, at least one. */
+export function rangeWorkers(size: number, threads: number, minRangeBytes = MIN_RANGE_BYTES): number {
+  return Math.max(1, Math.min(threads, Math.floor(size / minRangeBytes)));
+}
+
 /** Plans the ranges of an object from its size and first bytes. */
 export function planRanges(input: PlanInput): RangePlan {
   const head = asBuffer(input.head);
