@@ -5,10 +5,9 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import type { S3Event, SQSEvent } from 'aws-lambda';
 import { createProcessHandler } from '../../lambda/handlers/process';
 import { decodeEventKey } from '../../lambda/core/process';
-import { profileObject } from '../../lambda/core/profile';
 import { createS3Client } from '../../lambda/shared/clients';
 import { profileKeyFor } from '../../lambda/shared/keys';
-import { buildHandlers } from '../../local/handlers';
+import { buildHandlers, processDeps } from '../../local/handlers';
 import { ADMIN_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from '../../local/s3/server';
 import { DEFAULT_BUCKETS, startLocalService, type BuildHandlers, type LocalService, type LocalServiceOptions } from '../../local/service';
 
@@ -19,7 +18,7 @@ const { uploads, results } = DEFAULT_BUCKETS;
 /** Real handlers; the process handler notes each key it is given and can be told to fail. */
 function counting(processed: string[], failing: Set<string> = new Set()): BuildHandlers {
   return (deps) => {
-    const process = createProcessHandler({ config: deps.config, s3: deps.clients.process, profileObject, log: () => undefined });
+    const process = createProcessHandler({ ...processDeps(deps), log: () => undefined });
     return {
       ...buildHandlers(deps),
       process: async (event: SQSEvent) => {

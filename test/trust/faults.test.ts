@@ -6,11 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { S3Event, S3EventRecord, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { profileObject } from '../../lambda/core/profile';
 import { createProcessHandler } from '../../lambda/handlers/process';
 import { createS3Client } from '../../lambda/shared/clients';
 import { PROCESSING_QUEUE } from '../../lambda/shared/processing-queue';
-import { buildHandlers } from '../../local/handlers';
+import { buildHandlers, processDeps } from '../../local/handlers';
 import { ADMIN_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from '../../local/s3/server';
 import { startLocalService, type LocalService } from '../../local/service';
 import { functionCredentials, functionPrincipals } from '../../local/function-keys';
@@ -139,13 +138,13 @@ beforeAll(async () => {
         },
         { step: 'initialize', name: 'injectFaults' },
       );
+      const deployed = processDeps(deps, s3);
       const process = createProcessHandler({
-        config: deps.config,
-        s3,
+        ...deployed,
         log: () => undefined,
-        profileObject: async (input) => {
-          if (control.failProfileOf.has(input.key)) throw new Error('injected: profiler crashed');
-          return profileObject(input);
+        profileStored: async (input, options) => {
+          if (control.failProfileOf.has(input.name)) throw new Error('injected: profiler crashed');
+          return deployed.profileStored!(input, options);
         },
       });
       control.process = process;

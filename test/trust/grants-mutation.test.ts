@@ -2,8 +2,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { SERVICE_FUNCTIONS, type ServiceFunctionName } from '../../lambda/shared/grants';
 import { LOGICAL_BUCKETS, PROFILE_SUFFIX } from '../../lambda/shared/keys';
 import { createProcessHandler } from '../../lambda/handlers/process';
-import { profileObject } from '../../lambda/core/profile';
-import { buildHandlers } from '../../local/handlers';
+import { buildHandlers, processDeps } from '../../local/handlers';
 import { tableGrants, type FunctionGrants } from '../../local/function-keys';
 import type { BuildHandlers } from '../../local/service';
 import { ApiUser, call, startService, type Started } from './helpers';
@@ -198,7 +197,7 @@ function without(entry: (typeof ENTRIES)[number]): FunctionGrants {
 function holdable(): { build: BuildHandlers; hold: Hold } {
   let gate: { promise: Promise<void>; open: () => void } | undefined;
   const build: BuildHandlers = (deps) => {
-    const process = createProcessHandler({ config: deps.config, s3: deps.clients.process, profileObject, fanOut: deps.fanOut, log: () => undefined });
+    const process = createProcessHandler({ ...processDeps(deps), log: () => undefined });
     return {
       ...buildHandlers(deps),
       process: async (event: SQSEvent) => {

@@ -5,9 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { startLocalService, type BuildHandlers, type LocalService, type LocalServiceOptions } from '../../local/service';
-import { buildHandlers } from '../../local/handlers';
+import { buildHandlers, processDeps } from '../../local/handlers';
 import { createProcessHandler } from '../../lambda/handlers/process';
-import { profileObject } from '../../lambda/core/profile';
 import type { CompletedUpload, MultipartSession, UploadedPart, UploadSessionResponse } from '../../lambda/shared/api-types';
 import { MiB } from '../../lambda/shared/config';
 import { encodeKey } from '../../client/api-client';
@@ -32,7 +31,7 @@ export interface Started {
 /** The real handlers, with the processor's per-record log lines kept out of the test output. */
 export const quietHandlers: BuildHandlers = (deps) => ({
   ...buildHandlers(deps),
-  process: createProcessHandler({ config: deps.config, s3: deps.clients.process, profileObject, log: () => undefined }),
+  process: createProcessHandler({ ...processDeps(deps), log: () => undefined }),
 });
 
 export async function startService(options: Partial<LocalServiceOptions> = {}): Promise<Started> {
