@@ -13,7 +13,8 @@
  */
 import { availableParallelism } from 'node:os';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { mergeFanOut, planFanOut, profileRangeStep, runNameOf, type FanOutDeps, type FanOutEngine, type FanOutJob, type RangeReport, type RangeSpec } from '../lambda/core/fan-out';
+import { mergeFanOut, planFanOut, profileRangeStep, runNameOf, type FanOutDeps, type FanOutEngine, type FanOutJob, type RangeSpec } from '../lambda/core/fan-out';
+import type { FanOutRangeThreads } from './range-threads';
 import type { FanOutStarter } from '../lambda/core/process';
 import type { Config } from '../lambda/shared/config';
 import { errorName } from '../lambda/shared/errors';
@@ -36,7 +37,7 @@ export interface LocalFanOutOptions {
    * Runs the range step on worker threads (local/range-threads.ts, with the range function's key),
    * so CPU-bound ranges use every core; without it they run in this thread, one CPU in all.
    */
-  rangeThreads?: { threads: number; run(input: { job: FanOutJob; range: RangeSpec }): Promise<RangeReport> };
+  rangeThreads?: Pick<FanOutRangeThreads, 'threads' | 'run'>;
   log: (line: string) => void;
 }
 
