@@ -1,9 +1,12 @@
 /**
- * The esbuild options every Lambda bundle is built with, in one place: the CDK construct
- * (service-function.ts) and the bundle benchmark (bench/bundles/run.ts) both read them, so what is
- * measured is what is deployed. Why each choice: bench/bundles/RESULTS.md.
+ * How every Lambda bundle is built, in one place: the esbuild options, the plugins and
+ * `bundleFunction`, through which the CDK construct (service-function.ts, via
+ * lib/bundle-function.ts), the bundle benchmark (bench/bundles/run.ts) and the bundle tests all
+ * build, so what is measured and tested is what is deployed. Why each choice: bench/bundles/NOTES.md.
  */
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { build, type BuildOptions, type BuildResult, type Plugin } from 'esbuild';
 
 /**
  * The syntax esbuild emits: the oldest Node.js the project supports (package.json `engines`), not the
@@ -62,3 +65,68 @@ export const SERVICE_ESBUILD_OPTIONS = {
   banner: BUNDLE_FORMAT === 'esm' ? { js: ESM_REQUIRE_BANNER } : undefined,
   legalComments: 'none',
 } as const;
+
+/** One string constant of a generated SDK schema module: `const _hE = "httpError";`. */
+const SCHEMA_STRING_CONST = /^const (_[A-Za-z0-9_$]+) = ("(?:[^"\\\n]|\\.)*");$/gm;
+/** A computed property key naming an identifier: `[_hE]:`. */
+const COMPUTED_KEY = /\[(_[A-Za-z0-9_$]+)\]:/g;
+
+/**
+ * Rewrites the computed trait keys of a generated SDK schema module (`{ [_hE]: 403 }`, where
+ * `const _hE = "httpError"`) as the literal keys they stand for (`{ "httpError": 403 }`). Same
+ * object, same behaviour; the difference is that esbuild cannot prove a computed key free of side
+ * effects, so every schema holding one is kept in the bundle whether or not anything uses it, and
+ * with them every schema they refer to: all of S3's ~100 operations (~65 KB of each minified
+ * bundle) for the handful of commands a function sends. Upstream: aws/aws-sdk-js-v3#7607, and the
+ * codegen fix proposed in smithy-lang/smithy-typescript#1889, which makes this step a no-op.
+ * Only keys whose identifier is one of the module's own top-level string constants are rewritten;
+ * anything else is left as it is (and then merely not tree-shaken).
+ */
+export function literalSchemaKeys(source: string): { code: string; rewritten: number } {
+  const strings = new Map<string, string>();
+  for (const [, name, literal] of source.matchAll(SCHEMA_STRING_CONST)) strings.set(name!, literal!);
+  let rewritten = 0;
+  const code = source.replace(COMPUTED_KEY, (whole, name: string) => {
+    const literal = strings.get(name);
+    if (literal === undefined) return whole;
+    rewritten++;
+    return `${literal}:`;
+  });
+  return { code, rewritten };
+}
+
+/** The SDK's generated schema modules (`@aws-sdk/client-s3/dist-es/schemas/schemas_0.js`). */
+export const SDK_SCHEMA_MODULES = /[\\/]node_modules[\\/]@aws-sdk[\\/][^\\/]+[\\/]dist-es[\\/]schemas[\\/][^\\/]+\.js$/;
+
+/** The esbuild plugin that applies `literalSchemaKeys` to every SDK schema module it bundles. */
+export const sdkSchemaKeysPlugin: Plugin = {
+  name: 'sdk-literal-schema-keys',
+  setup(bundler) {
+    bundler.onLoad({ filter: SDK_SCHEMA_MODULES }, async ({ path: file }) => ({
+      contents: literalSchemaKeys(await readFile(file, 'utf8')).code,
+      loader: 'js',
+    }));
+  },
+};
+
+/** The plugins every Lambda bundle is built with (plugins need esbuild's JS API, not its CLI). */
+export const SERVICE_ESBUILD_PLUGINS: readonly Plugin[] = [sdkSchemaKeysPlugin];
+
+/** The file name of a bundle inside its asset: Lambda's handler is `index.handler`. */
+export const BUNDLE_FILE = BUNDLE_FORMAT === 'esm' ? 'index.mjs' : 'index.js';
+
+/**
+ * Bundles one Lambda entry module into `outdir` (`index.js` and its `.map`) exactly as the stack
+ * ships it: the options and plugins above. The CDK construct (service-function.ts, through
+ * lib/bundle-function.ts), the bundle benchmark and the bundle tests all build through here.
+ */
+export function bundleFunction(entry: string, outdir: string, overrides: BuildOptions = {}): Promise<BuildResult> {
+  return build({
+    ...(SERVICE_ESBUILD_OPTIONS as unknown as BuildOptions),
+    plugins: [...SERVICE_ESBUILD_PLUGINS],
+    entryPoints: [entry],
+    outfile: path.join(outdir, BUNDLE_FILE),
+    logLevel: 'error',
+    ...overrides,
+  });
+}
