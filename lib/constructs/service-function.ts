@@ -1,8 +1,10 @@
-import { CfnResource, Duration, RemovalPolicy, type IAspect } from 'aws-cdk-lib';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { AssetHashType, CfnResource, Duration, RemovalPolicy, type IAspect } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { ApplicationLogLevel, Architecture, CfnFunction, LoggingFormat, Runtime, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { ApplicationLogLevel, Architecture, CfnFunction, Code, Function as LambdaFunction, LoggingFormat, Runtime, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
-import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
@@ -10,7 +12,7 @@ import { ENV } from '../../lambda/shared/config';
 import { fanOutGrantStatements, grantStatements, SERVICE_FUNCTIONS, type ServiceFunctionName } from '../../lambda/shared/grants';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { LogicalBucket } from '../../lambda/shared/keys';
-import { SERVICE_ESBUILD_OPTIONS } from './bundling';
+import { BUNDLE_FILE } from './bundling';
 import { acknowledgeNag, nagArnRef } from './nag';
 
 /** The runtime for every function: the newest Node.js Lambda runtime aws-cdk-lib knows (cdk-nag L1). */
@@ -43,23 +45,36 @@ export class JsonFunctionLogs implements IAspect {
   }
 }
 
-/** CDK's spelling of the shared esbuild options (bundling.ts). */
-export const SERVICE_BUNDLING: BundlingOptions = {
-  minify: SERVICE_ESBUILD_OPTIONS.minify,
-  sourceMap: SERVICE_ESBUILD_OPTIONS.sourcemap,
-  sourcesContent: SERVICE_ESBUILD_OPTIONS.sourcesContent,
-  target: SERVICE_ESBUILD_OPTIONS.target,
-  format: SERVICE_ESBUILD_OPTIONS.format === 'esm' ? OutputFormat.ESM : OutputFormat.CJS,
-  mainFields: [...SERVICE_ESBUILD_OPTIONS.mainFields],
-  ...(SERVICE_ESBUILD_OPTIONS.banner ? { banner: SERVICE_ESBUILD_OPTIONS.banner.js } : {}),
-  externalModules: [...SERVICE_ESBUILD_OPTIONS.external],
-  bundleAwsSDK: true,
-  esbuildArgs: {
-    '--tree-shaking': String(SERVICE_ESBUILD_OPTIONS.treeShaking),
-    '--legal-comments': SERVICE_ESBUILD_OPTIONS.legalComments,
-    '--alias': Object.entries(SERVICE_ESBUILD_OPTIONS.alias).map(([from, to]) => `${from}=${to}`),
-  },
-};
+const PROJECT_ROOT = path.join(__dirname, '..', '..');
+const BUNDLER = path.join(PROJECT_ROOT, 'lib', 'bundle-function.ts');
+
+/**
+ * A function's code: its entry bundled by lib/bundle-function.ts with the shared options and
+ * plugins (bundling.ts), on this machine, in a child process (CDK's hook is synchronous, esbuild's
+ * plugins run only in its asynchronous API). Why not NodejsFunction: it drives the esbuild CLI,
+ * which takes no plugins, and the SDK schema plugin is a sixth of every bundle
+ * (bench/bundles/NOTES.md). The asset is hashed by its output, as NodejsFunction does, so a change
+ * anywhere in what the entry imports gives a new asset and nothing else does.
+ */
+export function serviceCode(entry: string): Code {
+  const relativeEntry = path.relative(PROJECT_ROOT, entry);
+  const tsx = pathToFileURL(require.resolve('tsx')).href;
+  return Code.fromAsset(PROJECT_ROOT, {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // Never run: `tryBundle` bundles or throws, so CDK does not fall back to Docker. CDK requires
+      // an image; the command names the entry, which also keeps CDK's asset cache key per entry.
+      image: SERVICE_RUNTIME.bundlingImage,
+      command: ['node', '--import', 'tsx', 'lib/bundle-function.ts', `/asset-input/${relativeEntry}`, '/asset-output'],
+      local: {
+        tryBundle(outputDir: string): boolean {
+          execFileSync(process.execPath, ['--import', tsx, BUNDLER, entry, outputDir], { stdio: ['ignore', 'inherit', 'inherit'] });
+          return true;
+        },
+      },
+    },
+  });
+}
 
 export interface ServiceFunctionProps {
   /** Which function of the service: its row in SERVICE_FUNCTIONS (lambda/shared/grants.ts). */
@@ -94,7 +109,7 @@ export interface ServiceFunctionProps {
  * Reserved concurrency only when `reservedConcurrency` is given (the stack gives it to the
  * processor, see file-service-stack.ts); the API functions scale with the stage's throttles.
  */
-export class ServiceFunction extends NodejsFunction {
+export class ServiceFunction extends LambdaFunction {
   /** Its row in SERVICE_FUNCTIONS, which `bindBuckets` grants from. */
   readonly serviceName: ServiceFunctionName;
 
@@ -109,8 +124,8 @@ export class ServiceFunction extends NodejsFunction {
       description: `Runs the ${id} function`,
     });
     super(scope, id, {
-      entry: props.entry,
-      handler: 'handler',
+      code: serviceCode(props.entry),
+      handler: `${path.parse(BUNDLE_FILE).name}.handler`,
       description: spec.description,
       runtime: SERVICE_RUNTIME,
       architecture: Architecture.ARM_64,
@@ -120,7 +135,6 @@ export class ServiceFunction extends NodejsFunction {
       logGroup,
       ...SERVICE_LOGGING,
       role,
-      bundling: SERVICE_BUNDLING,
       ...(props.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
       environment: { ...(props.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}), ...props.environment },
     });

@@ -82,6 +82,20 @@ describe('function bundles', () => {
     expect([...new Set(code.match(/"@aws-sdk\/client-[a-z0-9-]+"/g))]).toEqual(['"@aws-sdk/client-s3"']);
   });
 
+  it.each([
+    ['list', 'ListObjectsV2'],
+    ['read', 'HeadObject'],
+    ['upload', 'CompleteMultipartUpload'],
+    ['process', 'HeadObject'],
+  ])('builds a %s bundle with the schema of the S3 operations it sends (%s) and none of the others', (name, sent) => {
+    // The SDK schema plugin (lib/constructs/bundling.ts): without it every bundle holds all of S3's operations.
+    const code = fs.readFileSync(bundles[name]!, 'utf8');
+    expect(code).toContain(`"${sent}"`);
+    for (const unsent of ['WriteGetObjectResponse', 'SelectObjectContent', 'PutBucketLifecycleConfiguration', 'GetBucketAnalyticsConfiguration']) {
+      expect([unsent, code.includes(`"${unsent}"`)]).toEqual([unsent, false]);
+    }
+  });
+
   it('writes a source map next to every bundle', () => {
     for (const file of Object.values(bundles)) expect(fs.existsSync(`${file}.map`)).toBe(true);
   });
