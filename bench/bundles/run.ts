@@ -3,21 +3,22 @@
  * For each Lambda entry, the minified bundle size and its load time in a fresh Node process over a
  * bare `node -e ''` start (median of BENCH_RUNS), beside a baseline built in the same run: a default
  * esbuild bundle (no minify) of a one-call client-s3 handler, as CJS and as ESM. Our bundles use
- * the options the stack deploys (lib/constructs/bundling.ts) and are loaded as deployed: without
+ * the options and plugins the stack deploys (lib/constructs/bundling.ts `bundleFunction`; one row
+ * per function is built without the SDK schema plugin, to show what it is worth) and are loaded as deployed: without
  * --enable-source-maps (the stack sets it only with `-c sourceMaps=true`); one extra row loads
  * `list` with the flag to show what it costs. A second baseline is the service's own handlers as of
  * BENCH_BASELINE_REF (default `main`), taken from git and built with today's options, so a change
  * to the handlers is measured against what it replaces in the same run. Writes bench/bundles/RESULTS.md.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type BuildOptions } from 'esbuild';
 import { ENV } from '../../lambda/shared/config';
 import { SIGNING_KEY_NAMES, SIGNING_KEY_PURPOSES } from '../../lambda/shared/signing-keys';
-import { ESM_REQUIRE_BANNER, SERVICE_ESBUILD_OPTIONS } from '../../lib/constructs/bundling';
+import { bundleFunction, ESM_REQUIRE_BANNER, MODULE_ALIASES, SERVICE_ESBUILD_OPTIONS } from '../../lib/constructs/bundling';
 import { machineDescription, today } from '../support/machine';
 
 const ROOT = join(__dirname, '..', '..');
@@ -107,10 +108,10 @@ async function main(): Promise<void> {
       rows.push({ name: 'baseline (one-call client-s3, esbuild defaults)', format, file, sourceMaps: false });
     }
     const service = SERVICE_ESBUILD_OPTIONS as unknown as BuildOptions;
+    const ext = service.format === 'esm' ? 'mjs' : 'cjs';
     for (const name of FUNCTIONS) {
-      const ext = service.format === 'esm' ? 'mjs' : 'cjs';
       const file = join(out, name, `index.${ext}`);
-      await build({ ...service, entryPoints: [join(ROOT, 'lambda', 'functions', `${name}.ts`)], outfile: file, logLevel: 'error' });
+      await bundleFunction(join(ROOT, 'lambda', 'functions', `${name}.ts`), join(out, name), { outfile: file });
       rows.push({ name, format: service.format as 'esm' | 'cjs', file, sourceMaps: false });
     }
     // The same functions as of BASELINE_REF, built with today's options from that ref's lambda/.
@@ -121,10 +122,24 @@ async function main(): Promise<void> {
     // The ref's own runtime dependencies, at its locked versions: a dependency since dropped (or
     // changed) would otherwise be missing, or measured at today's version. From npm's cache.
     execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--silent'], { cwd: refDir, stdio: 'inherit' });
+    // The aliases point into the ref's own tree: today's alias targets import the SDK from this
+    // checkout's node_modules, a second copy of the layers the ref's client shares (+17 KB).
+    const refAliases = Object.fromEntries(
+      Object.entries(MODULE_ALIASES).map(([from, to]) => {
+        const own = join(refDir, relative(ROOT, to));
+        return [from, existsSync(own) ? own : to];
+      }),
+    );
     for (const name of FUNCTIONS) {
-      const file = join(out, `${name}-ref`, `index.${service.format === 'esm' ? 'mjs' : 'cjs'}`);
-      await build({ ...service, entryPoints: [join(refDir, 'lambda', 'functions', `${name}.ts`)], nodePaths: [join(ROOT, 'node_modules')], outfile: file, logLevel: 'error' });
+      const file = join(out, `${name}-ref`, `index.${ext}`);
+      await bundleFunction(join(refDir, 'lambda', 'functions', `${name}.ts`), join(out, `${name}-ref`), { nodePaths: [join(ROOT, 'node_modules')], alias: refAliases, outfile: file });
       rows.push({ name: `${name} @ ${BASELINE_REF} (same-run baseline)`, format: service.format as 'esm' | 'cjs', file, sourceMaps: false });
+    }
+    // What the SDK schema plugin is worth: the same options without it (all of S3's operation schemas).
+    for (const name of FUNCTIONS) {
+      const file = join(out, `${name}-all-schemas`, `index.${ext}`);
+      await build({ ...service, entryPoints: [join(ROOT, 'lambda', 'functions', `${name}.ts`)], outfile: file, logLevel: 'error' });
+      rows.push({ name: `${name} (without the SDK schema plugin)`, format: service.format as 'esm' | 'cjs', file, sourceMaps: false });
     }
     // The cost of `-c sourceMaps=true`: the same list bundle, loaded with its .map parsed at start.
     const list = rows.find((r) => r.name === 'list')!;
@@ -134,7 +149,7 @@ async function main(): Promise<void> {
     for (const name of FUNCTIONS) {
       const file = join(out, `${name}-${other}`, `index.${other === 'esm' ? 'mjs' : 'cjs'}`);
       const banner = other === 'esm' ? { js: ESM_REQUIRE_BANNER } : undefined;
-      await build({ ...service, format: other, banner, entryPoints: [join(ROOT, 'lambda', 'functions', `${name}.ts`)], outfile: file, logLevel: 'error' });
+      await bundleFunction(join(ROOT, 'lambda', 'functions', `${name}.ts`), join(out, `${name}-${other}`), { format: other, banner, outfile: file });
       rows.push({ name: `${name} (same options, ${other})`, format: other, file, sourceMaps: false });
     }
 
