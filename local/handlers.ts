@@ -3,7 +3,7 @@ import { createListHandler } from '../lambda/handlers/list';
 import { createReadHandler } from '../lambda/handlers/read';
 import { createUploadHandler } from '../lambda/handlers/upload';
 import { createProcessHandler, type ProcessDeps } from '../lambda/handlers/process';
-import { profileObject, readRows } from '../lambda/core/profile';
+import { readRows } from '../lambda/core/profile';
 import { rangeEngine, type FanOutEngine } from '../lambda/core/fan-out';
 import { profileStoredObject } from '../lambda/core/ranged-profile';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -20,7 +20,6 @@ export function processDeps(deps: Parameters<BuildHandlers>[0], s3: S3Client = d
   return {
     config: deps.config,
     s3,
-    profileObject,
     profileStored: (input, options) => profileStoredObject({ s3, ...deps.processRanges }, input, options),
     log: deps.log,
     fanOut: deps.fanOut,

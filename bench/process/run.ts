@@ -2,7 +2,8 @@
  * `npx tsx bench/process/run.ts [MB]`: the local processor on one CSV (default 150 MB), before and
  * after range threads, in the same run. The object is uploaded to the embedded S3 once; then the
  * processor's record step (processS3Record, as the queue calls it) profiles it alternately
- * (1) the baseline, one GetObject read by profileObject on this thread, and (2) profileStored:
+ * (1) the baseline, one GetObject read by profileObject on this thread (the processor before range
+ * threads, kept here as a contender), and (2) profileStored:
  * ranges on one worker thread per core, each reading its own bytes with a ranged GET. One warm-up
  * of each (the threads start there, as on a cold start), then ROUNDS timed runs of each; prints
  * the medians and the ratio, and checks that the profiles have the same rows and sha256. A third
@@ -65,7 +66,14 @@ async function main(): Promise<void> {
     await service.processing.idle();
     const head = await service.s3.send(new HeadObjectCommand({ Bucket: service.buckets.uploads, Key: s3Key }));
 
-    const base: ProcessDeps = { s3: service.s3, config: service.config, profileObject };
+    // The baseline, the processor before range threads: one GetObject read by profileObject on this
+    // thread (after the same HEAD the processor makes for any profiler).
+    const onePass: ProfileStoredFn = async (input, options) => {
+      const out = await service.s3.send(new GetObjectCommand({ Bucket: input.bucket, Key: input.key, ...(input.etag ? { IfMatch: `"${input.etag}"` } : {}) }));
+      const { name: key, size, contentType, etag } = input;
+      return profileObject({ body: out.Body as AsyncIterable<Uint8Array>, key, size, ...(contentType ? { contentType } : {}), ...(etag ? { etag } : {}) }, options);
+    };
+    const base: ProcessDeps = { s3: service.s3, config: service.config, profileStored: onePass };
     // The third: the same ranges without the whole-object hash (what the fan-out does, recording
     // S3's checksum instead), to show what keeping sha256 costs: the first range's thread reading the rest.
     const noHash: ProfileStoredFn = async (input) => {

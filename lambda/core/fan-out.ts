@@ -32,7 +32,6 @@ import {
   writeProfile,
   type FanOutRequest,
   type Outcome,
-  type ProfileObjectFn,
   type ProfileTarget,
 } from './process';
 
@@ -102,26 +101,6 @@ export function rangeEngine(): FanOutEngine {
     merge: ({ context, parts, etag }) => {
       const partials = [...parts].sort((a, b) => a.range.index - b.range.index).map((p) => p.partial as RangePartial);
       return mergeRanges(context as RangePlan, partials, { etag: etag ?? null, sha256: null });
-    },
-  };
-}
-
-/**
- * One range, the whole object, profiled in one pass by the processor's profiler: the fan-out's
- * path (plan -> ranges -> merge, the state, the parts in S3, the conditional write) without the split.
- */
-export function wholeObjectEngine(profileObject: ProfileObjectFn): FanOutEngine {
-  return {
-    headBytes: 1,
-    plan: ({ size }) => ({ context: null, ranges: [{ index: 0, start: 0, end: size }] }),
-    profileRange: async ({ source, object }) => {
-      const { key, contentType, size, etag } = object;
-      const profile = await profileObject({ body: source.read(0, size), key, ...(contentType ? { contentType } : {}), size, ...(etag ? { etag } : {}) });
-      return { partial: profile, boundary: { start: 0, end: size } };
-    },
-    merge: ({ parts }) => {
-      if (parts.length !== 1) throw new Error(`wholeObjectEngine merges one part, got ${parts.length}`);
-      return { profile: parts[0]!.partial as object };
     },
   };
 }

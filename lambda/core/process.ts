@@ -18,22 +18,11 @@ import { ContentError } from './profile/errors';
 const PROCESS_WRITE_MARGIN_MS = 20_000;
 const PROCESS_START_BY_MS = 60_000;
 
-/** The engine's profiler (lambda/core/profile), injected so tests can use a fake. */
-export type ProfileObjectFn = (
-  input: {
-    body: AsyncIterable<Uint8Array>;
-    key: string;
-    contentType?: string;
-    size?: number;
-    etag?: string;
-  },
-  options?: { deadline?: number },
-) => Promise<object>;
-
 /**
  * Profiles the stored object by reading it itself, in byte ranges on worker threads
- * (lambda/core/ranged-profile.ts): the profile equals profileObject's. Throws the S3 errors of its
- * reads (PreconditionFailed when the object changed) and the engine's ContentErrors.
+ * (lambda/core/ranged-profile.ts), injected so unit tests can use a fake: the profile equals the
+ * engine's single pass (`profileObject`) over the same bytes. Throws the S3 errors of its reads
+ * (PreconditionFailed when the object changed) and the engine's ContentErrors.
  */
 export type ProfileStoredFn = (
   input: { bucket: string; key: string; etag?: string; size: number; name: string; contentType?: string },
@@ -43,9 +32,8 @@ export type ProfileStoredFn = (
 export interface ProcessDeps {
   s3: S3Client;
   config: Config;
-  profileObject: ProfileObjectFn;
-  /** When given, one pass is this (all cores) rather than a GetObject read by profileObject. */
-  profileStored?: ProfileStoredFn;
+  /** One pass over an object: the ranged profiler, on all cores. */
+  profileStored: ProfileStoredFn;
   now?: () => Date;
   /** One structured line per record (lambda/shared/log.ts); Lambda's console by default. */
   log?: Logger;
@@ -250,55 +238,14 @@ export function failedDocument(err: unknown): Record<string, unknown> {
   return { status: 'failed', error: { name: errorName(err) ?? 'Error', message: (err as Error).message } };
 }
 
-/**
- * The checksum S3 stored with the object (or null). S3 returns it only when asked, and on a GET the
- * SDK would then also verify the body as it streams (a CPU cost the profiler does not need, and an
- * error mid-profile): a HEAD of the same version (If-Match) asks for it alone.
- */
-export async function storedChecksum(deps: Pick<ProcessDeps, 's3'>, object: { Bucket: string; Key: string; IfMatch?: string }): Promise<StoredChecksum | null> {
-  return storedChecksumOf(await deps.s3.send(new HeadObjectCommand({ ...object, ChecksumMode: 'ENABLED' })));
-}
-
 type OnePassResult = { outcome: Outcome; code?: string; document?: Record<string, unknown>; size?: number; checksum?: StoredChecksum | null };
 
-/** Step 4 (one pass): reads the object once and profiles it; with `profileStored`, in ranges on all cores. */
+/**
+ * Step 4 (one pass, on all cores): a HEAD of the event's version (size, type, and the checksum S3
+ * stored, which it returns only when asked: a GET asking for it would also make the SDK verify the
+ * body as it streams), then the ranged profiler, which reads the object itself.
+ */
 async function profileOnePass(deps: ProcessDeps, target: ProfileTarget, deadline: number | undefined): Promise<OnePassResult> {
-  if (deps.profileStored) return profileStoredOnePass(deps, deps.profileStored, target, deadline);
-  let out;
-  let checksum: StoredChecksum | null;
-  try {
-    const object = { Bucket: deps.config.uploadsBucket, Key: target.s3Key, ...(target.etag ? { IfMatch: quotedEtag(target.etag) } : {}) };
-    checksum = await storedChecksum(deps, object);
-    out = await deps.s3.send(new GetObjectCommand(object));
-  } catch (err) {
-    if (isPreconditionFailed(err)) return { outcome: 'skipped-overwritten' }; // the newer write has its own event
-    if (isNotFound(err)) return { outcome: 'skipped-deleted' };
-    throw err;
-  }
-  const body = out.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
-  const size = out.ContentLength ?? target.size;
-  try {
-    const profile = await deps.profileObject(
-      {
-        body: body ?? (async function* () {})(),
-        key: target.apiKey,
-        ...(out.ContentType ? { contentType: out.ContentType } : {}),
-        size,
-        ...(target.etag ? { etag: target.etag } : {}),
-      },
-      deadline !== undefined ? { deadline } : {},
-    );
-    return { outcome: 'profiled', document: profileDocument(profile), size, checksum };
-  } catch (err) {
-    if (!isContentError(err)) throw err;
-    return { outcome: 'failed-profile', code: errorName(err) ?? 'Error', document: failedDocument(err), size, checksum };
-  } finally {
-    body?.destroy?.();
-  }
-}
-
-/** Step 4 on all cores: a HEAD of the event's version (size, type, checksum), then the ranged profiler. */
-async function profileStoredOnePass(deps: ProcessDeps, profileStored: ProfileStoredFn, target: ProfileTarget, deadline: number | undefined): Promise<OnePassResult> {
   const object = { Bucket: deps.config.uploadsBucket, Key: target.s3Key, ...(target.etag ? { IfMatch: quotedEtag(target.etag) } : {}) };
   let size = target.size;
   let checksum: StoredChecksum | null = null;
@@ -314,7 +261,7 @@ async function profileStoredOnePass(deps: ProcessDeps, profileStored: ProfileSto
       name: target.apiKey,
       ...(head.ContentType ? { contentType: head.ContentType } : {}),
     };
-    const profile = await profileStored(input, deadline !== undefined ? { deadline } : {});
+    const profile = await deps.profileStored(input, deadline !== undefined ? { deadline } : {});
     return { outcome: 'profiled', document: profileDocument(profile), size, checksum };
   } catch (err) {
     if (isPreconditionFailed(err)) return { outcome: 'skipped-overwritten' }; // the newer write has its own event

@@ -3,7 +3,6 @@ import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import { createAwsJsonClient } from '../shared/aws-json';
 import { createS3Client } from '../shared/clients';
 import { loadConfig } from '../shared/config';
-import { profileObject } from '../core/profile';
 import { STEP_FUNCTIONS_API, stepFunctionsStarter } from '../core/fan-out-start';
 import { inlineRangeRunner, lambdaRangeThreads, profileStoredObject, serveRangeJobs, threadRangeRunner } from '../core/ranged-profile';
 import { createProcessHandler } from '../handlers/process';
@@ -26,7 +25,6 @@ const fanOut =
 export const handler = createProcessHandler({
   config,
   s3,
-  profileObject,
   profileStored: (input, options) => profileStoredObject({ s3, runner: ranges }, input, options),
   ...(fanOut ? { fanOut } : {}),
 });

@@ -1,7 +1,7 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { processSqsEvent, type ProcessDeps } from '../core/process';
 
-export type { ProcessDeps, ProfileObjectFn } from '../core/process';
+export type { ProcessDeps, ProfileStoredFn } from '../core/process';
 
 /** SQS (S3 notifications) -> profiles in the results bucket; failed records are reported for retry. */
 export function createProcessHandler(deps: ProcessDeps): (event: SQSEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<SQSBatchResponse> {

@@ -4,14 +4,14 @@ import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { fanOutRunName } from '../../../lambda/core/fan-out';
 import { stepFunctionsStarter } from '../../../lambda/core/fan-out-start';
-import { routeObject, type FanOutRequest, type ProfileObjectFn } from '../../../lambda/core/process';
+import { routeObject, type FanOutRequest, type ProfileStoredFn } from '../../../lambda/core/process';
 import { createProcessHandler } from '../../../lambda/handlers/process';
 import { AwsServiceError, type AwsJsonClient } from '../../../lambda/shared/aws-json';
 import { TEST_CONFIG, USER } from '../helpers/events';
-import { s3Body } from '../helpers/s3-body';
 
 const s3Mock = mockClient(S3Client);
-const profileObject = jest.fn<ReturnType<ProfileObjectFn>, Parameters<ProfileObjectFn>>();
+/** The ranged profiler, faked: one pass. */
+const profileStored = jest.fn<ReturnType<ProfileStoredFn>, Parameters<ProfileStoredFn>>();
 const started: FanOutRequest[] = [];
 const fanOut = { start: jest.fn(async (request: FanOutRequest) => (started.push(request), 'started' as const)) };
 const MiB = 1024 * 1024;
@@ -34,15 +34,14 @@ function writtenProfile(): Record<string, any> {
 
 beforeEach(() => {
   s3Mock.reset();
-  profileObject.mockReset();
+  profileStored.mockReset();
   fanOut.start.mockClear();
   started.length = 0;
   s3Mock.on(GetObjectCommand, { Bucket: 'phys-results' }).rejects(new NoSuchKey({ message: 'missing', $metadata: {} }));
-  s3Mock.on(GetObjectCommand, { Bucket: 'phys-uploads' }).resolves({ Body: s3Body('a,b\n1,2\n'), ContentLength: 8 });
-  // The one-pass path asks S3 for the stored checksum first (none here).
+  // The one-pass path HEADs the object first (size, type, stored checksum: none here).
   s3Mock.on(HeadObjectCommand, { Bucket: 'phys-uploads' }).resolves({ ContentLength: 8 });
   s3Mock.on(PutObjectCommand).resolves({});
-  profileObject.mockResolvedValue({ version: 1, format: 'csv', rows: 1 });
+  profileStored.mockResolvedValue({ version: 1, format: 'csv', rows: 1 });
 });
 
 describe('routeObject', () => {
@@ -67,32 +66,33 @@ describe('routeObject', () => {
 
 describe('processor routing', () => {
   it('starts the fan-out for an object over the threshold and reads none of it', async () => {
-    const handler = createProcessHandler({ s3: new S3Client({}), config, profileObject, fanOut, log });
+    const handler = createProcessHandler({ s3: new S3Client({}), config, profileStored, fanOut, log });
 
     const res = await handler(sqsEvent({ Records: [record(100 * MiB)] }), timeLeft(300_000));
 
     expect(res.batchItemFailures).toEqual([]);
     expect(started).toEqual([{ record: record(100 * MiB), attempt: 0 }]);
-    expect(s3Mock).not.toHaveReceivedCommandWith(GetObjectCommand, { Bucket: 'phys-uploads' });
+    expect(profileStored).not.toHaveBeenCalled();
+    expect(s3Mock).not.toHaveReceivedCommand(HeadObjectCommand);
     expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
   });
 
   it('fans out an object under the threshold when the invocation\'s time left (the context\'s) is too short for one pass', async () => {
-    const handler = createProcessHandler({ s3: new S3Client({}), config: { ...config, fanOutBytes: 1024 * MiB }, profileObject, fanOut, log });
+    const handler = createProcessHandler({ s3: new S3Client({}), config: { ...config, fanOutBytes: 1024 * MiB }, profileStored, fanOut, log });
     // 500 MiB at 10 MiB/s: 50 s of one pass.
     const large = record(500 * MiB);
 
     await handler(sqsEvent({ Records: [large] }), timeLeft(75_000)); // 55 s after the write margin: one pass
     expect(started).toEqual([]);
-    expect(profileObject).toHaveBeenCalledTimes(1);
+    expect(profileStored).toHaveBeenCalledTimes(1);
 
     await handler(sqsEvent({ Records: [large] }), timeLeft(65_000)); // 45 s: not enough
     expect(started).toEqual([{ record: large, attempt: 0 }]);
-    expect(profileObject).toHaveBeenCalledTimes(1);
+    expect(profileStored).toHaveBeenCalledTimes(1);
   });
 
   it('passes the attempt of a replayed dead letter on to the fan-out', async () => {
-    const handler = createProcessHandler({ s3: new S3Client({}), config, profileObject, fanOut, log });
+    const handler = createProcessHandler({ s3: new S3Client({}), config, profileStored, fanOut, log });
 
     await handler(sqsEvent({ Records: [record(200 * MiB)], fanOutAttempt: 2 }), timeLeft(300_000));
 
@@ -100,12 +100,12 @@ describe('processor routing', () => {
   });
 
   it('writes a skipped profile saying why when there is no fan-out, rather than running into the timeout', async () => {
-    const handler = createProcessHandler({ s3: new S3Client({}), config, profileObject, log });
+    const handler = createProcessHandler({ s3: new S3Client({}), config, profileStored, log });
 
     const res = await handler(sqsEvent({ Records: [record(100 * MiB)] }), timeLeft(300_000));
 
     expect(res.batchItemFailures).toEqual([]);
-    expect(profileObject).not.toHaveBeenCalled();
+    expect(profileStored).not.toHaveBeenCalled();
     expect(writtenProfile()).toMatchObject({
       status: 'skipped',
       reason: { code: 'TooLarge' },

@@ -1,19 +1,21 @@
 import { GetObjectCommand, HeadObjectCommand, NoSuchKey, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { compareSequencers, type ProfileObjectFn } from '../../../lambda/core/process';
+import { compareSequencers, type ProfileStoredFn } from '../../../lambda/core/process';
+import { CorruptGzipError } from '../../../lambda/core/profile';
 import { createProcessHandler } from '../../../lambda/handlers/process';
 import { TEST_CONFIG, USER } from '../helpers/events';
 import { s3Body } from '../helpers/s3-body';
 
 const s3Mock = mockClient(S3Client);
-const profileObject = jest.fn<ReturnType<ProfileObjectFn>, Parameters<ProfileObjectFn>>();
+/** The ranged profiler (lambda/core/ranged-profile.ts), faked: it reads the object itself. */
+const profileStored = jest.fn<ReturnType<ProfileStoredFn>, Parameters<ProfileStoredFn>>();
 const logs: Record<string, unknown>[] = [];
 const NOW = new Date('2025-02-03T04:05:06Z');
 const handler = createProcessHandler({
   s3: new S3Client({ region: 'us-east-1' }),
   config: TEST_CONFIG,
-  profileObject,
+  profileStored,
   now: () => NOW,
   log: (line) => logs.push(line),
 });
@@ -52,8 +54,9 @@ const noSuchKey = () => new NoSuchKey({ message: 'missing', $metadata: {} });
 const preconditionFailed = () =>
   new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', message: 'etag', $metadata: { httpStatusCode: 412 } });
 
-function storedUpload(body = 'a,b\n1,2\n') {
-  s3Mock.on(GetObjectCommand, { Bucket: 'phys-uploads' }).resolves({ Body: s3Body(body), ContentLength: 8, ContentType: 'text/csv' });
+/** The uploaded object as the processor's HEAD sees it. */
+function storedUpload() {
+  s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 8, ContentType: 'text/csv' });
 }
 function storedProfile(sequencer: string | undefined) {
   s3Mock
@@ -68,12 +71,12 @@ function writtenProfile(): Record<string, unknown> {
 
 beforeEach(() => {
   s3Mock.reset();
-  profileObject.mockReset();
+  profileStored.mockReset();
   logs.length = 0;
   s3Mock.on(GetObjectCommand, { Bucket: 'phys-results' }).rejects(noSuchKey());
   s3Mock.on(PutObjectCommand).resolves({});
   s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 8 });
-  profileObject.mockResolvedValue({ version: 1, format: 'csv', rows: 1 });
+  profileStored.mockResolvedValue({ version: 1, format: 'csv', rows: 1 });
 });
 
 describe('processor', () => {
@@ -83,11 +86,13 @@ describe('processor', () => {
     const res = await handler(sqsEvent(notification(s3Record())));
 
     expect(res).toEqual({ batchItemFailures: [] });
-    expect(s3Mock).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: 'phys-uploads', Key: UPLOAD_KEY, IfMatch: '"etag-1"' });
-    expect(profileObject).toHaveBeenCalledWith(
-      expect.objectContaining({ key: 'my file\u00e9.csv', contentType: 'text/csv', size: 8, etag: 'etag-1' }),
+    expect(s3Mock).toHaveReceivedCommandWith(HeadObjectCommand, { Bucket: 'phys-uploads', Key: UPLOAD_KEY, IfMatch: '"etag-1"', ChecksumMode: 'ENABLED' });
+    expect(profileStored).toHaveBeenCalledWith(
+      { bucket: 'phys-uploads', key: UPLOAD_KEY, etag: 'etag-1', size: 8, name: 'my file\u00e9.csv', contentType: 'text/csv' },
       { deadline: expect.any(Number) as unknown },
     );
+    // The profiler reads the object itself (ranged GETs on its threads): the processor reads none of it.
+    expect(s3Mock.commandCalls(GetObjectCommand).filter((c) => c.args[0].input.Bucket === 'phys-uploads')).toHaveLength(0);
     expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
       Bucket: 'phys-results',
       Key: RESULT_KEY,
@@ -113,21 +118,23 @@ describe('processor', () => {
     expect(logs).toEqual([expect.objectContaining({ outcome: 'profiled', messageId: 'm1', key: UPLOAD_KEY, durationMs: expect.any(Number) })]);
   });
 
-  it('streams the S3 body into the profiler rather than a buffer', async () => {
+  it('gives the profiler the invocation\'s deadline: the time Lambda says is left, less the time to write the profile', async () => {
     storedUpload();
+    const before = Date.now();
 
-    await handler(sqsEvent(notification(s3Record())));
+    await handler(sqsEvent(notification(s3Record())), { getRemainingTimeInMillis: () => 300_000 });
 
-    const body = profileObject.mock.calls[0]?.[0].body;
-    expect(body).not.toBeInstanceOf(Uint8Array);
-    expect(typeof body?.[Symbol.asyncIterator]).toBe('function');
+    const deadline = profileStored.mock.calls[0]![1]!.deadline!;
+    // PROCESS_WRITE_MARGIN_MS (20 s) before the invocation times out.
+    expect(deadline).toBeGreaterThanOrEqual(before + 280_000);
+    expect(deadline).toBeLessThanOrEqual(Date.now() + 280_000);
   });
 
   it('ignores the s3:TestEvent S3 sends when notifications are configured', async () => {
     const res = await handler(sqsEvent({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'phys-uploads' }));
 
     expect(res.batchItemFailures).toEqual([]);
-    expect(s3Mock).not.toHaveReceivedCommand(GetObjectCommand);
+    expect(s3Mock.calls()).toHaveLength(0);
     expect(logs).toEqual([expect.objectContaining({ outcome: 'skipped-test-event', messageId: 'm1' })]);
   });
 
@@ -135,7 +142,7 @@ describe('processor', () => {
     const res = await handler(sqsEvent(notification(s3Record({ key: 'tmp/x.csv' }))));
 
     expect(res.batchItemFailures).toEqual([]);
-    expect(s3Mock).not.toHaveReceivedCommand(GetObjectCommand);
+    expect(s3Mock.calls()).toHaveLength(0);
     expect(logs[0]).toMatchObject({ outcome: 'skipped-outside-user-area' });
   });
 
@@ -143,7 +150,7 @@ describe('processor', () => {
     const res = await handler(sqsEvent(notification(s3Record({ key: `users/${USER}/bad%E9%` }))));
 
     expect(res.batchItemFailures).toEqual([]);
-    expect(s3Mock).not.toHaveReceivedCommand(GetObjectCommand);
+    expect(s3Mock.calls()).toHaveLength(0);
     expect(logs[0]).toMatchObject({ outcome: 'skipped-undecodable-key', key: `users/${USER}/bad%E9%` });
   });
 
@@ -166,8 +173,21 @@ describe('processor', () => {
     const res = await handler(sqsEvent(notification(s3Record())));
 
     expect(res.batchItemFailures).toEqual([]);
+    expect(profileStored).not.toHaveBeenCalled();
     expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
     expect(logs[0]).toMatchObject({ outcome });
+  });
+
+  it('skips an object overwritten while the profiler read it (412 from a ranged GET), without retrying', async () => {
+    storedUpload();
+    // As a range thread's S3 error reaches the processor: its name and status (ranged-profile.ts).
+    profileStored.mockRejectedValue(Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } }));
+
+    const res = await handler(sqsEvent(notification(s3Record())));
+
+    expect(res.batchItemFailures).toEqual([]);
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(logs[0]).toMatchObject({ outcome: 'skipped-overwritten' });
   });
 
   it('skips a duplicate event whose profile is already stored', async () => {
@@ -177,7 +197,7 @@ describe('processor', () => {
     const res = await handler(sqsEvent(notification(s3Record())));
 
     expect(res.batchItemFailures).toEqual([]);
-    expect(profileObject).not.toHaveBeenCalled();
+    expect(profileStored).not.toHaveBeenCalled();
     expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
   });
 
@@ -223,35 +243,26 @@ describe('processor', () => {
     expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 2);
   });
 
-  it('writes a failed profile for a malformed file instead of retrying', async () => {
-    storedUpload('\u0000\u0001garbage');
-    profileObject.mockRejectedValue(Object.assign(new Error('not a delimited file'), { name: 'UnsupportedFormatError' }));
+  it('writes a failed profile for content that cannot be profiled (a corrupt gzip file) instead of retrying', async () => {
+    storedUpload();
+    // The one ContentError the profiler throws; the rest of the engine's limits truncate instead.
+    profileStored.mockRejectedValue(new CorruptGzipError('incorrect header check'));
 
     const res = await handler(sqsEvent(notification(s3Record())));
 
     expect(res.batchItemFailures).toEqual([]);
     expect(writtenProfile()).toMatchObject({
       status: 'failed',
-      error: { name: 'UnsupportedFormatError', message: 'not a delimited file' },
+      error: { name: 'CorruptGzipError', message: expect.stringContaining('incorrect header check') as unknown },
       source: { key: 'my file\u00e9.csv' },
     });
-    expect(logs[0]).toMatchObject({ outcome: 'failed-profile', code: 'UnsupportedFormatError', durationMs: expect.any(Number) });
-  });
-
-  it('writes a failed profile for a corrupt gzip file (zlib error)', async () => {
-    storedUpload();
-    profileObject.mockRejectedValue(Object.assign(new Error('incorrect header check'), { code: 'Z_DATA_ERROR' }));
-
-    const res = await handler(sqsEvent(notification(s3Record())));
-
-    expect(res.batchItemFailures).toEqual([]);
-    expect(writtenProfile()).toMatchObject({ status: 'failed' });
+    expect(logs[0]).toMatchObject({ outcome: 'failed-profile', code: 'CorruptGzipError', durationMs: expect.any(Number) });
   });
 
   it('reports a transient S3 failure in batchItemFailures so SQS retries that message only', async () => {
     storedUpload();
     s3Mock
-      .on(GetObjectCommand, { Bucket: 'phys-uploads', Key: `users/${USER}/slow.csv` })
+      .on(HeadObjectCommand, { Bucket: 'phys-uploads', Key: `users/${USER}/slow.csv` })
       .rejects(new S3ServiceException({ name: 'SlowDown', $fault: 'server', message: 'slow down', $metadata: { httpStatusCode: 503 } }));
 
     const res = await handler(sqsEvent(notification(s3Record({ key: `users/${USER}/slow.csv` })), notification(s3Record())));
@@ -265,7 +276,7 @@ describe('processor', () => {
 
   it('retries when the profiler fails for a reason other than the content', async () => {
     storedUpload();
-    profileObject.mockRejectedValue(Object.assign(new Error('socket hang up'), { name: 'Error', code: 'ECONNRESET' }));
+    profileStored.mockRejectedValue(Object.assign(new Error('socket hang up'), { name: 'Error', code: 'ECONNRESET' }));
 
     const res = await handler(sqsEvent(notification(s3Record())));
 
@@ -282,7 +293,8 @@ describe('processor', () => {
   it('skips events from another bucket and events other than creations', async () => {
     await handler(sqsEvent(notification(s3Record({ bucket: 'elsewhere' }), s3Record({ eventName: 'ObjectRemoved:Delete' }))));
 
-    expect(s3Mock).not.toHaveReceivedCommand(GetObjectCommand);
+    expect(s3Mock.calls()).toHaveLength(0);
+    expect(profileStored).not.toHaveBeenCalled();
   });
 });
 
@@ -303,7 +315,6 @@ describe('compareSequencers', () => {
 
 describe('processor: the stored checksum (issue #16)', () => {
   it('asks S3 for the checksum of the version it profiles and records it in the profile', async () => {
-    storedUpload();
     s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 8, ChecksumCRC32: 'NhCmhg==', ChecksumType: 'FULL_OBJECT' });
 
     await handler(sqsEvent(notification(s3Record())));
@@ -313,7 +324,6 @@ describe('processor: the stored checksum (issue #16)', () => {
   });
 
   it('records a composite checksum as composite when S3 leaves out the type', async () => {
-    storedUpload();
     s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 8, ChecksumSHA256: 'abc=-3' });
 
     await handler(sqsEvent(notification(s3Record())));
