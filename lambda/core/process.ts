@@ -97,12 +97,13 @@ export function compareSequencers(a: string, b: string): number {
   return pa < pb ? -1 : pa > pb ? 1 : 0;
 }
 
-/** Errors that say the file's content cannot be profiled: retrying will never help. */
-export function isContentError(err: unknown): boolean {
-  if (err instanceof ContentError) return true;
-  const name = errorName(err) ?? '';
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return name.endsWith('FormatError') || name.endsWith('ProfileError') || (typeof code === 'string' && code.startsWith('Z_'));
+/**
+ * Errors that say the file's content cannot be profiled: retrying will never help. The engine's own
+ * ContentErrors only (a zlib error is one, as CorruptGzipError; a range thread's is rebuilt as one
+ * on this side), never a name or code matched as a string.
+ */
+export function isContentError(err: unknown): err is ContentError {
+  return err instanceof ContentError;
 }
 
 const isPreconditionFailed = (err: unknown) =>

@@ -116,6 +116,21 @@ describe('the processor on range threads', () => {
     }
   });
 
+  it('writes a failed profile for a corrupt gzip file: the engine\'s CorruptGzipError, matched by its class', async () => {
+    const whole = gzipSync(QUOTED);
+    // Cut short: zlib fails at the end of the stream ("unexpected end of file"). Gzip is one range,
+    // which the runner reads in this thread (threadRangeRunner), so no thread boundary is crossed.
+    const body = whole.subarray(0, Math.floor(whole.length / 2));
+    const s3Key = `users/${USER}/cut.csv.gz`;
+
+    await service.s3.send(new PutObjectCommand({ Bucket: service.buckets.uploads, Key: s3Key, Body: body }));
+    await service.processing.idle();
+
+    const stored = await storedProfile(service, s3Key);
+    expect(stored).toMatchObject({ status: 'failed', error: { name: 'CorruptGzipError' }, source: { key: 'cut.csv.gz', size: body.length } });
+    expect(jobs.get(s3Key)).toHaveLength(1);
+  });
+
   it('merges exactly when a range guessed its first record wrong, re-running it from the proven boundary', async () => {
     // A one-column file cut in two right after the "x" of x"y: the quote is a literal, so the
     // "outside quotes" reading is misled, and the records after both readings fit the header.
