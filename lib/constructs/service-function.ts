@@ -52,7 +52,7 @@ const BUNDLER = path.join(PROJECT_ROOT, 'lib', 'bundle-function.ts');
  * A function's code: its entry bundled by lib/bundle-function.ts with the shared options and
  * plugins (bundling.ts), on this machine, in a child process (CDK's hook is synchronous, esbuild's
  * plugins run only in its asynchronous API). Why not NodejsFunction: it drives the esbuild CLI,
- * which takes no plugins, and the SDK schema plugin is a sixth of every bundle
+ * which takes no plugins, and the SDK schema plugin takes a sixth off every bundle
  * (bench/bundles/NOTES.md). The asset is hashed by its output, as NodejsFunction does, so a change
  * anywhere in what the entry imports gives a new asset and nothing else does.
  */
