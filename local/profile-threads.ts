@@ -9,7 +9,7 @@ import { open, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { readFileRange } from './file-range';
-import { ThreadPool } from '../lambda/shared/thread-pool';
+import { ThreadPool, type ThreadReply } from '../lambda/shared/thread-pool';
 import { HEAD_BYTES, planRanges, profileRanges, rangeWorkers, type Profile, type ProfileOptions, type Range, type RangePartial, type RangePlan } from '../lambda/core/profile';
 
 /**
@@ -21,11 +21,11 @@ import { HEAD_BYTES, planRanges, profileRanges, rangeWorkers, type Profile, type
 export const THREAD_YOUNG_GENERATION_MB = 2;
 
 export type ThreadJob = { kind: 'range'; path: string; plan: RangePlan; range: Range };
-export type ThreadRequest = ThreadJob & { id: number };
-export type ThreadReply = { id: number; partial?: RangePartial; error?: string };
+/** A range's partial, or its error as `Name: message`. */
+export type ProfileReply = ThreadReply<RangePartial, string>;
 
 /** The shared pool (lambda/shared/thread-pool.ts) with the file-range worker as its script. */
-export class ProfileThreads extends ThreadPool<ThreadJob, ThreadReply> {
+export class ProfileThreads extends ThreadPool<ThreadJob, ProfileReply> {
   constructor(size: number, script = join(__dirname, 'profile-worker.cjs')) {
     super(size, () => new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB } }));
   }
@@ -38,9 +38,9 @@ async function sha256Of(path: string, size: number): Promise<string> {
   return hash.digest('hex');
 }
 
-function unwrap(reply: ThreadReply): ThreadReply {
+function unwrap(reply: ProfileReply): RangePartial {
   if (reply.error !== undefined) throw new Error(reply.error);
-  return reply;
+  return reply.result!;
 }
 
 export interface ParallelOptions {
@@ -76,7 +76,7 @@ export async function profileFileParallel(path: string, options: ProfileOptions 
     const thread = new ProfileThreads(1, parallel.workerScript);
     live.add(thread);
     try {
-      return unwrap(await thread.run({ kind: 'range', path, plan, range })).partial!;
+      return unwrap(await thread.run({ kind: 'range', path, plan, range }));
     } finally {
       live.delete(thread);
       await thread.close();

@@ -4,9 +4,10 @@
  */
 import { createReadStream } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { profileRange, type ByteRangeSource, type Range, type RangePlan } from '../lambda/core/profile';
+import { profileRange, type ByteRangeSource } from '../lambda/core/profile';
 import { READ_CHUNK, readFileRange } from './file-range';
-import type { ThreadRequest, ThreadReply } from './profile-threads';
+import { serveRequests } from '../lambda/shared/thread-pool';
+import type { ThreadJob } from './profile-threads';
 
 /**
  * The file as a range's source. A splittable plan's range keeps no chunk past the next, so it reads
@@ -20,16 +21,10 @@ export function fileSource(path: string, reuse = false): ByteRangeSource {
   };
 }
 
-async function handle(request: ThreadRequest): Promise<ThreadReply> {
-  try {
-    const plan = request.plan as RangePlan;
-    const partial = await profileRange(fileSource(request.path, plan.splittable), plan, request.range as Range);
-    return { id: request.id, partial };
-  } catch (err) {
-    return { id: request.id, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
-  }
+if (parentPort) {
+  serveRequests(
+    parentPort,
+    (job: ThreadJob) => profileRange(fileSource(job.path, job.plan.splittable), job.plan, job.range),
+    (err) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err)),
+  );
 }
-
-parentPort?.on('message', (request: ThreadRequest) => {
-  void handle(request).then((reply) => parentPort!.postMessage(reply));
-});

@@ -11,7 +11,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { FanOutJob, RangeReport, RangeSpec } from '../lambda/core/fan-out';
 import { inlineRangeRunner, threadRangeRunner, type RangeRunner } from '../lambda/core/ranged-profile';
 import type { Config } from '../lambda/shared/config';
-import { ThreadPool } from '../lambda/shared/thread-pool';
+import { ThreadPool, type ThreadReply } from '../lambda/shared/thread-pool';
 import type { Credentials } from './function-keys';
 
 const SCRIPT = join(__dirname, 'range-worker.cjs');
@@ -22,8 +22,8 @@ export interface RangeWorkerData {
   credentials: Credentials;
 }
 
-export type FanOutRangeRequest = { id: number; job: FanOutJob; range: RangeSpec };
-export type FanOutRangeReply = { id: number; report?: RangeReport; error?: { name: string; message: string } };
+export type FanOutRangeRequest = { job: FanOutJob; range: RangeSpec };
+export type FanOutRangeReply = ThreadReply<RangeReport, { name: string; message: string }>;
 
 const worker = (data: RangeWorkerData) => () => new Worker(SCRIPT, { workerData: data });
 
@@ -41,18 +41,14 @@ export interface FanOutRangeThreads {
 
 /** The fan-out's range step on `threads` worker threads, started on the first range. */
 export function fanOutRangeThreads(config: Config, credentials: Credentials, threads = availableParallelism()): FanOutRangeThreads {
-  let pool: ThreadPool<{ job: FanOutJob; range: RangeSpec }, FanOutRangeReply> | undefined;
+  const pool = new ThreadPool<FanOutRangeRequest, FanOutRangeReply>(threads, worker({ role: 'fanOutRange', config, credentials }));
   return {
     threads,
     run: async (input) => {
-      pool ??= new ThreadPool(threads, worker({ role: 'fanOutRange', config, credentials }));
       const reply = await pool.run(input);
       if (reply.error) throw Object.assign(new Error(reply.error.message), { name: reply.error.name });
-      return reply.report!;
+      return reply.result!;
     },
-    close: async () => {
-      await pool?.close();
-      pool = undefined;
-    },
+    close: () => pool.close(),
   };
 }

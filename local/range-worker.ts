@@ -7,7 +7,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { profileRangeStep, rangeEngine } from '../lambda/core/fan-out';
 import { serveRangeJobs } from '../lambda/core/ranged-profile';
 import { createS3Client } from '../lambda/shared/clients';
-import type { RangeWorkerData, FanOutRangeReply, FanOutRangeRequest } from './range-threads';
+import { errorName } from '../lambda/shared/errors';
+import { serveRequests } from '../lambda/shared/thread-pool';
+import type { RangeWorkerData, FanOutRangeRequest } from './range-threads';
 
 const data = workerData as RangeWorkerData;
 const s3 = createS3Client(data.config, { credentials: data.credentials });
@@ -15,10 +17,9 @@ const s3 = createS3Client(data.config, { credentials: data.credentials });
 if (data.role === 'process') serveRangeJobs(parentPort!, s3);
 else {
   const deps = { s3, config: data.config, engine: rangeEngine() };
-  parentPort!.on('message', (request: FanOutRangeRequest) => {
-    void profileRangeStep(deps, request).then(
-      (report) => parentPort!.postMessage({ id: request.id, report } satisfies FanOutRangeReply),
-      (err: unknown) => parentPort!.postMessage({ id: request.id, error: { name: (err as Error)?.name ?? 'Error', message: String((err as Error)?.message ?? err) } } satisfies FanOutRangeReply),
-    );
-  });
+  // The name and message are what the local run's retry and dead letter use.
+  serveRequests(parentPort!, (request: FanOutRangeRequest) => profileRangeStep(deps, request), (err) => ({
+    name: errorName(err) ?? 'Error',
+    message: err instanceof Error ? err.message : String(err),
+  }));
 }

@@ -18,7 +18,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ContentError, HEAD_BYTES, planRanges, rangeWorkers, profileRange, profileRanges, type ByteRangeSource, type Profile, type ProfileOptions, type Range, type RangePartial, type RangePlan } from './profile';
 import { quotedEtag } from '../shared/etag';
 import { errorName } from '../shared/errors';
-import { ThreadPool } from '../shared/thread-pool';
+import { serveRequests, ThreadPool, type ThreadReply } from '../shared/thread-pool';
 
 /** Lambda's CPU time: one vCPU-second per second for each 1,769 MB of memory. */
 export const LAMBDA_MB_PER_VCPU = 1769;
@@ -113,11 +113,7 @@ interface ThreadError {
   httpStatusCode?: number;
 }
 
-export interface RangeReply {
-  id: number;
-  result?: RangeResult;
-  error?: ThreadError;
-}
+export type RangeReply = ThreadReply<RangeResult, ThreadError>;
 
 /** A range worker's ContentError, rebuilt on the main thread with its name, code and message. */
 class RangeContentError extends ContentError {
@@ -166,31 +162,22 @@ export function inlineRangeRunner(s3: S3Client): RangeRunner {
  * be all a thread adds to it).
  */
 export function threadRangeRunner(size: number, start: () => Worker, s3: S3Client): RangeRunner {
-  let pool: ThreadPool<RangeJob, RangeReply> | undefined;
+  const pool = new ThreadPool<RangeJob, RangeReply>(size, start);
   return {
     threads: size,
     run: async (job) => {
       if (job.plan.ranges.length === 1) return runRangeJob(s3, job);
-      pool ??= new ThreadPool<RangeJob, RangeReply>(size, start);
       const reply = await pool.run(job);
       if (reply.error) throw fromThreadError(reply.error);
       return reply.result!;
     },
-    close: async () => {
-      await pool?.close();
-      pool = undefined;
-    },
+    close: () => pool.close(),
   };
 }
 
 /** The body of a range worker thread: answers each job on `port` with its result or its error. */
 export function serveRangeJobs(port: MessagePort, s3: S3Client): void {
-  port.on('message', (request: RangeJob & { id: number }) => {
-    void runRangeJob(s3, request).then(
-      (result) => port.postMessage({ id: request.id, result } satisfies RangeReply),
-      (err: unknown) => port.postMessage({ id: request.id, error: toThreadError(err) } satisfies RangeReply),
-    );
-  });
+  serveRequests(port, (job: RangeJob) => runRangeJob(s3, job), toThreadError);
 }
 
 /** The object to profile: where it is stored, and the name and type its format is told from. */

@@ -1,10 +1,32 @@
 /**
- * A fixed set of worker threads taking requests in turn (moved from local/profile-threads.ts so the
- * process function can use it too). Each request gets an `id`; a worker answers it with a message
- * carrying the same `id`. A thread that dies fails the request it held and is replaced. Threads are unref'd: an
- * idle pool does not keep a process alive (a pending request does, through its promise's owner).
+ * A fixed set of worker threads taking requests in turn (the processor's range threads, local mode's
+ * fan-out ranges, `s3files profile`), and `serveRequests`, the worker side. Each request gets an
+ * `id`; a worker answers it with a message carrying the same `id`. The threads start on the first
+ * request and stay for the next ones. A thread that dies fails the request it held and is
+ * replaced. Threads are unref'd: an idle pool does not keep a process alive (a pending request
+ * does, through its promise's owner).
  */
-import type { Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
+
+/** A worker's answer to request `id`: its result, or its failure as the worker encodes errors. */
+export interface ThreadReply<Result, Failure> {
+  id: number;
+  result?: Result;
+  error?: Failure;
+}
+
+/**
+ * The body of a pool's worker thread: answers each request on `port` with `handle`'s result, or
+ * with its error as `toError` encodes it (errors cross the thread boundary as plain data).
+ */
+export function serveRequests<Job, Result, Failure>(port: MessagePort, handle: (job: Job) => Promise<Result>, toError: (err: unknown) => Failure): void {
+  port.on('message', (request: Job & { id: number }) => {
+    void handle(request).then(
+      (result) => port.postMessage({ id: request.id, result } satisfies ThreadReply<Result, Failure>),
+      (err: unknown) => port.postMessage({ id: request.id, error: toError(err) } satisfies ThreadReply<Result, Failure>),
+    );
+  });
+}
 
 export class ThreadPool<Job extends object, Reply extends { id: number }> {
   private readonly workers: Worker[] = [];
@@ -13,16 +35,16 @@ export class ThreadPool<Job extends object, Reply extends { id: number }> {
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void; worker: Worker }>();
   private nextId = 1;
 
+  private started = false;
   private closing = false;
   /** Set when the last thread exited without ever answering: every request fails with it. */
   private broken: Error | undefined;
 
+  /** No thread starts until the first request. */
   constructor(
     readonly size: number,
     private readonly start: () => Worker,
-  ) {
-    for (let i = 0; i < size; i++) this.spawn();
-  }
+  ) {}
 
   /**
    * Starts a thread. One that exits (a crash, an out-of-memory kill) fails the request it held and,
@@ -70,9 +92,13 @@ export class ThreadPool<Job extends object, Reply extends { id: number }> {
 
   run(request: Job): Promise<Reply> {
     return new Promise((resolve, reject) => {
+      if (this.closing) return reject(new Error('The thread pool is closed'));
       if (this.broken) return reject(this.broken);
       this.queue.push({ request: { ...request, id: this.nextId++ }, resolve, reject });
-      this.dispatch();
+      if (!this.started) {
+        this.started = true;
+        for (let i = 0; i < this.size; i++) this.spawn();
+      } else this.dispatch();
     });
   }
 

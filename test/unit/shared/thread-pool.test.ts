@@ -23,6 +23,20 @@ describe('ThreadPool', () => {
     }
   });
 
+  it('starts no thread before the first request, and refuses requests once closed', async () => {
+    let started = 0;
+    const pool = new ThreadPool<Job, Reply>(2, () => (started++, new Worker(DOUBLER, { eval: true })));
+    expect(started).toBe(0);
+    try {
+      expect((await pool.run({ n: 4 })).n).toBe(8);
+      expect(started).toBe(2);
+    } finally {
+      await pool.close();
+    }
+    await expect(pool.run({ n: 1 })).rejects.toThrow('The thread pool is closed');
+    expect(started).toBe(2);
+  });
+
   it('fails the request of a thread that exits, and answers the next from its replacement', async () => {
     const pool = new ThreadPool<Job, Reply>(1, () => new Worker(DOUBLER, { eval: true }));
     try {
