@@ -70,6 +70,8 @@ export interface RangeJob {
   range: Range;
   /** Also hash the whole object (range 0 of a splittable plan): its own bytes as read, then the rest. */
   hash?: boolean;
+  /** The object's first bytes, read already to plan it: range 0 starts from them rather than reading them again. */
+  head?: Uint8Array;
 }
 
 export interface RangeResult {
@@ -78,9 +80,24 @@ export interface RangeResult {
   sha256?: string | null;
 }
 
-/** Profiles one range job, reading its bytes from S3. */
+/** `source` with bytes [0, head.length) served from `head`, already read, and the rest from `source`. */
+function afterHead(source: ByteRangeSource, head: Uint8Array | undefined): ByteRangeSource {
+  if (!head?.length) return source;
+  return {
+    read: async function* (start, end) {
+      if (start < head.length) {
+        const upTo = Math.min(end, head.length);
+        yield head.subarray(start, upTo);
+        start = upTo;
+      }
+      if (start < end) yield* source.read(start, end);
+    },
+  };
+}
+
+/** Profiles one range job, reading its bytes from S3 (all but the head it may carry). */
 export async function runRangeJob(s3: S3Client, job: RangeJob): Promise<RangeResult> {
-  const source = s3ByteRanges(s3, job.object);
+  const source = afterHead(s3ByteRanges(s3, job.object), job.head);
   if (!job.hash) return { partial: await profileRange(source, job.plan, job.range) };
   const hash = createHash('sha256');
   let hashed = 0;
@@ -206,7 +223,8 @@ export async function profileStoredObject(
   let sha256: string | null = null;
   const run = async (range: Range): Promise<RangePartial> => {
     const hash = plan.splittable && range.index === 0;
-    const result = await deps.runner.run({ object, plan, range, ...(hash ? { hash } : {}) });
+    // Range 0 starts from the head read for the plan: an object within it takes one GET in all.
+    const result = await deps.runner.run({ object, plan, range, ...(hash ? { hash } : {}), ...(range.start === 0 ? { head } : {}) });
     if (hash) sha256 = result.sha256 ?? null;
     return result.partial;
   };

@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { profileDocument } from '../../lambda/core/process';
 import { profileObject, type Profile, type Range } from '../../lambda/core/profile';
-import { profileStoredObject, type RangeRunner } from '../../lambda/core/ranged-profile';
+import { inlineRangeRunner, profileStoredObject, type RangeRunner } from '../../lambda/core/ranged-profile';
 import { buildHandlers } from '../../local/handlers';
 import { processRangeRunner } from '../../local/range-threads';
 import { startLocalService, type LocalService } from '../../local/service';
@@ -129,6 +129,31 @@ describe('the processor on range threads', () => {
     const stored = await storedProfile(service, s3Key);
     expect(stored).toMatchObject({ status: 'failed', error: { name: 'CorruptGzipError' }, source: { key: 'cut.csv.gz', size: body.length } });
     expect(jobs.get(s3Key)).toHaveLength(1);
+  });
+
+  it('reads an object within the head with one GET: range 0 starts from the bytes the plan read', async () => {
+    const s3Key = `users/${USER}/small.csv`;
+    await upload(service, s3Key, QUOTED);
+    const head = await service.s3.send(new HeadObjectCommand({ Bucket: service.buckets.uploads, Key: s3Key }));
+    const input = { bucket: service.buckets.uploads, key: s3Key, etag: head.ETag!.replace(/"/g, ''), size: head.ContentLength!, name: 'small.csv', contentType: 'text/csv' };
+    const ranges: (string | undefined)[] = [];
+    service.s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'GetObjectCommand') ranges.push((args.input as { Range?: string }).Range);
+        return next(args);
+      },
+      { step: 'initialize', name: 'countGets' },
+    );
+
+    let profile: Profile;
+    try {
+      profile = await profileStoredObject({ s3: service.s3, runner: inlineRangeRunner(service.s3) }, input);
+    } finally {
+      service.s3.middlewareStack.remove('countGets');
+    }
+
+    expect(ranges).toEqual([`bytes=0-${Buffer.byteLength(QUOTED) - 1}`]);
+    expectSame(profile, await onePass('small.csv', QUOTED, { source: { etag: input.etag } }), 'small.csv');
   });
 
   it('merges exactly when a range guessed its first record wrong, re-running it from the proven boundary', async () => {
