@@ -11,7 +11,8 @@ const config = loadConfig();
 const s3 = createS3Client(config);
 
 // This bundle is also its own range worker: a thread started from it serves range jobs (with an S3
-// client of its own, from the same environment) and builds no handler.
+// client of its own, from the same environment). The handler below is built there too (cheap: the
+// runner starts no thread until a split plan) but never called, and there is no fan-out client.
 if (!isMainThread) serveRangeJobs(parentPort!, s3);
 
 // With more than one vCPU (the function's memory decides: lambda/shared/grants.ts), ranges run on

@@ -118,7 +118,7 @@ describe('the deployed bundles against a real S3', () => {
     expect(JSON.parse(missingRows!.body)).toMatchObject({ error: { code: 'NoSuchKey' } });
   });
 
-  it('process: profiles an upload on its range threads and writes the profile (HeadObject, ranged GetObject, PutObject)', async () => {
+  it('process: profiles an upload and writes its profile (HeadObject, ranged GetObject, PutObject)', async () => {
     const key = 'users/bundle-user/p.csv';
     const csv = `id,text\n${Array.from({ length: 2000 }, (_, i) => `${i},"t ${i % 9}"`).join('\n')}\n`;
     const put = await service.s3.send(new PutObjectCommand({ Bucket: service.buckets.uploads, Key: key, Body: csv }));
@@ -126,7 +126,8 @@ describe('the deployed bundles against a real S3', () => {
       eventName: 'ObjectCreated:Put',
       s3: { bucket: { name: service.buckets.uploads }, object: { key, size: csv.length, eTag: put.ETag!.replace(/"/g, ''), sequencer: '0000000000000000A1' } },
     };
-    // Two range threads, as the stack's memory size gives the function.
+    // The stack's memory size (two range threads); this object is one range, run in the handler's
+    // thread: the next test runs a range in the bundle as a thread.
     const [answer] = await invoke(bundles.process, [{ Records: [{ messageId: 'm1', body: JSON.stringify({ Records: [record] }) }] }], { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '3538' });
 
     expect(answer).toEqual({ batchItemFailures: [] });
