@@ -5,7 +5,7 @@
  * installed, Step Functions' StartExecution as the processor makes it, duplicate included.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../../local/listen';
 import { authenticateWithBody, S3AuthError } from '../../local/s3/sigv4';
 import { runNameOf } from '../../lambda/core/fan-out';
 import { STEP_FUNCTIONS_API, stepFunctionsStarter } from '../../lambda/core/fan-out-start';
@@ -41,9 +41,11 @@ async function startService(service: string): Promise<{ endpoint: string; seen: 
             secretFor: (id) => (id === KEY.accessKeyId ? KEY.secretAccessKey : undefined),
           });
         } catch (err) {
-          if (!(err instanceof S3AuthError)) throw err;
-          res.writeHead(403, { 'content-type': 'application/x-amz-json-1.0' });
-          res.end(JSON.stringify({ __type: 'InvalidSignatureException', message: err.message }));
+          // A verifier failure other than a refusal would otherwise be an unhandled rejection and a
+          // request left hanging: answer it, so the test fails on the answer.
+          const refused = err instanceof S3AuthError;
+          res.writeHead(refused ? 403 : 500, { 'content-type': 'application/x-amz-json-1.0' });
+          res.end(JSON.stringify({ __type: refused ? 'InvalidSignatureException' : 'TestServerError', message: (err as Error).message }));
           return;
         }
         seen.push({ target: req.headers['x-amz-target'] as string | undefined, contentType: req.headers['content-type'], body: JSON.parse(body.toString('utf8')) });
@@ -54,8 +56,7 @@ async function startService(service: string): Promise<{ endpoint: string; seen: 
       })();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, 0, '127.0.0.1');
   return {
     endpoint: `http://127.0.0.1:${port}`,
     seen,
